@@ -1,0 +1,95 @@
+# uniprof — plain GNU make.
+#
+#   make                    build build/uniprof
+#   make DEVELOPER=1        warnings are errors
+#   make SANITIZE=address,undefined test
+#                           sanitizer flavour (built in build-san/)
+#   make test               install dependencies, build, run every test
+#   make demo               boot the demo guest under QEMU, profile it, write demo.folded
+#   make check-headers      every header compiles on its own
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+BUILD ?= build$(if $(SANITIZE),-san)
+
+PKGS := libelf jansson
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lelf -ljansson)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+
+WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+	-Wvla -Wpointer-arith -Wundef -Wcast-align -Wwrite-strings -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS := $(LDFLAGS)
+ifeq ($(DEVELOPER),1)
+ALL_CFLAGS += -Werror
+endif
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRCS := \
+	util/error.c util/sock.c util/profile.c \
+	arch/arch.c arch/x86_64/regs.c arch/x86_64/frames.c \
+	backends/registry.c backends/kvm/rsp.c backends/kvm/gdbstub.c backends/kvm/qmp.c \
+	backends/kvm/kvm.c \
+	symbolize/symtab.c symbolize/elf_symbols.c symbolize/symbolize.c \
+	flamegraph/folded.c
+CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libuniprof.a
+UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
+GUEST_X86_64 := $(BUILD)/guests/x86_64/guest.elf
+
+.PHONY: all deps test unit integration demo guests check-headers clean
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/uniprof
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/uniprof: $(CLI_OBJS) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+
+guests: $(GUEST_X86_64)
+
+$(GUEST_X86_64): $(wildcard tests/guests/x86_64/*)
+	$(MAKE) -C tests/guests/x86_64 O=$(abspath $(@D))
+
+deps:
+	scripts/install-deps.sh
+
+unit: $(UNIT_BINS)
+
+test: deps
+	$(MAKE) all unit guests
+	BUILD=$(BUILD) tests/run.sh
+
+demo: deps
+	$(MAKE) all guests
+	BUILD=$(BUILD) scripts/demo.sh
+
+check-headers:
+	@for h in $$(git ls-files '*.h' | grep -v '^tests/guests/'); do \
+		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -fsyntax-only -x c - -I. || exit 1; \
+	done; echo "all headers compile on their own"
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

@@ -1,0 +1,50 @@
+/* x86_64 registers as QEMU's gdbstub lays them out in a 'g' reply. */
+#include <string.h>
+
+#include "x86_64.h"
+
+/* Byte offsets in the 'g' reply (QEMU's i386:x86-64 layout, little-endian). */
+enum {
+	G_RBP = 6 * 8,
+	G_RSP = 7 * 8,
+	G_RIP = 16 * 8,
+	/* rip is followed by eflags and six 4-byte segment selectors, then three 8-byte bases */
+	G_CR0 = 16 * 8 + 8 + 4 + 6 * 4 + 3 * 8,
+	G_CR3 = G_CR0 + 2 * 8,
+	G_CR4 = G_CR0 + 3 * 8,
+	G_EFER = G_CR0 + 5 * 8,
+	G_END = G_EFER + 8,
+};
+
+static uint64_t get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+struct up_error *x86_64_regs_from_gdb(const uint8_t *g, size_t len, struct up_regs *ret)
+{
+	if (len < G_END)
+		return up_error_create(UP_ERR_PROTOCOL,
+				       "x86_64 register packet is %zu bytes, expected at least %d",
+				       len, (int)G_END);
+	memset(ret, 0, sizeof(*ret));
+	ret->fp = get_le64(g + G_RBP);
+	ret->sp = get_le64(g + G_RSP);
+	ret->pc = get_le64(g + G_RIP);
+	ret->x86_64.cr0 = get_le64(g + G_CR0);
+	ret->x86_64.cr3 = get_le64(g + G_CR3);
+	ret->x86_64.cr4 = get_le64(g + G_CR4);
+	ret->x86_64.efer = get_le64(g + G_EFER);
+	return NULL;
+}
+
+const struct up_arch up_arch_x86_64 = {
+	.name = "x86_64",
+	.gdb_g_size = G_END,
+	.regs_from_gdb = x86_64_regs_from_gdb,
+	.walk_frames = x86_64_walk_frames,
+};

@@ -1,0 +1,18 @@
+/* x86_64 guest support: register decoding and the frame-pointer walker. */
+#ifndef UP_ARCH_X86_64_H
+#define UP_ARCH_X86_64_H
+
+#include "../arch.h"
+
+/* CR4.LA57: 5-level paging, 57-bit virtual addresses. */
+#define X86_CR4_LA57 (1ULL << 12)
+
+struct up_error *x86_64_regs_from_gdb(const uint8_t *g, size_t len, struct up_regs *ret);
+
+void x86_64_walk_frames(const struct up_regs *regs, up_read_mem_fn *read, void *ctx,
+			uint64_t *pcs, size_t max, struct up_walk *ret);
+
+/* Whether addr is canonical for the paging mode cr4 selects (48- or 57-bit addresses). */
+int x86_64_canonical(uint64_t addr, uint64_t cr4);
+
+#endif

@@ -1,0 +1,287 @@
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../util/sock.h"
+#include "gdbstub.h"
+#include "rsp.h"
+
+/* Replies are decoded into one arena so several can be returned at once. */
+#define RX_CAP (64 * 1024)
+#define ARENA_CAP (GDB_MAX_PIPELINE * 16 * 1024)
+#define TX_CAP (GDB_MAX_PIPELINE * 512)
+#define REPLY_TIMEOUT_MS 5000
+
+struct gdb_conn {
+	int fd;
+	int need_ack;        /* a reply arrived that we have not acknowledged yet */
+	size_t packet_size;
+	size_t rx_len;
+	char rx[RX_CAP];
+	char arena[ARENA_CAP];
+};
+
+/* Read until one unit is complete; packets go to the arena at *arena_used. */
+static struct up_error *next_unit(struct gdb_conn *c, int timeout_ms, size_t *arena_used,
+				  enum rsp_scan *kind, const char **payload, size_t *len)
+{
+	for (;;) {
+		size_t consumed, outlen = 0, got;
+		char *out = c->arena + *arena_used;
+		enum rsp_scan r;
+		struct up_error *err;
+
+		r = rsp_scan(c->rx, c->rx_len, &consumed, out, ARENA_CAP - *arena_used, &outlen);
+		memmove(c->rx, c->rx + consumed, c->rx_len - consumed);
+		c->rx_len -= consumed;
+		switch (r) {
+		case RSP_NEED_MORE:
+			break;
+		case RSP_BAD_CHECKSUM:
+			return up_error_create(UP_ERR_PROTOCOL, "gdbstub sent a packet with a bad checksum");
+		case RSP_TOO_LONG:
+			return up_error_create(UP_ERR_PROTOCOL, "gdbstub sent an oversized packet");
+		case RSP_PACKET:
+		case RSP_NOTIFICATION:
+			*arena_used += outlen;
+			*payload = out;
+			*len = outlen;
+			/* fall through */
+		case RSP_ACK:
+		case RSP_NAK:
+			*kind = r;
+			return NULL;
+		}
+		if (c->rx_len == RX_CAP)
+			return up_error_create(UP_ERR_PROTOCOL, "gdbstub sent an endless packet");
+		err = up_sock_recv(c->fd, c->rx + c->rx_len, RX_CAP - c->rx_len, timeout_ms, &got);
+		if (err)
+			return up_error_prefix(err, "gdbstub");
+		c->rx_len += got;
+	}
+}
+
+/* Frame requests into tx, prefixed by a pending ack; returns the length or 0 if too long. */
+static size_t frame_requests(struct gdb_conn *c, const char *const *requests, size_t n,
+			     char *tx, size_t cap)
+{
+	size_t o = 0;
+
+	if (c->need_ack)
+		tx[o++] = '+';
+	for (size_t i = 0; i < n; i++) {
+		size_t f = rsp_frame(requests[i], strlen(requests[i]), tx + o, cap - o);
+
+		if (!f)
+			return 0;
+		o += f;
+	}
+	return o;
+}
+
+struct up_error *gdb_transact(struct gdb_conn *c, const char *const *requests, size_t n,
+			      const char **replies, size_t *lens)
+{
+	char tx[TX_CAP];
+	size_t txlen, got = 0, arena_used = 0;
+	int resent = 0;
+	struct up_error *err;
+
+	if (n == 0 || n > GDB_MAX_PIPELINE)
+		return up_error_create(UP_ERR_INVALID, "bad gdbstub pipeline length %zu", n);
+	txlen = frame_requests(c, requests, n, tx, sizeof(tx));
+	if (!txlen)
+		return up_error_create(UP_ERR_INVALID, "gdbstub request too long");
+	err = up_sock_send(c->fd, tx, txlen);
+	if (err)
+		return up_error_prefix(err, "gdbstub");
+	c->need_ack = 0;
+	while (got < n) {
+		enum rsp_scan kind;
+		const char *payload = NULL;
+		size_t len = 0;
+
+		err = next_unit(c, REPLY_TIMEOUT_MS, &arena_used, &kind, &payload, &len);
+		if (err)
+			return err;
+		if (kind == RSP_NAK) {
+			/* A corrupted request: unix and TCP sockets do not do that, so retry once. */
+			if (resent++)
+				return up_error_create(UP_ERR_PROTOCOL, "gdbstub rejected our packets");
+			got = 0;
+			arena_used = 0;
+			txlen = frame_requests(c, requests, n, tx, sizeof(tx));
+			err = up_sock_send(c->fd, tx, txlen);
+			if (err)
+				return up_error_prefix(err, "gdbstub");
+			continue;
+		}
+		if (kind != RSP_PACKET)
+			continue;
+		c->need_ack = 1;
+		if (len > 0 && payload[0] == 'O' && !(len == 2 && payload[1] == 'K')) {
+			/* Console output ("O<hex>") is not a reply; we never ask for any. */
+			continue;
+		}
+		replies[got] = payload;
+		lens[got] = len;
+		got++;
+	}
+	return NULL;
+}
+
+struct up_error *gdb_request(struct gdb_conn *c, const char *request, const char **reply,
+			     size_t *len)
+{
+	return gdb_transact(c, &request, 1, reply, len);
+}
+
+/* Parse "thread:ID;" out of a T stop reply; "p<pid>.<tid>" ids give the tid. */
+static uint64_t stop_thread(const char *reply, size_t len)
+{
+	const char *end = reply + len, *p;
+	uint64_t tid = 0;
+
+	p = memmem(reply, len, "thread:", 7);
+	if (!p)
+		return 0;
+	p += 7;
+	if (p < end && *p == 'p') {
+		const char *dot = memchr(p, '.', end - p);
+
+		if (!dot)
+			return 0;
+		p = dot + 1;
+	}
+	if (!rsp_parse_hex(&p, end, &tid))
+		return 0;
+	return tid;
+}
+
+struct up_error *gdb_interrupt(struct gdb_conn *c, uint64_t *ret_thread)
+{
+	char intr = 0x03;
+	size_t arena_used = 0;
+	struct up_error *err;
+
+	err = up_sock_send(c->fd, &intr, 1);
+	if (err)
+		return up_error_prefix(err, "gdbstub");
+	for (;;) {
+		enum rsp_scan kind;
+		const char *payload = NULL;
+		size_t len = 0;
+
+		err = next_unit(c, REPLY_TIMEOUT_MS, &arena_used, &kind, &payload, &len);
+		if (err)
+			return up_error_prefix(err, "waiting for the guest to stop");
+		if (kind != RSP_PACKET)
+			continue;
+		c->need_ack = 1;
+		if (len >= 3 && (payload[0] == 'T' || payload[0] == 'S')) {
+			*ret_thread = stop_thread(payload, len);
+			return NULL;
+		}
+		if (len >= 1 && (payload[0] == 'W' || payload[0] == 'X'))
+			return up_error_create(UP_ERR_LOST, "the guest exited");
+		arena_used = 0;
+	}
+}
+
+/* Send a request whose only answer is the stub's '+'. */
+static struct up_error *send_and_wait_ack(struct gdb_conn *c, const char *request)
+{
+	char tx[64];
+	size_t txlen, arena_used = 0;
+	struct up_error *err;
+
+	txlen = frame_requests(c, &request, 1, tx, sizeof(tx));
+	err = up_sock_send(c->fd, tx, txlen);
+	if (err)
+		return up_error_prefix(err, "gdbstub");
+	c->need_ack = 0;
+	for (;;) {
+		enum rsp_scan kind;
+		const char *payload;
+		size_t len;
+
+		err = next_unit(c, REPLY_TIMEOUT_MS, &arena_used, &kind, &payload, &len);
+		if (err)
+			return err;
+		if (kind == RSP_ACK)
+			return NULL;
+		if (kind == RSP_NAK)
+			return up_error_create(UP_ERR_PROTOCOL, "gdbstub rejected '%s'", request);
+	}
+}
+
+struct up_error *gdb_continue(struct gdb_conn *c)
+{
+	return send_and_wait_ack(c, "c");
+}
+
+struct up_error *gdb_detach(struct gdb_conn *c)
+{
+	const char *reply;
+	size_t len;
+	struct up_error *err = gdb_request(c, "D", &reply, &len);
+
+	if (err)
+		return err;
+	if (len != 2 || memcmp(reply, "OK", 2))
+		return up_error_create(UP_ERR_PROTOCOL, "gdbstub refused to detach");
+	return NULL;
+}
+
+size_t gdb_packet_size(struct gdb_conn *c)
+{
+	return c->packet_size;
+}
+
+static void parse_supported(struct gdb_conn *c, const char *reply, size_t len)
+{
+	const char *p = memmem(reply, len, "PacketSize=", 11);
+	uint64_t v;
+
+	if (!p)
+		return;
+	p += 11;
+	if (rsp_parse_hex(&p, reply + len, &v) && v >= 256 && v <= RX_CAP / 2)
+		c->packet_size = v;
+}
+
+struct up_error *gdb_connect(const char *address, struct gdb_conn **ret)
+{
+	struct gdb_conn *c = calloc(1, sizeof(*c));
+	const char *reply;
+	size_t len;
+	struct up_error *err;
+
+	if (!c)
+		return &up_error_nomem;
+	c->packet_size = 4096;
+	err = up_sock_connect(address, &c->fd);
+	if (err) {
+		free(c);
+		return up_error_prefix(err, "connecting to the gdbstub");
+	}
+	err = gdb_request(c, "qSupported:xmlRegisters=i386,aarch64", &reply, &len);
+	if (err) {
+		gdb_close(c);
+		return up_error_prefix(err, "%s: not a gdbstub", address);
+	}
+	parse_supported(c, reply, len);
+	*ret = c;
+	return NULL;
+}
+
+void gdb_close(struct gdb_conn *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}

@@ -1,0 +1,51 @@
+/*
+ * A client for QEMU's gdbstub (GDB remote serial protocol), all-stop mode.
+ *
+ * QEMU quirks this client relies on (see shared/FACTS.md): the stub takes a '$' as an implicit
+ * acknowledgement of its previous reply, so an ack and the next request go out in one write;
+ * any byte sent while the guest runs stops it, so nothing is sent between "continue" and the
+ * next interrupt; 'm' reads are at most 2048 bytes.
+ */
+#ifndef UP_KVM_GDBSTUB_H
+#define UP_KVM_GDBSTUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../util/error.h"
+
+struct gdb_conn;
+
+/* Connect to the stub at address ("PATH" or "HOST:PORT").  Connecting stops the guest. */
+struct up_error *gdb_connect(const char *address, struct gdb_conn **ret);
+
+/* Close the connection; NULL is a no-op.  Does not resume the guest: see gdb_detach(). */
+void gdb_close(struct gdb_conn *c);
+
+/*
+ * Send each of the n requests in one write and wait for their n replies.  replies[i] points
+ * into c's buffers and stays valid until the next call; lens[i] is its length.  Console
+ * output packets ('O...') in between are skipped.  n is at most GDB_MAX_PIPELINE.
+ */
+#define GDB_MAX_PIPELINE 8
+struct up_error *gdb_transact(struct gdb_conn *c, const char *const *requests, size_t n,
+			      const char **replies, size_t *lens);
+
+/* One request, one reply: gdb_transact() with n == 1. */
+struct up_error *gdb_request(struct gdb_conn *c, const char *request, const char **reply,
+			     size_t *len);
+
+/* Stop the running guest (0x03) and wait for the stop reply.  Sets *ret_thread to the
+ * thread id the stop reply names, or 0. */
+struct up_error *gdb_interrupt(struct gdb_conn *c, uint64_t *ret_thread);
+
+/* Let the guest run ('c').  Returns once the stub acknowledged the request. */
+struct up_error *gdb_continue(struct gdb_conn *c);
+
+/* Detach ('D'): the stub resumes the guest.  The connection stays open for gdb_close(). */
+struct up_error *gdb_detach(struct gdb_conn *c);
+
+/* The largest payload the stub accepts, from qSupported (PacketSize), default 4096. */
+size_t gdb_packet_size(struct gdb_conn *c);
+
+#endif

@@ -1,0 +1,506 @@
+/*
+ * The KVM/QEMU target: QMP for discovery and life-cycle, QEMU's gdbstub for stopping the
+ * guest and reading its registers and memory.
+ *
+ * attach: QMP says whether the guest runs, its architecture and vCPUs; we then start a gdbstub
+ * on a private unix socket through HMP "gdbserver" (or use the one QEMU already has), connect
+ * (which stops the guest), learn the thread ids and resume at once.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../target.h"
+#include "gdbstub.h"
+#include "kvm.h"
+#include "qmp.h"
+#include "rsp.h"
+
+#define MAX_VCPUS 4096
+#define MAX_M_READ 2048
+
+struct kvm_target {
+	struct up_target base;
+	struct qmp *qmp;
+	struct gdb_conn *gdb;
+	const struct up_arch *arch;
+	unsigned int nr_vcpus;
+	uint64_t *tids;          /* gdbstub thread id of each vCPU */
+	uint64_t selected;       /* thread the stub's 'g'/'m' act on now; 0 = unknown */
+	int paused;
+	size_t max_read;
+	char *stub_dir;          /* our private gdbstub socket lives here, when we started it */
+	char *stub_path;
+	up_log_fn *log;
+	void *log_ctx;
+};
+
+#define LOG(k, level, ...) do { if ((k)->log) (k)->log((k)->log_ctx, level, __VA_ARGS__); } while (0)
+
+static struct kvm_target *to_kvm(struct up_target *t)
+{
+	return (struct kvm_target *)t;
+}
+
+static struct up_error *query_running(struct kvm_target *k, int *ret_running, char **ret_status)
+{
+	json_t *val;
+	struct up_error *err = qmp_execute(k->qmp, "query-status", NULL, &val);
+	const char *status;
+
+	if (err)
+		return err;
+	status = json_string_value(json_object_get(val, "status"));
+	*ret_running = json_is_true(json_object_get(val, "running"));
+	if (ret_status)
+		*ret_status = strdup(status ? status : "unknown");
+	json_decref(val);
+	return NULL;
+}
+
+static struct up_error *query_arch(struct kvm_target *k)
+{
+	json_t *val;
+	const char *name;
+	struct up_error *err = qmp_execute(k->qmp, "query-target", NULL, &val);
+
+	if (err)
+		return err;
+	name = json_string_value(json_object_get(val, "arch"));
+	k->arch = name ? up_arch_find(name) : NULL;
+	if (!k->arch)
+		err = up_error_create(UP_ERR_UNSUPPORTED, "guest architecture %s is not supported",
+				      name ? name : "(unknown)");
+	json_decref(val);
+	return err;
+}
+
+static struct up_error *query_vcpus(struct kvm_target *k, long *ret_thread_id)
+{
+	json_t *val;
+	struct up_error *err = qmp_execute(k->qmp, "query-cpus-fast", NULL, &val);
+	size_t n = json_is_array(val) ? json_array_size(val) : 0;
+
+	if (err)
+		return err;
+	if (n == 0 || n > MAX_VCPUS) {
+		json_decref(val);
+		return up_error_create(UP_ERR_PROTOCOL, "QMP query-cpus-fast lists %zu vCPUs", n);
+	}
+	k->nr_vcpus = n;
+	*ret_thread_id = json_integer_value(json_object_get(json_array_get(val, 0), "thread-id"));
+	json_decref(val);
+	return NULL;
+}
+
+/* Start a gdbstub on a unix socket in a private directory; NULL and *ret_busy when QEMU already
+ * has one. */
+static struct up_error *start_stub(struct kvm_target *k, int *ret_busy)
+{
+	char tmpl[] = "/tmp/uniprof.XXXXXX", *cmd, *out;
+	struct up_error *err;
+
+	*ret_busy = 0;
+	if (!mkdtemp(tmpl))
+		return up_error_errno(errno, "creating a directory for the gdbstub socket");
+	k->stub_dir = strdup(tmpl);
+	if (!k->stub_dir || asprintf(&k->stub_path, "%s/gdb.sock", tmpl) < 0) {
+		k->stub_path = NULL;
+		return &up_error_nomem;
+	}
+	if (asprintf(&cmd, "gdbserver unix:%s,server=on,wait=off", k->stub_path) < 0)
+		return &up_error_nomem;
+	err = qmp_hmp(k->qmp, cmd, &out);
+	free(cmd);
+	if (err)
+		return err;
+	/* HMP reports failure only in its text output. */
+	if (strstr(out, "duplicate") || strstr(out, "already")) {
+		*ret_busy = 1;
+	} else if (!strstr(out, "Waiting for gdb connection")) {
+		size_t n = strcspn(out, "\r\n");
+
+		err = up_error_create(UP_ERR_PROTOCOL, "QEMU could not start a gdbstub: %.*s",
+				      (int)n, out);
+	}
+	free(out);
+	if (*ret_busy || err) {
+		free(k->stub_path);
+		k->stub_path = NULL;
+	}
+	return err;
+}
+
+/* Turn a QEMU -gdb chardev ("tcp::1234", "tcp:host:1234,server=on", "unix:/p,server")
+ * into an address we can connect to. */
+static char *chardev_address(const char *spec)
+{
+	char *addr = NULL;
+	size_t n;
+
+	if (!strncmp(spec, "tcp:", 4)) {
+		spec += 4;
+		n = strcspn(spec, ",");
+		if (asprintf(&addr, "%s%.*s", spec[0] == ':' ? "localhost" : "", (int)n, spec) < 0)
+			return NULL;
+	} else if (!strncmp(spec, "unix:", 5)) {
+		spec += 5;
+		addr = strndup(spec, strcspn(spec, ","));
+	}
+	return addr;
+}
+
+/* Find the gdbstub QEMU was started with (-gdb DEV or -s) from its command line. */
+static char *find_existing_stub(long vcpu_thread)
+{
+	char path[64], buf[65536], *addr = NULL;
+	FILE *f;
+	size_t n;
+	long pid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", vcpu_thread);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	while (fgets(buf, sizeof(buf), f)) {
+		if (sscanf(buf, "Tgid: %ld", &pid) == 1)
+			break;
+	}
+	fclose(f);
+	if (pid <= 0)
+		return NULL;
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (size_t i = 0; i < n && !addr; i += strlen(buf + i) + 1) {
+		const char *arg = buf + i, *next = i + strlen(arg) + 1 < n ? arg + strlen(arg) + 1 : "";
+
+		if (!strcmp(arg, "-s"))
+			addr = strdup("localhost:1234");
+		else if (!strcmp(arg, "-gdb") || !strcmp(arg, "--gdb"))
+			addr = chardev_address(next);
+	}
+	return addr;
+}
+
+static struct up_error *list_threads(struct kvm_target *k)
+{
+	const char *reply, *request = "qfThreadInfo";
+	size_t len, count = 0;
+	struct up_error *err;
+
+	k->tids = calloc(k->nr_vcpus, sizeof(*k->tids));
+	if (!k->tids)
+		return &up_error_nomem;
+	for (;;) {
+		const char *p, *end;
+
+		err = gdb_request(k->gdb, request, &reply, &len);
+		if (err)
+			return err;
+		if (len == 0 || reply[0] == 'l')
+			break;
+		if (reply[0] != 'm')
+			return up_error_create(UP_ERR_PROTOCOL, "unexpected thread list from gdbstub");
+		p = reply + 1;
+		end = reply + len;
+		while (p < end) {
+			uint64_t tid;
+
+			if (*p == 'p') {
+				const char *dot = memchr(p, '.', end - p);
+
+				if (!dot)
+					break;
+				p = dot + 1;
+			}
+			if (!rsp_parse_hex(&p, end, &tid))
+				return up_error_create(UP_ERR_PROTOCOL, "bad thread id from gdbstub");
+			if (count == k->nr_vcpus)
+				return up_error_create(UP_ERR_PROTOCOL,
+						       "gdbstub lists more threads than QMP lists vCPUs");
+			k->tids[count++] = tid;
+			if (p < end && *p == ',')
+				p++;
+		}
+		request = "qsThreadInfo";
+	}
+	if (count != k->nr_vcpus)
+		return up_error_create(UP_ERR_PROTOCOL, "gdbstub lists %zu threads for %u vCPUs",
+				       count, k->nr_vcpus);
+	return NULL;
+}
+
+static struct up_error *connect_stub(struct kvm_target *k, const struct up_target_options *opts,
+				     long vcpu_thread)
+{
+	char *found = NULL;
+	const char *address = opts->gdb;
+	struct up_error *err;
+	int busy;
+
+	if (!address) {
+		err = start_stub(k, &busy);
+		if (err)
+			return err;
+		if (busy) {
+			found = find_existing_stub(vcpu_thread);
+			if (!found)
+				return up_error_create(UP_ERR_INVALID,
+						       "QEMU already runs a gdbstub; give its address with --gdb");
+			LOG(k, 1, "using QEMU's own gdbstub at %s", found);
+		}
+		address = found ? found : k->stub_path;
+	}
+	err = gdb_connect(address, &k->gdb);
+	free(found);
+	if (err)
+		return err;
+	/* Connecting stopped the guest. */
+	k->paused = 1;
+	k->max_read = (gdb_packet_size(k->gdb) - 8) / 2;
+	if (k->max_read > MAX_M_READ)
+		k->max_read = MAX_M_READ;
+	return NULL;
+}
+
+static void kvm_detach(struct up_target *t);
+static struct up_error *kvm_resume(struct up_target *t);
+
+static struct up_error *kvm_attach(const struct up_target_options *opts, struct up_target **ret)
+{
+	struct kvm_target *k = calloc(1, sizeof(*k));
+	struct up_error *err;
+	char *status = NULL;
+	long vcpu_thread = 0;
+	int running;
+
+	if (!k)
+		return &up_error_nomem;
+	k->base.ops = &up_target_kvm;
+	k->log = opts->log;
+	k->log_ctx = opts->log_ctx;
+	err = qmp_connect(opts->qmp, &k->qmp);
+	if (err) {
+		free(k);
+		return err;
+	}
+	err = query_running(k, &running, &status);
+	if (!err && !running)
+		err = up_error_create(UP_ERR_INVALID, "the guest is not running (status: %s); resume it first",
+				      status);
+	free(status);
+	if (!err)
+		err = query_arch(k);
+	if (!err)
+		err = query_vcpus(k, &vcpu_thread);
+	if (!err)
+		err = connect_stub(k, opts, vcpu_thread);
+	if (!err)
+		err = list_threads(k);
+	if (!err)
+		err = kvm_resume(&k->base);
+	if (err) {
+		kvm_detach(&k->base);
+		return err;
+	}
+	LOG(k, 1, "attached: %s guest, %u vCPUs, gdbstub %s", k->arch->name, k->nr_vcpus,
+	    opts->gdb ? opts->gdb : k->stub_path ? k->stub_path : "found in QEMU's command line");
+	*ret = &k->base;
+	return NULL;
+}
+
+static void kvm_detach(struct up_target *t)
+{
+	struct kvm_target *k = to_kvm(t);
+	struct up_error *err;
+	int running = 1;
+	char *out;
+
+	if (!k)
+		return;
+	if (k->gdb) {
+		/* 'D' resumes the guest whether it is stopped or not. */
+		up_error_destroy(gdb_detach(k->gdb));
+		gdb_close(k->gdb);
+	}
+	if (k->stub_path) {
+		if (!qmp_hmp(k->qmp, "gdbserver none", &out))
+			free(out);
+		unlink(k->stub_path);
+	}
+	if (k->stub_dir)
+		rmdir(k->stub_dir);
+	/* Whatever went wrong above, the guest was running when we came and runs when we go. */
+	if (k->qmp && k->gdb) {
+		err = query_running(k, &running, NULL);
+		if (!err && !running) {
+			json_t *val;
+
+			LOG(k, 1, "guest still stopped after detaching; resuming it through QMP");
+			if (!qmp_execute(k->qmp, "cont", NULL, &val))
+				json_decref(val);
+		}
+		up_error_destroy(err);
+	}
+	qmp_close(k->qmp);
+	free(k->stub_path);
+	free(k->stub_dir);
+	free(k->tids);
+	free(k);
+}
+
+static unsigned int kvm_nr_vcpus(struct up_target *t)
+{
+	return to_kvm(t)->nr_vcpus;
+}
+
+static const struct up_arch *kvm_arch(struct up_target *t)
+{
+	return to_kvm(t)->arch;
+}
+
+static struct up_error *kvm_pause(struct up_target *t)
+{
+	struct kvm_target *k = to_kvm(t);
+	uint64_t thread = 0;
+	struct up_error *err;
+
+	if (k->paused)
+		return NULL;
+	/* Whatever happens next, the stub may have stopped the guest. */
+	k->paused = 1;
+	err = gdb_interrupt(k->gdb, &thread);
+	/* The stub now acts on the thread it reported stopping. */
+	k->selected = err ? 0 : thread;
+	return err;
+}
+
+static struct up_error *kvm_resume(struct up_target *t)
+{
+	struct kvm_target *k = to_kvm(t);
+	struct up_error *err;
+
+	if (!k->paused)
+		return NULL;
+	err = gdb_continue(k->gdb);
+	if (err)
+		return err;
+	k->paused = 0;
+	/* QEMU sends a STOP and a RESUME event for every sample; do not let them pile up. */
+	return qmp_drain(k->qmp);
+}
+
+static void fmt_hg(char *buf, size_t cap, uint64_t tid)
+{
+	snprintf(buf, cap, "Hg%llx", (unsigned long long)tid);
+}
+
+static struct up_error *select_thread(struct kvm_target *k, uint64_t tid)
+{
+	char hg[32];
+	const char *reply;
+	size_t len;
+	struct up_error *err;
+
+	if (k->selected == tid)
+		return NULL;
+	fmt_hg(hg, sizeof(hg), tid);
+	err = gdb_request(k->gdb, hg, &reply, &len);
+	if (err)
+		return err;
+	if (len != 2 || memcmp(reply, "OK", 2))
+		return up_error_create(UP_ERR_PROTOCOL, "gdbstub refused to select thread %llx",
+				       (unsigned long long)tid);
+	k->selected = tid;
+	return NULL;
+}
+
+static struct up_error *kvm_get_regs(struct up_target *t, unsigned int vcpu, struct up_regs *ret)
+{
+	struct kvm_target *k = to_kvm(t);
+	const char *requests[2], *replies[2], *g;
+	size_t lens[2], n = 0, glen;
+	uint8_t bytes[4096];
+	char hg[32];
+	long nbytes;
+	struct up_error *err;
+
+	if (vcpu >= k->nr_vcpus)
+		return up_error_create(UP_ERR_INVALID, "no vCPU %u", vcpu);
+	/* Select and read in one round trip when the stub points elsewhere. */
+	if (k->selected != k->tids[vcpu]) {
+		fmt_hg(hg, sizeof(hg), k->tids[vcpu]);
+		requests[n++] = hg;
+	}
+	requests[n++] = "g";
+	err = gdb_transact(k->gdb, requests, n, replies, lens);
+	if (err)
+		return err;
+	if (n == 2) {
+		if (lens[0] != 2 || memcmp(replies[0], "OK", 2)) {
+			k->selected = 0;
+			return up_error_create(UP_ERR_PROTOCOL, "gdbstub refused to select vCPU %u",
+					       vcpu);
+		}
+		k->selected = k->tids[vcpu];
+	}
+	g = replies[n - 1];
+	glen = lens[n - 1];
+	nbytes = rsp_hex_decode(g, glen, bytes, sizeof(bytes));
+	if (nbytes < 0)
+		return up_error_create(UP_ERR_PROTOCOL, "gdbstub sent bad registers for vCPU %u%s",
+				       vcpu, glen && g[0] == 'E' ? " (error reply)" : "");
+	return k->arch->regs_from_gdb(bytes, nbytes, ret);
+}
+
+static struct up_error *kvm_read_virt(struct up_target *t, unsigned int vcpu, uint64_t addr,
+				      void *buf, size_t len)
+{
+	struct kvm_target *k = to_kvm(t);
+	uint8_t *out = buf;
+	struct up_error *err;
+
+	if (vcpu >= k->nr_vcpus)
+		return up_error_create(UP_ERR_INVALID, "no vCPU %u", vcpu);
+	err = select_thread(k, k->tids[vcpu]);
+	if (err)
+		return err;
+	while (len) {
+		size_t chunk = len < k->max_read ? len : k->max_read;
+		char req[48];
+		const char *reply;
+		size_t rlen;
+
+		snprintf(req, sizeof(req), "m%llx,%zx", (unsigned long long)addr, chunk);
+		err = gdb_request(k->gdb, req, &reply, &rlen);
+		if (err)
+			return err;
+		if (rlen != 2 * chunk || rsp_hex_decode(reply, rlen, out, chunk) != (long)chunk)
+			return up_error_fault(addr, "cannot read guest memory at 0x%llx",
+					      (unsigned long long)addr);
+		out += chunk;
+		addr += chunk;
+		len -= chunk;
+	}
+	return NULL;
+}
+
+const struct up_target_ops up_target_kvm = {
+	.name = "kvm",
+	.attach = kvm_attach,
+	.detach = kvm_detach,
+	.nr_vcpus = kvm_nr_vcpus,
+	.arch = kvm_arch,
+	.pause = kvm_pause,
+	.resume = kvm_resume,
+	.get_regs = kvm_get_regs,
+	.read_virt = kvm_read_virt,
+};

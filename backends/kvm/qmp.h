@@ -1,0 +1,35 @@
+/*
+ * A QMP (QEMU Machine Protocol) client on top of jansson.
+ *
+ * QMP is newline-separated JSON: a greeting, then one reply per command, with asynchronous
+ * events interleaved.  Events are read and dropped.  Every message is bounded in size.
+ */
+#ifndef UP_KVM_QMP_H
+#define UP_KVM_QMP_H
+
+#include <jansson.h>
+
+#include "../../util/error.h"
+
+struct qmp;
+
+/* Connect, check the greeting and negotiate capabilities. */
+struct up_error *qmp_connect(const char *address, struct qmp **ret);
+
+/* Close; NULL is a no-op. */
+void qmp_close(struct qmp *q);
+
+/*
+ * Run command with arguments args (a JSON object, stolen; may be NULL).  On success *ret is the
+ * "return" value, a new reference the caller must json_decref().  A QMP error reply becomes an
+ * UP_ERR_PROTOCOL error carrying QEMU's description.
+ */
+struct up_error *qmp_execute(struct qmp *q, const char *command, json_t *args, json_t **ret);
+
+/* Run an HMP command line through human-monitor-command; *ret is its output (malloc'd). */
+struct up_error *qmp_hmp(struct qmp *q, const char *command_line, char **ret);
+
+/* Read and discard whatever events are waiting, without blocking. */
+struct up_error *qmp_drain(struct qmp *q);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * Targets: the virtual machine being profiled.
+ *
+ * Each backend (KVM/QEMU, Xen) exports one const struct up_target_ops.  A target object starts
+ * with a pointer to its ops, so generic code calls t->ops->pause(t) without knowing the backend.
+ * Which backends exist in this build is decided in backends/registry.c alone.
+ *
+ * Lifetime: attach() returns a running target; detach() leaves the guest running (resuming it
+ * if it is paused) and frees everything.  Between pause() and resume() the guest is stopped and
+ * registers and memory may be read; the caller keeps that window short and always resumes.
+ */
+#ifndef UP_BACKENDS_TARGET_H
+#define UP_BACKENDS_TARGET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../arch/arch.h"
+#include "../util/error.h"
+
+/* Called by a backend for progress and diagnostics; level 1 = -v, 2 = -vv.  May be NULL. */
+typedef void up_log_fn(void *ctx, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+struct up_target_options {
+	const char *qmp;        /* KVM: QMP socket, "PATH" or "HOST:PORT" */
+	const char *gdb;        /* KVM: an already-open gdbstub; NULL = start one through QMP */
+	const char *domain;     /* Xen: domain id or name */
+	up_log_fn *log;
+	void *log_ctx;
+};
+
+struct up_target {
+	const struct up_target_ops *ops;
+};
+
+struct up_target_ops {
+	/* Short backend name for messages ("kvm", "xen"). */
+	const char *name;
+	/* Connect to the guest described by opts.  The guest is running when this returns. */
+	struct up_error *(*attach)(const struct up_target_options *opts, struct up_target **ret);
+	/* Resume the guest if needed, disconnect and free t.  Never fails; t may be NULL. */
+	void (*detach)(struct up_target *t);
+	/* Number of vCPUs; fixed for the life of the target. */
+	unsigned int (*nr_vcpus)(struct up_target *t);
+	/* The guest architecture; never NULL after a successful attach. */
+	const struct up_arch *(*arch)(struct up_target *t);
+	/* Stop every vCPU.  On failure the guest state is unknown: call resume() anyway. */
+	struct up_error *(*pause)(struct up_target *t);
+	/* Let the guest run again.  Safe to call when it already runs. */
+	struct up_error *(*resume)(struct up_target *t);
+	/* Registers of vCPU vcpu; only while paused. */
+	struct up_error *(*get_regs)(struct up_target *t, unsigned int vcpu, struct up_regs *ret);
+	/*
+	 * Read guest virtual memory as vCPU vcpu sees it; only while paused.  Returns
+	 * UP_ERR_FAULT when the range is not mapped; any other error means the target is in
+	 * trouble and ends the run.
+	 */
+	struct up_error *(*read_virt)(struct up_target *t, unsigned int vcpu, uint64_t addr,
+				      void *buf, size_t len);
+};
+
+/* The backend called name, or NULL if this build lacks it. */
+const struct up_target_ops *up_backend_find(const char *name);
+
+#endif

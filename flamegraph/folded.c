@@ -1,0 +1,112 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "folded.h"
+
+struct line {
+	char *text;
+	uint64_t count;
+};
+
+/* Append name to the growing buffer, made safe for the folded format. */
+static int append_frame(char **buf, size_t *len, size_t *cap, const char *name, int first)
+{
+	size_t n = strlen(name) + 1;
+
+	if (*len + n + 1 > *cap) {
+		size_t ncap = (*cap + n + 1) * 2;
+		char *nbuf = realloc(*buf, ncap);
+
+		if (!nbuf)
+			return -1;
+		*buf = nbuf;
+		*cap = ncap;
+	}
+	if (!first)
+		(*buf)[(*len)++] = ';';
+	for (const char *c = name; *c; c++) {
+		char ch = *c;
+
+		if (ch == ';')
+			ch = ':';
+		else if ((unsigned char)ch < 0x20 || ch == 0x7f)
+			ch = '?';
+		(*buf)[(*len)++] = ch;
+	}
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+static char *fold_stack(const struct up_stack *st, const struct up_symbolizer *s,
+			const struct up_folded_options *opts)
+{
+	char *buf = NULL, hex[32], vcpu[32];
+	size_t len = 0, cap = 0;
+	int first = 1;
+
+	if (opts->per_vcpu) {
+		snprintf(vcpu, sizeof(vcpu), "vcpu%" PRIu32, st->vcpu);
+		if (append_frame(&buf, &len, &cap, vcpu, 1))
+			goto fail;
+		first = 0;
+	}
+	/* The walker stores the leaf first; folded lines start at the root. */
+	for (uint32_t i = st->depth; i-- > 0;) {
+		const char *name = up_symbolizer_name(s, st->pcs[i], i > 0, hex, sizeof(hex));
+
+		if (append_frame(&buf, &len, &cap, name, first))
+			goto fail;
+		first = 0;
+	}
+	return buf;
+fail:
+	free(buf);
+	return NULL;
+}
+
+static int compare_lines(const void *a, const void *b)
+{
+	return strcmp(((const struct line *)a)->text, ((const struct line *)b)->text);
+}
+
+struct up_error *up_write_folded(FILE *out, const struct up_profile *p,
+				 const struct up_symbolizer *s, const struct up_folded_options *opts)
+{
+	struct line *lines = calloc(p->nr_stacks ? p->nr_stacks : 1, sizeof(*lines));
+	struct up_error *err = NULL;
+	size_t n = 0;
+
+	if (!lines)
+		return &up_error_nomem;
+	for (; n < p->nr_stacks; n++) {
+		lines[n].text = fold_stack(p->stacks[n], s, opts);
+		lines[n].count = p->stacks[n]->count;
+		if (!lines[n].text) {
+			err = &up_error_nomem;
+			goto out;
+		}
+	}
+	qsort(lines, n, sizeof(*lines), compare_lines);
+	/* Merge runs of equal lines: different addresses often share one name. */
+	n = 0;
+	for (size_t i = 0; i < p->nr_stacks; i++) {
+		if (n && !strcmp(lines[n - 1].text, lines[i].text)) {
+			lines[n - 1].count += lines[i].count;
+			free(lines[i].text);
+			continue;
+		}
+		lines[n++] = lines[i];
+	}
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s %" PRIu64 "\n", lines[i].text, lines[i].count);
+	if (fflush(out) || ferror(out))
+		err = up_error_errno(errno ? errno : EIO, "writing the profile");
+out:
+	for (size_t i = 0; i < n; i++)
+		free(lines[i].text);
+	free(lines);
+	return err;
+}

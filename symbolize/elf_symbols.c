@@ -1,0 +1,125 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "elf_symbols.h"
+
+enum {
+	RANK_LABEL = 1,   /* untyped symbol in a code section: an assembly label */
+	RANK_LOCAL = 2,
+	RANK_WEAK = 3,
+	RANK_GLOBAL = 4,
+};
+
+static int wanted_name(const char *name)
+{
+	/* Skip empty names, arm64 mapping symbols ($x, $d) and assembler locals. */
+	return name && name[0] && name[0] != '$' && strncmp(name, ".L", 2);
+}
+
+static unsigned int symbol_rank(const GElf_Sym *sym)
+{
+	int type = GELF_ST_TYPE(sym->st_info);
+	int bind = GELF_ST_BIND(sym->st_info);
+
+	if (type == STT_NOTYPE)
+		return RANK_LABEL;
+	if (bind == STB_GLOBAL)
+		return RANK_GLOBAL;
+	if (bind == STB_WEAK)
+		return RANK_WEAK;
+	return RANK_LOCAL;
+}
+
+/* Whether sym names code: a function, or a label inside an executable section. */
+static int is_code_symbol(Elf *elf, const GElf_Sym *sym)
+{
+	int type = GELF_ST_TYPE(sym->st_info);
+	Elf_Scn *scn;
+	GElf_Shdr shdr;
+
+	if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE)
+		return 0;
+	if (sym->st_shndx == SHN_UNDEF || sym->st_shndx >= SHN_LORESERVE)
+		return 0;
+	scn = elf_getscn(elf, sym->st_shndx);
+	if (!scn || !gelf_getshdr(scn, &shdr))
+		return 0;
+	return (shdr.sh_flags & SHF_EXECINSTR) != 0;
+}
+
+static struct up_error *load_section(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr,
+				     struct up_symtab *tab, size_t *added)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t count;
+
+	if (!data || !shdr->sh_entsize)
+		return NULL;
+	count = shdr->sh_size / shdr->sh_entsize;
+	for (size_t i = 0; i < count; i++) {
+		GElf_Sym sym;
+		const char *name;
+		struct up_error *err;
+
+		if (!gelf_getsym(data, i, &sym) || !is_code_symbol(elf, &sym))
+			continue;
+		name = elf_strptr(elf, shdr->sh_link, sym.st_name);
+		if (!wanted_name(name))
+			continue;
+		err = up_symtab_add(tab, sym.st_value, sym.st_size, name, symbol_rank(&sym));
+		if (err)
+			return err;
+		(*added)++;
+	}
+	return NULL;
+}
+
+static struct up_error *load_type(Elf *elf, Elf64_Word type, struct up_symtab *tab,
+				  size_t *added)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		struct up_error *err;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != type)
+			continue;
+		err = load_section(elf, scn, &shdr, tab, added);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+struct up_error *up_elf_load_symbols(const char *path, struct up_symtab *tab)
+{
+	struct up_error *err = NULL;
+	size_t added = 0;
+	Elf *elf;
+	int fd;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return up_error_create(UP_ERR_INVALID, "libelf is unusable: %s", elf_errmsg(-1));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return up_error_errno(errno, "%s", path);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		err = up_error_create(UP_ERR_INVALID, "%s: not an ELF file", path);
+		goto out;
+	}
+	err = load_type(elf, SHT_SYMTAB, tab, &added);
+	if (!err && !added)
+		err = load_type(elf, SHT_DYNSYM, tab, &added);
+	if (!err && !added)
+		err = up_error_create(UP_ERR_INVALID, "%s: no function symbols (stripped?)", path);
+out:
+	elf_end(elf);
+	close(fd);
+	return err;
+}

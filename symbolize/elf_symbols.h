@@ -1,0 +1,13 @@
+/* Function symbols from an ELF file's symbol table (libelf). */
+#ifndef UP_SYMBOLIZE_ELF_SYMBOLS_H
+#define UP_SYMBOLIZE_ELF_SYMBOLS_H
+
+#include "symtab.h"
+
+/*
+ * Add the code symbols of the ELF file at path to tab: .symtab, or .dynsym when the file is
+ * stripped.  Fails with UP_ERR_INVALID when path is not an ELF file or has no code symbols.
+ */
+struct up_error *up_elf_load_symbols(const char *path, struct up_symtab *tab);
+
+#endif

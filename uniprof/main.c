@@ -1,0 +1,177 @@
+/*
+ * uniprof: sample the stacks of a running virtual machine from the host.
+ *
+ * This file alone talks to the user: it parses options, attaches to the target, runs the
+ * sampler, names the stacks, writes the profile and turns errors into one line and an exit code.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../backends/target.h"
+#include "../flamegraph/folded.h"
+#include "../symbolize/symbolize.h"
+#include "options.h"
+#include "sampler.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	/* No SA_RESTART: a signal must cut the sleep between samples short. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int verbosity;
+
+static void log_line(void *ctx, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)ctx;
+	if (level > verbosity)
+		return;
+	va_start(ap, fmt);
+	fputs("uniprof: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static int report(struct up_error *err)
+{
+	fprintf(stderr, "uniprof: %s\n", err->message);
+	up_error_destroy(err);
+	return 1;
+}
+
+static struct up_error *load_symbols(const struct options *opts, struct up_symbolizer *sym)
+{
+	for (size_t i = 0; i < opts->nr_kernels; i++) {
+		struct up_error *err = up_symbolizer_add_file(sym, opts->kernels[i]);
+
+		if (err)
+			return err;
+	}
+	up_symbolizer_finish(sym);
+	return NULL;
+}
+
+static void print_summary(const struct options *opts, const struct sampler_stats *st)
+{
+	fprintf(stderr,
+		"uniprof: %llu samples in %.2f s, %llu stacks, %llu truncated (%.1f%%), "
+		"rate %.1f Hz of %.1f Hz requested, median pause %.0f us\n",
+		(unsigned long long)st->samples, st->elapsed, (unsigned long long)st->stacks,
+		(unsigned long long)st->truncated,
+		st->stacks ? 100.0 * st->truncated / st->stacks : 0.0, st->rate, opts->frequency,
+		st->pause_median_us);
+	if (verbosity)
+		fprintf(stderr, "uniprof: %llu sample slots missed, longest pause %.0f us\n",
+			(unsigned long long)st->missed, st->pause_max_us);
+}
+
+int main(int argc, char **argv)
+{
+	struct up_target_options topts = { .log = log_line };
+	struct up_folded_options fopts;
+	const struct up_target_ops *backend;
+	struct up_symbolizer sym;
+	struct up_profile profile;
+	struct sampler_options sopts;
+	struct sampler_stats stats;
+	struct up_target *target = NULL;
+	struct up_error *err, *run_err;
+	struct options opts;
+	FILE *out = stdout;
+	int rc = 0;
+
+	switch (parse_options(argc, argv, &opts)) {
+	case PARSE_RUN:
+		break;
+	case PARSE_EXIT_OK:
+		return 0;
+	case PARSE_EXIT_USAGE:
+		return 2;
+	}
+	verbosity = opts.verbose;
+
+	/* Check every input before touching the guest. */
+	backend = up_backend_find(opts.domain ? "xen" : "kvm");
+	if (!backend) {
+		fprintf(stderr, "uniprof: this build has no Xen support (libxen-dev was missing when it was built)\n");
+		return 1;
+	}
+	up_symbolizer_init(&sym);
+	err = load_symbols(&opts, &sym);
+	if (err) {
+		up_symbolizer_deinit(&sym);
+		return report(err);
+	}
+	if (opts.output) {
+		out = fopen(opts.output, "w");
+		if (!out) {
+			up_symbolizer_deinit(&sym);
+			return report(up_error_errno(errno, "%s", opts.output));
+		}
+	}
+
+	install_signals();
+	topts.qmp = opts.qmp;
+	topts.gdb = opts.gdb;
+	topts.domain = opts.domain;
+	err = backend->attach(&topts, &target);
+	if (err) {
+		if (out != stdout) {
+			fclose(out);
+			remove(opts.output);
+		}
+		up_symbolizer_deinit(&sym);
+		return report(err);
+	}
+
+	up_profile_init(&profile);
+	sopts = (struct sampler_options){
+		.frequency = opts.frequency,
+		.duration = opts.duration,
+		.samples = opts.samples,
+		.max_depth = opts.max_depth,
+		.stop = &stop_requested,
+	};
+	run_err = sampler_run(target, &sopts, &profile, &stats);
+	backend->detach(target);
+	if (run_err)
+		fprintf(stderr, "uniprof: sampling stopped: %s; writing the %llu samples taken\n",
+			run_err->message, (unsigned long long)stats.samples);
+
+	fopts.per_vcpu = opts.per_vcpu;
+	err = up_write_folded(out, &profile, &sym, &fopts);
+	if (out != stdout && fclose(out) && !err)
+		err = up_error_errno(errno, "%s", opts.output);
+	if (err)
+		rc = report(err);
+	print_summary(&opts, &stats);
+	if (run_err) {
+		up_error_destroy(run_err);
+		rc = 1;
+	}
+	up_profile_deinit(&profile);
+	up_symbolizer_deinit(&sym);
+	return rc;
+}

@@ -1,0 +1,190 @@
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "version.h"
+
+#define DEFAULT_FREQUENCY 99
+#define MAX_FREQUENCY 100000
+#define DEFAULT_MAX_DEPTH 128
+#define MAX_MAX_DEPTH 4096
+
+enum {
+	OPT_GDB = 256,
+	OPT_MAX_DEPTH,
+	OPT_PER_VCPU,
+	OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{ "qmp", required_argument, NULL, 'q' },
+	{ "gdb", required_argument, NULL, OPT_GDB },
+	{ "domain", required_argument, NULL, 'd' },
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "frequency", required_argument, NULL, 'F' },
+	{ "duration", required_argument, NULL, 't' },
+	{ "samples", required_argument, NULL, 'n' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+	{ "per-vcpu", no_argument, NULL, OPT_PER_VCPU },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void print_help(void)
+{
+	printf("Usage: uniprof --qmp SOCKET [options]\n"
+	       "       uniprof -d DOMAIN [options]\n"
+	       "Sample the call stacks of a running virtual machine from the host and write\n"
+	       "folded stacks (root;...;leaf COUNT) for flamegraph.pl.\n"
+	       "\n"
+	       "Target:\n"
+	       "  -q, --qmp ADDR        QEMU's QMP socket: a unix socket PATH or HOST:PORT\n"
+	       "      --gdb ADDR        use this already-open gdbstub (PATH or HOST:PORT) instead\n"
+	       "                        of starting one through QMP\n"
+	       "  -d, --domain DOMAIN   Xen domain id or name\n"
+	       "\n"
+	       "Sampling:\n"
+	       "  -F, --frequency HZ    samples per second (default %d)\n"
+	       "  -t, --duration SEC    stop after SEC seconds\n"
+	       "  -n, --samples N       stop after N samples\n"
+	       "      --max-depth N     frames per stack at most (default %d)\n"
+	       "                        without -t or -n, sampling runs until Ctrl-C\n"
+	       "\n"
+	       "Output:\n"
+	       "  -k, --kernel FILE     guest kernel ELF with symbols (may be repeated)\n"
+	       "  -o, --output FILE     write the profile to FILE (default: standard output)\n"
+	       "      --per-vcpu        add a vcpuN root frame to every stack\n"
+	       "  -v, --verbose         say more on standard error (repeat for more)\n"
+	       "  -h, --help            show this help\n"
+	       "      --version         show the version\n",
+	       DEFAULT_FREQUENCY, DEFAULT_MAX_DEPTH);
+}
+
+__attribute__((format(printf, 1, 2)))
+static enum parse_result usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("uniprof: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(" (see uniprof --help)\n", stderr);
+	va_end(ap);
+	return PARSE_EXIT_USAGE;
+}
+
+static int parse_double(const char *s, double min, double max, double *ret)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+enum parse_result parse_options(int argc, char **argv, struct options *opts)
+{
+	uint64_t u;
+	int c;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->frequency = DEFAULT_FREQUENCY;
+	opts->max_depth = DEFAULT_MAX_DEPTH;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":q:d:k:F:t:n:o:vh", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			opts->qmp = optarg;
+			break;
+		case OPT_GDB:
+			opts->gdb = optarg;
+			break;
+		case 'd':
+			opts->domain = optarg;
+			break;
+		case 'k':
+			if (opts->nr_kernels == UP_MAX_KERNELS)
+				return usage_error("too many -k files (at most %d)", UP_MAX_KERNELS);
+			opts->kernels[opts->nr_kernels++] = optarg;
+			break;
+		case 'F':
+			if (parse_double(optarg, 0.001, MAX_FREQUENCY, &opts->frequency))
+				return usage_error("bad frequency '%s': give a number of Hz up to 100000", optarg);
+			break;
+		case 't':
+			if (parse_double(optarg, 0.001, 1e9, &opts->duration))
+				return usage_error("bad duration '%s': give a positive number of seconds", optarg);
+			break;
+		case 'n':
+			if (parse_u64(optarg, 1, UINT64_MAX, &opts->samples))
+				return usage_error("bad sample count '%s': give a positive integer", optarg);
+			break;
+		case 'o':
+			opts->output = optarg;
+			break;
+		case OPT_MAX_DEPTH:
+			if (parse_u64(optarg, 1, MAX_MAX_DEPTH, &u))
+				return usage_error("bad --max-depth '%s': give an integer from 1 to 4096", optarg);
+			opts->max_depth = u;
+			break;
+		case OPT_PER_VCPU:
+			opts->per_vcpu = 1;
+			break;
+		case 'v':
+			opts->verbose++;
+			break;
+		case 'h':
+			print_help();
+			return PARSE_EXIT_OK;
+		case OPT_VERSION:
+			printf("uniprof %s\n", UNIPROF_VERSION);
+			return PARSE_EXIT_OK;
+		case ':':
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			if (optopt) {
+				char opt[3] = { '-', (char)optopt, '\0' };
+
+				return usage_error("unknown option '%s'", opt);
+			}
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!!opts->qmp + !!opts->domain != 1) {
+		if (opts->gdb && !opts->domain)
+			return usage_error("%s needs --qmp too: QMP tells the vCPUs and keeps the guest running", "--gdb");
+		return usage_error("%s", "give exactly one target: --qmp SOCKET or -d DOMAIN");
+	}
+	if (opts->gdb && opts->domain)
+		return usage_error("%s is for QEMU targets, not Xen domains", "--gdb");
+	return PARSE_RUN;
+}

@@ -1,0 +1,34 @@
+/* Command-line options of uniprof. */
+#ifndef UP_UNIPROF_OPTIONS_H
+#define UP_UNIPROF_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UP_MAX_KERNELS 16
+
+struct options {
+	const char *qmp;
+	const char *gdb;
+	const char *domain;
+	const char *kernels[UP_MAX_KERNELS];
+	size_t nr_kernels;
+	const char *output;     /* NULL: stdout */
+	double frequency;       /* samples per second */
+	double duration;        /* seconds; 0: until -n or Ctrl-C */
+	uint64_t samples;       /* 0: no limit */
+	unsigned int max_depth;
+	int per_vcpu;
+	int verbose;
+};
+
+enum parse_result {
+	PARSE_RUN,
+	PARSE_EXIT_OK,     /* --help or --version was printed */
+	PARSE_EXIT_USAGE,  /* an error was printed */
+};
+
+/* Parse argv into *opts; prints help, version or one error line itself. */
+enum parse_result parse_options(int argc, char **argv, struct options *opts);
+
+#endif

@@ -1,0 +1,192 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sampler.h"
+
+struct read_ctx {
+	struct up_target *t;
+	unsigned int vcpu;
+	struct up_error *fatal;  /* a failure that is not a fault of the walk */
+};
+
+static struct up_error *read_guest(void *opaque, uint64_t addr, void *buf, size_t len)
+{
+	struct read_ctx *ctx = opaque;
+	struct up_error *err = ctx->t->ops->read_virt(ctx->t, ctx->vcpu, addr, buf, len);
+
+	if (err && err->code != UP_ERR_FAULT && !ctx->fatal) {
+		/* Keep it: the walk ends either way, but the run must end too. */
+		ctx->fatal = err;
+		return up_error_fault(addr, "target failed");
+	}
+	return err;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* The stacks of one sample, walked while the target is paused. */
+struct sample {
+	unsigned int nr_vcpus;
+	unsigned int max_depth;
+	uint64_t *pcs;            /* nr_vcpus rows of max_depth */
+	struct up_walk *walks;
+	struct up_regs *regs;
+};
+
+static struct up_error *take_sample(struct up_target *t, struct sample *s)
+{
+	const struct up_arch *arch = t->ops->arch(t);
+	struct up_error *err, *rerr;
+	unsigned int i;
+
+	err = t->ops->pause(t);
+	/* Registers of every vCPU first, then the walks: 'g' is what syncs QEMU's vCPU state. */
+	for (i = 0; !err && i < s->nr_vcpus; i++)
+		err = t->ops->get_regs(t, i, &s->regs[i]);
+	for (i = 0; !err && i < s->nr_vcpus; i++) {
+		struct read_ctx ctx = { .t = t, .vcpu = i };
+
+		arch->walk_frames(&s->regs[i], read_guest, &ctx, s->pcs + (size_t)i * s->max_depth,
+				  s->max_depth, &s->walks[i]);
+		err = ctx.fatal;
+	}
+	/* Resume whatever happened above. */
+	rerr = t->ops->resume(t);
+	if (err) {
+		up_error_destroy(rerr);
+		return err;
+	}
+	return rerr;
+}
+
+static int compare_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Pause durations in nanoseconds, kept for the median. */
+struct durations {
+	uint32_t *ns;
+	size_t nr, cap;
+};
+
+static void durations_add(struct durations *d, uint64_t ns)
+{
+	if (d->nr == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 4096;
+		uint32_t *n = realloc(d->ns, cap * sizeof(*n));
+
+		if (!n)
+			return;  /* statistics only: losing some is harmless */
+		d->ns = n;
+		d->cap = cap;
+	}
+	d->ns[d->nr++] = ns > UINT32_MAX ? UINT32_MAX : ns;
+}
+
+static void durations_summary(struct durations *d, struct sampler_stats *stats)
+{
+	if (!d->nr)
+		return;
+	qsort(d->ns, d->nr, sizeof(*d->ns), compare_u32);
+	stats->pause_median_us = d->nr % 2 ? d->ns[d->nr / 2] / 1e3
+					  : (d->ns[d->nr / 2 - 1] + (double)d->ns[d->nr / 2]) / 2e3;
+	stats->pause_max_us = d->ns[d->nr - 1] / 1e3;
+}
+
+/* Sleep until the absolute monotonic time deadline; returns early when a signal arrives. */
+static void sleep_until(uint64_t deadline)
+{
+	struct timespec ts = {
+		.tv_sec = deadline / 1000000000ull,
+		.tv_nsec = deadline % 1000000000ull,
+	};
+
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+struct up_error *sampler_run(struct up_target *t, const struct sampler_options *opts,
+			     struct up_profile *profile, struct sampler_stats *stats)
+{
+	uint64_t period = (uint64_t)(1e9 / opts->frequency);
+	uint64_t start, next, end = 0, now, first = 0, last = 0;
+	struct durations durations = { 0 };
+	struct sample s = { 0 };
+	struct up_error *err = NULL;
+
+	memset(stats, 0, sizeof(*stats));
+	start = next = now_ns();
+	if (!period)
+		period = 1;
+	s.nr_vcpus = t->ops->nr_vcpus(t);
+	s.max_depth = opts->max_depth;
+	s.pcs = calloc((size_t)s.nr_vcpus * s.max_depth, sizeof(*s.pcs));
+	s.walks = calloc(s.nr_vcpus, sizeof(*s.walks));
+	s.regs = calloc(s.nr_vcpus, sizeof(*s.regs));
+	if (!s.pcs || !s.walks || !s.regs) {
+		err = &up_error_nomem;
+		goto out;
+	}
+	if (opts->duration > 0)
+		end = start + (uint64_t)(opts->duration * 1e9);
+	while (!*opts->stop) {
+		uint64_t t0, t1;
+
+		if (opts->samples && stats->samples >= opts->samples)
+			break;
+		now = now_ns();
+		if (end && now >= end)
+			break;
+		if (now < next) {
+			sleep_until(next);
+			continue;  /* re-check the stop flag and the clock */
+		}
+		t0 = now_ns();
+		if (!stats->samples)
+			first = t0;
+		last = t0;
+		err = take_sample(t, &s);
+		t1 = now_ns();
+		if (err)
+			break;
+		durations_add(&durations, t1 - t0);
+		stats->samples++;
+		for (unsigned int i = 0; i < s.nr_vcpus; i++) {
+			stats->stacks++;
+			stats->truncated += up_walk_truncated(&s.walks[i]);
+			err = up_profile_add(profile, i, s.pcs + (size_t)i * s.max_depth,
+					     s.walks[i].depth, 1);
+			if (err)
+				goto out;
+		}
+		/* Keep the schedule; when we fall behind, skip the lost slots instead of bursting. */
+		next += period;
+		now = now_ns();
+		if (next < now) {
+			uint64_t behind = (now - next) / period + 1;
+
+			stats->missed += behind;
+			next += behind * period;
+		}
+	}
+out:
+	stats->elapsed = (now_ns() - start) / 1e9;
+	if (stats->samples > 1 && last > first)
+		stats->rate = (stats->samples - 1) / ((last - first) / 1e9);
+	durations_summary(&durations, stats);
+	free(durations.ns);
+	free(s.pcs);
+	free(s.walks);
+	free(s.regs);
+	return err;
+}

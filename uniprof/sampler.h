@@ -1,0 +1,41 @@
+/*
+ * The sampling loop: at a fixed rate, pause the target, read every vCPU's registers, walk each
+ * stack, resume, and count the stacks.  Only addresses are collected here.
+ */
+#ifndef UP_UNIPROF_SAMPLER_H
+#define UP_UNIPROF_SAMPLER_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "../backends/target.h"
+#include "../util/profile.h"
+
+struct sampler_options {
+	double frequency;
+	double duration;        /* seconds, 0 = no limit */
+	uint64_t samples;       /* 0 = no limit */
+	unsigned int max_depth;
+	volatile sig_atomic_t *stop;  /* set asynchronously to end the run */
+};
+
+struct sampler_stats {
+	uint64_t samples;       /* pauses that produced stacks */
+	uint64_t stacks;        /* stacks walked (samples x vCPUs) */
+	uint64_t truncated;     /* walks that did not reach the outermost frame */
+	uint64_t missed;        /* sample slots skipped because we fell behind */
+	double elapsed;         /* seconds the run took */
+	double rate;            /* achieved samples per second, from first to last sample */
+	double pause_median_us; /* median time the guest was stopped per sample */
+	double pause_max_us;
+};
+
+/*
+ * Sample t into profile until the duration or sample count is reached or *stop is set.
+ * Returns an error when the target fails; the profile then holds what was collected before.
+ * The guest is running when this returns, unless the target itself is gone.
+ */
+struct up_error *sampler_run(struct up_target *t, const struct sampler_options *opts,
+			     struct up_profile *profile, struct sampler_stats *stats);
+
+#endif

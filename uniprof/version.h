@@ -1,0 +1,6 @@
+#ifndef UP_UNIPROF_VERSION_H
+#define UP_UNIPROF_VERSION_H
+
+#define UNIPROF_VERSION "0.1.0"
+
+#endif

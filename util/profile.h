@@ -1,0 +1,39 @@
+/*
+ * The profile being collected: distinct raw stacks (vCPU + addresses) with sample counts.
+ *
+ * Only addresses are kept while sampling; naming happens once, at the end.  Adding a stack is a
+ * hash lookup and, for a new stack, one allocation.
+ */
+#ifndef UP_UTIL_PROFILE_H
+#define UP_UTIL_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct up_stack {
+	struct up_stack *next;  /* hash chain */
+	uint64_t hash;
+	uint64_t count;
+	uint32_t vcpu;
+	uint32_t depth;
+	uint64_t pcs[];         /* leaf first, as the walker stores them */
+};
+
+struct up_profile {
+	struct up_stack **buckets;
+	size_t nr_buckets;
+	struct up_stack **stacks;  /* every distinct stack, in order of first appearance */
+	size_t nr_stacks, cap_stacks;
+	uint64_t total;            /* samples added, counts summed */
+};
+
+void up_profile_init(struct up_profile *p);
+void up_profile_deinit(struct up_profile *p);
+
+/* Count one more occurrence of the stack pcs[0..depth) on vCPU vcpu.  depth >= 1. */
+struct up_error *up_profile_add(struct up_profile *p, uint32_t vcpu, const uint64_t *pcs,
+				uint32_t depth, uint64_t count);
+
+#endif
