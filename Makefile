@@ -64,7 +64,7 @@ $(BUILD)/uniprof: $(CLI_OBJS) $(LIB)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -no-pie -o $@ $< $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS) -lm
 
 guests: $(GUEST_X86_64)
 

@@ -49,6 +49,8 @@ struct up_target_ops {
 	struct up_error *(*pause)(struct up_target *t);
 	/* Let the guest run again.  Safe to call when it already runs. */
 	struct up_error *(*resume)(struct up_target *t);
+	/* Housekeeping between samples, while the guest runs; may be NULL. */
+	struct up_error *(*poll)(struct up_target *t);
 	/* Registers of vCPU vcpu; only while paused. */
 	struct up_error *(*get_regs)(struct up_target *t, unsigned int vcpu, struct up_regs *ret);
 	/*

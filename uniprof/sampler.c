@@ -157,6 +157,8 @@ struct up_error *sampler_run(struct up_target *t, const struct sampler_options *
 		last = t0;
 		err = take_sample(t, &s);
 		t1 = now_ns();
+		if (!err && t->ops->poll)
+			err = t->ops->poll(t);
 		if (err)
 			break;
 		durations_add(&durations, t1 - t0);

@@ -125,6 +125,12 @@ struct up_error *gdb_transact(struct gdb_conn *c, const char *const *requests, s
 			/* Console output ("O<hex>") is not a reply; we never ask for any. */
 			continue;
 		}
+		if (len > 0 && (payload[0] == 'T' || payload[0] == 'S')) {
+			/* A stop reply nobody asked for: QEMU sends one when a client connects. */
+			continue;
+		}
+		if (len > 0 && (payload[0] == 'W' || payload[0] == 'X'))
+			return up_error_create(UP_ERR_LOST, "the guest exited");
 		replies[got] = payload;
 		lens[got] = len;
 		got++;

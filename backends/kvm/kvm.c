@@ -272,6 +272,7 @@ static struct up_error *connect_stub(struct kvm_target *k, const struct up_targe
 }
 
 static void kvm_detach(struct up_target *t);
+static struct up_error *kvm_pause(struct up_target *t);
 static struct up_error *kvm_resume(struct up_target *t);
 
 static struct up_error *kvm_attach(const struct up_target_options *opts, struct up_target **ret)
@@ -327,7 +328,12 @@ static void kvm_detach(struct up_target *t)
 	if (!k)
 		return;
 	if (k->gdb) {
-		/* 'D' resumes the guest whether it is stopped or not. */
+		/*
+		 * Detach from a stopped guest: 'D' then resumes it.  Sent to a running guest, its
+		 * first byte would stop the guest behind the stub's back.
+		 */
+		err = kvm_pause(&k->base);
+		up_error_destroy(err);
 		up_error_destroy(gdb_detach(k->gdb));
 		gdb_close(k->gdb);
 	}
@@ -394,8 +400,13 @@ static struct up_error *kvm_resume(struct up_target *t)
 	if (err)
 		return err;
 	k->paused = 0;
+	return NULL;
+}
+
+static struct up_error *kvm_poll(struct up_target *t)
+{
 	/* QEMU sends a STOP and a RESUME event for every sample; do not let them pile up. */
-	return qmp_drain(k->qmp);
+	return qmp_drain(to_kvm(t)->qmp);
 }
 
 static void fmt_hg(char *buf, size_t cap, uint64_t tid)
@@ -501,6 +512,7 @@ const struct up_target_ops up_target_kvm = {
 	.arch = kvm_arch,
 	.pause = kvm_pause,
 	.resume = kvm_resume,
+	.poll = kvm_poll,
 	.get_regs = kvm_get_regs,
 	.read_virt = kvm_read_virt,
 };

@@ -1,0 +1,165 @@
+/* The profile aggregator and the folded-stack writer. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../flamegraph/folded.h"
+
+static void symbolizer(struct up_symbolizer *s)
+{
+	up_symbolizer_init(s);
+	assert_null(up_symtab_add(&s->tab, 0x1000, 0x100, "root", 4));
+	assert_null(up_symtab_add(&s->tab, 0x1100, 0x100, "middle", 4));
+	assert_null(up_symtab_add(&s->tab, 0x1200, 0x100, "leaf_a", 4));
+	assert_null(up_symtab_add(&s->tab, 0x1300, 0x100, "leaf_b", 4));
+	assert_null(up_symtab_add(&s->tab, 0x1400, 0x100, "odd;name\nwith controls", 4));
+	up_symbolizer_finish(s);
+}
+
+static char *folded(const struct up_profile *p, const struct up_symbolizer *s, int per_vcpu)
+{
+	struct up_folded_options opts = { .per_vcpu = per_vcpu };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	assert_null(up_write_folded(f, p, s, &opts));
+	fclose(f);
+	return text;
+}
+
+static void aggregate_counts(void **state)
+{
+	struct up_profile p;
+	uint64_t a[] = { 0x1210, 0x1150, 0x1020 }, b[] = { 0x1310, 0x1150, 0x1020 };
+
+	(void)state;
+	up_profile_init(&p);
+	for (int i = 0; i < 3; i++)
+		assert_null(up_profile_add(&p, 0, a, 3, 1));
+	assert_null(up_profile_add(&p, 0, b, 3, 1));
+	assert_null(up_profile_add(&p, 1, b, 3, 2));
+	assert_null(up_profile_add(&p, 1, b, 2, 1));
+	assert_int_equal(p.nr_stacks, 4);
+	assert_int_equal(p.total, 7);
+	assert_int_equal(p.stacks[0]->count, 3);
+	assert_int_equal(p.stacks[2]->count, 2);
+	assert_int_equal(p.stacks[3]->depth, 2);
+	up_profile_deinit(&p);
+}
+
+static void aggregate_many(void **state)
+{
+	struct up_profile p;
+	uint64_t pcs[4];
+
+	(void)state;
+	up_profile_init(&p);
+	/* Enough distinct stacks to grow the hash table several times. */
+	for (int round = 0; round < 2; round++) {
+		for (uint64_t i = 0; i < 10000; i++) {
+			pcs[0] = i;
+			pcs[1] = i * 7;
+			pcs[2] = 0x1000;
+			pcs[3] = i % 3;
+			assert_null(up_profile_add(&p, (uint32_t)(i % 2), pcs, 4, 1));
+		}
+	}
+	assert_int_equal(p.nr_stacks, 10000);
+	assert_int_equal(p.total, 20000);
+	for (size_t i = 0; i < p.nr_stacks; i++)
+		assert_int_equal(p.stacks[i]->count, 2);
+	up_profile_deinit(&p);
+}
+
+static void folded_lines(void **state)
+{
+	struct up_symbolizer s;
+	struct up_profile p;
+	/* Leaf first; return addresses point after the call, hence the -1 when naming. */
+	uint64_t a1[] = { 0x1210, 0x1150, 0x1020 }, a2[] = { 0x1220, 0x1160, 0x1030 };
+	uint64_t b[] = { 0x1310, 0x1150, 0x1020 }, unknown[] = { 0x9999, 0x1020 };
+	uint64_t edge[] = { 0x1200, 0x1200 };  /* return address 0x1200 was a call in middle */
+	char *text;
+
+	(void)state;
+	symbolizer(&s);
+	up_profile_init(&p);
+	assert_null(up_profile_add(&p, 0, a1, 3, 2));
+	assert_null(up_profile_add(&p, 1, a2, 3, 1));
+	assert_null(up_profile_add(&p, 1, b, 3, 5));
+	assert_null(up_profile_add(&p, 0, unknown, 2, 1));
+	assert_null(up_profile_add(&p, 0, edge, 2, 1));
+	text = folded(&p, &s, 0);
+	/* Different addresses in the same functions merge into one line; lines are sorted. */
+	assert_string_equal(text,
+			    "middle;leaf_a 1\n"
+			    "root;0x9999 1\n"
+			    "root;middle;leaf_a 3\n"
+			    "root;middle;leaf_b 5\n");
+	free(text);
+	text = folded(&p, &s, 1);
+	assert_string_equal(text,
+			    "vcpu0;middle;leaf_a 1\n"
+			    "vcpu0;root;0x9999 1\n"
+			    "vcpu0;root;middle;leaf_a 2\n"
+			    "vcpu1;root;middle;leaf_a 1\n"
+			    "vcpu1;root;middle;leaf_b 5\n");
+	free(text);
+	up_profile_deinit(&p);
+	up_symbolizer_deinit(&s);
+}
+
+static void folded_sanitizes_names(void **state)
+{
+	struct up_symbolizer s;
+	struct up_profile p;
+	uint64_t odd[] = { 0x1410, 0x1020 };
+	char *text;
+
+	(void)state;
+	symbolizer(&s);
+	up_profile_init(&p);
+	assert_null(up_profile_add(&p, 0, odd, 2, 4));
+	text = folded(&p, &s, 0);
+	assert_string_equal(text, "root;odd:name?with controls 4\n");
+	free(text);
+	up_profile_deinit(&p);
+	up_symbolizer_deinit(&s);
+}
+
+static void folded_empty(void **state)
+{
+	struct up_symbolizer s;
+	struct up_profile p;
+	char *text;
+
+	(void)state;
+	symbolizer(&s);
+	up_profile_init(&p);
+	text = folded(&p, &s, 0);
+	assert_string_equal(text, "");
+	free(text);
+	up_profile_deinit(&p);
+	up_symbolizer_deinit(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(aggregate_counts),
+		cmocka_unit_test(aggregate_many),
+		cmocka_unit_test(folded_lines),
+		cmocka_unit_test(folded_sanitizes_names),
+		cmocka_unit_test(folded_empty),
+	};
+
+	return cmocka_run_group_tests_name("folded", tests, NULL, NULL);
+}

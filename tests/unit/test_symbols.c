@@ -1,0 +1,141 @@
+/* Symbol tables: lookup rules, ELF loading, naming of addresses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "../../symbolize/elf_symbols.h"
+#include "../../symbolize/symbolize.h"
+
+static void lookup_rules(void **state)
+{
+	struct up_symtab tab;
+	const struct up_symbol *s;
+
+	(void)state;
+	up_symtab_init(&tab);
+	assert_null(up_symtab_add(&tab, 0x2000, 0x100, "sized", 4));
+	assert_null(up_symtab_add(&tab, 0x1000, 0, "label", 1));
+	assert_null(up_symtab_add(&tab, 0x3000, 0x10, "alias_local", 2));
+	assert_null(up_symtab_add(&tab, 0x3000, 0x10, "alias_global", 4));
+	assert_null(up_symtab_add(&tab, 0x5000, 0, "last_label", 1));
+	up_symtab_finish(&tab);
+	assert_null(up_symtab_lookup(&tab, 0xfff));
+	/* An unsized symbol reaches up to the next one. */
+	s = up_symtab_lookup(&tab, 0x1fff);
+	assert_non_null(s);
+	assert_string_equal(s->name, "label");
+	assert_string_equal(up_symtab_lookup(&tab, 0x2000)->name, "sized");
+	assert_string_equal(up_symtab_lookup(&tab, 0x20ff)->name, "sized");
+	/* Past a sized symbol's end is nobody's. */
+	assert_null(up_symtab_lookup(&tab, 0x2100));
+	/* Of two aliases, the higher rank names the address. */
+	assert_string_equal(up_symtab_lookup(&tab, 0x3008)->name, "alias_global");
+	assert_null(up_symtab_lookup(&tab, 0x3010));
+	/* The last unsized symbol reaches at most 64 KiB. */
+	assert_string_equal(up_symtab_lookup(&tab, 0x5000 + 0xffff)->name, "last_label");
+	assert_null(up_symtab_lookup(&tab, 0x5000 + 0x10000));
+	up_symtab_deinit(&tab);
+}
+
+static void many_symbols(void **state)
+{
+	struct up_symtab tab;
+	char name[32];
+
+	(void)state;
+	up_symtab_init(&tab);
+	/* Enough long names to need several string chunks. */
+	for (int i = 0; i < 20000; i++) {
+		snprintf(name, sizeof(name), "function_number_%08d", i);
+		assert_null(up_symtab_add(&tab, 0x100000 + 0x40 * (uint64_t)(19999 - i), 0x40, name, 4));
+	}
+	up_symtab_finish(&tab);
+	for (int i = 0; i < 20000; i += 997) {
+		snprintf(name, sizeof(name), "function_number_%08d", i);
+		assert_string_equal(up_symtab_lookup(&tab, 0x100000 + 0x40 * (uint64_t)(19999 - i) + 0x3f)->name,
+				    name);
+	}
+	up_symtab_deinit(&tab);
+}
+
+/* Our own functions, looked up in our own ELF (unit tests link without PIE). */
+__attribute__((noinline)) int uniprof_test_marker_one(int x);
+__attribute__((noinline)) int uniprof_test_marker_one(int x)
+{
+	return x * 3 + 1;
+}
+
+__attribute__((noinline)) int uniprof_test_marker_two(int x);
+__attribute__((noinline)) int uniprof_test_marker_two(int x)
+{
+	return x * 5 - 7;
+}
+
+static void elf_self(void **state)
+{
+	struct up_symbolizer s;
+	uint64_t one = (uint64_t)(uintptr_t)&uniprof_test_marker_one;
+	uint64_t two = (uint64_t)(uintptr_t)&uniprof_test_marker_two;
+	char buf[32];
+
+	(void)state;
+	up_symbolizer_init(&s);
+	assert_null(up_symbolizer_add_file(&s, "/proc/self/exe"));
+	up_symbolizer_finish(&s);
+	assert_string_equal(up_symbolizer_name(&s, one, 0, buf, sizeof(buf)), "uniprof_test_marker_one");
+	assert_string_equal(up_symbolizer_name(&s, one + 2, 0, buf, sizeof(buf)), "uniprof_test_marker_one");
+	assert_string_equal(up_symbolizer_name(&s, two, 0, buf, sizeof(buf)), "uniprof_test_marker_two");
+	/* A return address right after a function's last call names the caller, not its neighbour. */
+	assert_string_not_equal(up_symbolizer_name(&s, two, 1, buf, sizeof(buf)), "uniprof_test_marker_two");
+	/* Unknown addresses come out as hex. */
+	assert_string_equal(up_symbolizer_name(&s, 0x10, 0, buf, sizeof(buf)), "0x10");
+	assert_ptr_equal(up_symbolizer_name(&s, 0x10, 0, buf, sizeof(buf)), buf);
+	up_symbolizer_deinit(&s);
+	assert_int_equal(uniprof_test_marker_one(1) + uniprof_test_marker_two(2), 7);
+}
+
+static void elf_errors(void **state)
+{
+	struct up_symtab tab;
+	struct up_error *err;
+	char path[] = "/tmp/uniprof-test-XXXXXX";
+	int fd;
+
+	(void)state;
+	up_symtab_init(&tab);
+	err = up_elf_load_symbols("/nonexistent/kernel.elf", &tab);
+	assert_non_null(err);
+	assert_int_equal(err->code, UP_ERR_OS);
+	assert_non_null(strstr(err->message, "/nonexistent/kernel.elf"));
+	up_error_destroy(err);
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "hello, not an ELF\n", 18), 18);
+	close(fd);
+	err = up_elf_load_symbols(path, &tab);
+	assert_non_null(err);
+	assert_int_equal(err->code, UP_ERR_INVALID);
+	assert_non_null(strstr(err->message, "not an ELF file"));
+	up_error_destroy(err);
+	unlink(path);
+	up_symtab_deinit(&tab);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(lookup_rules),
+		cmocka_unit_test(many_symbols),
+		cmocka_unit_test(elf_self),
+		cmocka_unit_test(elf_errors),
+	};
+
+	return cmocka_run_group_tests_name("symbols", tests, NULL, NULL);
+}
