@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install what building and testing uniprof needs, from Debian's archive.  Idempotent: only
+# missing packages are installed, and nothing is done when everything is there.
+set -eu
+
+PACKAGES="
+gcc make pkg-config binutils
+libelf-dev libdw-dev libjansson-dev libcmocka-dev libiberty-dev zlib1g-dev
+clang libclang-rt-14-dev
+qemu-system-x86 python3
+"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages:$missing" >&2
+	echo "install-deps: run as root, or: sudo apt-get install$missing" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+# An install can fail for stale package lists: refresh them and try once more.
+apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1 || {
+	apt-get update -q >/dev/null
+	apt-get install -y -q --no-install-recommends $missing
+}

@@ -1,0 +1,171 @@
+"""Boot our test guests under QEMU TCG and talk QMP to them, for the integration tests.
+
+Every QEMU started here is killed by PID when the test ends (normally, by exception or by
+signal), and only those: other QEMUs on the machine are left alone.
+"""
+import atexit
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
+UNIPROF = os.path.join(BUILD, "uniprof")
+
+_live = []
+
+
+def _kill_all(*_):
+    for proc in list(_live):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    _live.clear()
+
+
+atexit.register(_kill_all)
+for _sig in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(_sig, lambda s, f: (_kill_all(), sys.exit(128 + s)))
+
+
+class QMP:
+    """A minimal synchronous QMP client."""
+
+    def __init__(self, path, timeout=10):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.file = self.sock.makefile("rw")
+        greeting = json.loads(self.file.readline())
+        assert "QMP" in greeting, greeting
+        self.execute("qmp_capabilities")
+
+    def execute(self, command, **args):
+        msg = {"execute": command}
+        if args:
+            msg["arguments"] = args
+        self.file.write(json.dumps(msg) + "\n")
+        self.file.flush()
+        while True:
+            reply = json.loads(self.file.readline())
+            if "event" in reply:
+                continue
+            if "error" in reply:
+                raise RuntimeError("QMP %s: %s" % (command, reply["error"]))
+            return reply["return"]
+
+    def close(self):
+        self.file.close()
+        self.sock.close()
+
+
+class Guest:
+    """A QEMU process running one of our test guests, with a QMP socket and a serial log."""
+
+    def __init__(self, system, args, ready="uniprof-guest: ready", timeout=60, extra=()):
+        self.dir = tempfile.mkdtemp(prefix="uniprof-test-")
+        self.qmp_path = os.path.join(self.dir, "qmp.sock")
+        self.serial = os.path.join(self.dir, "serial.log")
+        cmd = [system, "-accel", "tcg", "-display", "none", "-nodefaults", "-no-user-config",
+               "-serial", "file:" + self.serial,
+               "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path] + list(args) + list(extra)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(self.dir, "qemu.err"), "w"))
+        _live.append(self.proc)
+        self._wait_for(ready, timeout)
+
+    def _wait_for(self, text, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("QEMU exited: " + open(os.path.join(self.dir, "qemu.err")).read())
+            if os.path.exists(self.serial) and text in open(self.serial, errors="replace").read():
+                return
+            time.sleep(0.1)
+        raise RuntimeError("guest did not print %r within %d s; serial: %r" %
+                           (text, timeout, open(self.serial, errors="replace").read()[-500:]))
+
+    def status(self):
+        q = QMP(self.qmp_path)
+        try:
+            return q.execute("query-status")["status"]
+        finally:
+            q.close()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc in _live:
+            _live.remove(self.proc)
+
+
+def x86_64_guest(smp=2, extra=()):
+    kernel = os.path.join(BUILD, "guests", "x86_64", "guest.elf")
+    return Guest("qemu-system-x86_64", ["-smp", str(smp), "-m", "64M", "-kernel", kernel],
+                 extra=extra), kernel
+
+
+def run_uniprof(args, timeout=120):
+    """Run the built uniprof; returns (returncode, stdout, stderr)."""
+    p = subprocess.run([UNIPROF] + list(args), capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def parse_folded(text):
+    """Folded lines to a list of (frames, count); fails on any malformed line."""
+    stacks = []
+    for line in text.splitlines():
+        stack, sep, count = line.rpartition(" ")
+        assert sep and count.isdigit() and stack and "  " not in line, "bad folded line %r" % line
+        stacks.append((stack.split(";"), int(count)))
+    return stacks
+
+
+def load_expected(path):
+    """expected.txt: 'vcpuN WEIGHT root;...;leaf' lines -> {vcpu: [(weight, frames)]}."""
+    chains = {}
+    for line in open(path):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        vcpu, weight, chain = line.split()
+        chains.setdefault(vcpu, []).append((float(weight), chain.split(";")))
+    return chains
+
+
+def check_profile(stacks, expected, min_complete=0.95, tolerance=0.05):
+    """Check per-vCPU folded stacks against the expected chains and ratios.
+
+    Returns a list of failure messages (empty when the profile is right) and a report dict.
+    """
+    failures, report = [], {}
+    for vcpu, chains in expected.items():
+        mine = [(frames[1:], n) for frames, n in stacks if frames[0] == vcpu]
+        total = sum(n for _, n in mine)
+        if total == 0:
+            failures.append("%s: no samples" % vcpu)
+            continue
+        counts = [sum(n for frames, n in mine if frames == chain) for _, chain in chains]
+        complete = sum(counts)
+        report[vcpu] = {"samples": total, "complete": complete,
+                        "shares": [c / complete if complete else 0 for c in counts]}
+        if complete < min_complete * total:
+            worst = sorted((n, ";".join(f)) for f, n in mine
+                           if f not in [c for _, c in chains])[-3:]
+            failures.append("%s: only %d of %d samples (%.1f%%) have a complete expected chain; "
+                            "most common others: %s" % (vcpu, complete, total,
+                                                        100.0 * complete / total, worst))
+        weights = sum(w for w, _ in chains)
+        for (w, chain), c in zip(chains, counts):
+            share, want = (c / complete if complete else 0), w / weights
+            if abs(share - want) > tolerance:
+                failures.append("%s: chain ending in %s has %.1f%% of complete samples, "
+                                "expected %.1f%% +- %.0f" % (vcpu, chain[-1], 100 * share,
+                                                             100 * want, 100 * tolerance))
+    return failures, report

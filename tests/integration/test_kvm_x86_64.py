@@ -1,0 +1,155 @@
+"""uniprof --qmp against our x86_64 test guest under QEMU TCG (tests/guests/x86_64)."""
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from guestlib import (ROOT, UNIPROF, check_profile, load_expected, parse_folded, run_uniprof,
+                      x86_64_guest)
+
+EXPECTED = load_expected(os.path.join(ROOT, "tests", "guests", "x86_64", "expected.txt"))
+
+
+class ProfileX86_64(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.guest, cls.kernel = x86_64_guest(smp=2)
+        cls.tmp = tempfile.mkdtemp(prefix="uniprof-x86-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.guest.stop()
+
+    def assert_running(self):
+        self.assertEqual(self.guest.status(), "running")
+
+    def profile(self, *extra, rate=250, seconds=4):
+        out = os.path.join(self.tmp, "out.folded")
+        rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.kernel, "-F", str(rate),
+                                  "-t", str(seconds), "-o", out] + list(extra))
+        self.assertEqual(rc, 0, err)
+        return parse_folded(open(out).read()), err
+
+    def test_chains_and_ratios(self):
+        stacks, err = self.profile("--per-vcpu")
+        failures, report = check_profile(stacks, EXPECTED)
+        print("\n    profile: %s\n    %s" % (report, err.strip().splitlines()[-1]))
+        self.assertEqual(failures, [])
+        self.assertEqual(set(f[0] for f, _ in stacks), {"vcpu0", "vcpu1"})
+        self.assert_running()
+
+    def test_without_per_vcpu_roots_are_symbols(self):
+        stacks, _ = self.profile(seconds=1)
+        roots = set(f[0] for f, _ in stacks)
+        self.assertFalse(any(r.startswith("vcpu") for r in roots), roots)
+        total = sum(n for _, n in stacks)
+        self.assertGreater(total, 0)
+        self.assert_running()
+
+    def test_sample_count_and_summary(self):
+        stacks, err = self.profile("--per-vcpu", "-n", "50", seconds=60)
+        self.assertEqual(sum(n for _, n in stacks), 100)  # 50 samples x 2 vCPUs
+        self.assertIn("50 samples", err)
+        self.assertIn("truncated", err)
+        self.assertIn("Hz requested", err)
+        self.assert_running()
+
+    def test_max_depth_truncates(self):
+        stacks, err = self.profile("--per-vcpu", "--max-depth", "2", seconds=1)
+        self.assertTrue(all(len(f) <= 3 for f, _ in stacks), stacks)
+        self.assertNotIn(" 0 truncated", err)
+        self.assert_running()
+
+    def test_sigint_writes_profile_and_resumes(self):
+        out = os.path.join(self.tmp, "sigint.folded")
+        p = subprocess.Popen([UNIPROF, "--qmp", self.guest.qmp_path, "-k", self.kernel,
+                              "-F", "200", "--per-vcpu", "-o", out],
+                             stderr=subprocess.PIPE, text=True)
+        time.sleep(2.5)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0, err)
+        stacks = parse_folded(open(out).read())
+        self.assertGreater(sum(n for _, n in stacks), 100)
+        self.assert_running()
+        # A burst of signals while sampling fast must not leave the guest stopped either.
+        p = subprocess.Popen([UNIPROF, "--qmp", self.guest.qmp_path, "-F", "2000", "-o", out],
+                             stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        for _ in range(5):
+            p.send_signal(signal.SIGINT)
+            time.sleep(0.001)
+        p.communicate(timeout=30)
+        self.assertEqual(p.returncode, 0)
+        self.assert_running()
+
+    def check_bad(self, args, needle, rc=None):
+        code, out, err = run_uniprof(args, timeout=30)
+        self.assertNotEqual(code, 0)
+        if rc is not None:
+            self.assertEqual(code, rc)
+        lines = err.strip().splitlines()
+        self.assertEqual(len(lines), 1, err)
+        self.assertIn(needle, lines[0])
+        self.assertEqual(out, "")
+        self.assert_running()
+
+    def test_bad_input(self):
+        q = self.guest.qmp_path
+        self.check_bad(["--qmp", "/nonexistent/qmp.sock"], "No such file or directory")
+        self.check_bad(["--qmp", self.guest.serial], "not a QMP socket")  # a plain file
+        # A socket that accepts but says nothing is not QMP either.
+        silent = os.path.join(self.tmp, "silent.sock")
+        srv = socket.socket(socket.AF_UNIX)
+        srv.bind(silent)
+        srv.listen(1)
+        try:
+            self.check_bad(["--qmp", silent], "not a QMP socket")
+        finally:
+            srv.close()
+        self.check_bad(["--qmp", q, "-k", "/nonexistent/guest.elf"], "/nonexistent/guest.elf")
+        self.check_bad(["--qmp", q, "-k", self.guest.serial], "not an ELF file")
+        self.check_bad(["--qmp", q, "--frobnicate"], "unknown option '--frobnicate'", rc=2)
+        self.check_bad(["--qmp", q, "-F", "fast"], "bad frequency", rc=2)
+        self.check_bad(["--qmp", q, "-o", "/nonexistent/dir/out.folded"], "/nonexistent/dir")
+        self.check_bad([], "give exactly one target", rc=2)
+        self.check_bad(["--qmp", q, "--gdb", "/nonexistent/gdb.sock"], "gdbstub")
+
+
+class ExistingGdbstub(unittest.TestCase):
+    """QEMU started with its own -gdb: uniprof finds and uses it, or takes it from --gdb."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="uniprof-gdb-")
+        cls.gdb = os.path.join(cls.tmp, "gdb.sock")
+        cls.guest, cls.kernel = x86_64_guest(
+            smp=2, extra=["-gdb", "unix:%s,server=on,wait=off" % cls.gdb])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.guest.stop()
+
+    def run_profile(self, *extra):
+        out = os.path.join(self.tmp, "out.folded")
+        rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.kernel, "-F", "250",
+                                  "-t", "2", "--per-vcpu", "-v", "-o", out] + list(extra))
+        self.assertEqual(rc, 0, err)
+        failures, _ = check_profile(parse_folded(open(out).read()), EXPECTED)
+        self.assertEqual(failures, [])
+        self.assertEqual(self.guest.status(), "running")
+        return err
+
+    def test_found_from_command_line(self):
+        err = self.run_profile()
+        self.assertIn("using QEMU's own gdbstub at " + self.gdb, err)
+
+    def test_given_with_gdb_option(self):
+        self.run_profile("--gdb", self.gdb)
+
+
+if __name__ == "__main__":
+    unittest.main()
