@@ -46,10 +46,21 @@ LIB := $(BUILD)/libuniprof.a
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 GUEST_X86_64 := $(BUILD)/guests/x86_64/guest.elf
 
-.PHONY: all deps test unit integration demo guests check-headers clean
+# libFuzzer harnesses (fuzz/), built with clang whenever it is there and run briefly by make test.
+FUZZ_CC ?= clang
+HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS)
+FUZZ_RUNS ?= 20000
+FUZZERS := fuzz_rsp fuzz_walk_x86_64 fuzz_elf_symbols
+fuzz_rsp_SRCS := backends/kvm/rsp.c
+fuzz_walk_x86_64_SRCS := arch/x86_64/frames.c arch/x86_64/regs.c arch/arch.c util/error.c
+fuzz_elf_symbols_SRCS := symbolize/elf_symbols.c symbolize/symtab.c util/error.c
+FUZZ_BINS := $(if $(HAVE_FUZZ_CC),$(FUZZERS:%=$(BUILD)/fuzz/%))
+
+.PHONY: all deps test unit integration demo guests fuzz fuzz-run check-headers clean
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/uniprof
+all: $(BUILD)/uniprof $(FUZZ_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -66,6 +77,27 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -no-pie -o $@ $< $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS) -lm
 
+.SECONDEXPANSION:
+$(BUILD)/fuzz/%: fuzz/%.c $$($$*_SRCS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+fuzz: $(FUZZ_BINS)
+
+# Seeds: a tiny relocatable ELF for the symbol loader; the other fuzzers start from nothing.
+$(BUILD)/fuzz/corpus/fuzz_elf_symbols/seed.o:
+	@mkdir -p $(@D)
+	printf 'int f(int x) { return x + 1; }\nint g(void) { return f(2); }\n' | \
+		$(CC) -c -x c -o $@ -
+
+fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_elf_symbols/seed.o
+	@for f in $(FUZZERS); do \
+		mkdir -p $(BUILD)/fuzz/corpus/$$f; \
+		echo "fuzz: $$f, $(FUZZ_RUNS) runs"; \
+		$(BUILD)/fuzz/$$f -runs=$(FUZZ_RUNS) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus/$$f \
+			> $(BUILD)/fuzz/$$f.log 2>&1 || { tail -n 30 $(BUILD)/fuzz/$$f.log; exit 1; }; \
+	done
+
 guests: $(GUEST_X86_64)
 
 $(GUEST_X86_64): $(wildcard tests/guests/x86_64/*)
@@ -77,7 +109,7 @@ deps:
 unit: $(UNIT_BINS)
 
 test: deps
-	$(MAKE) all unit guests
+	$(MAKE) all unit guests fuzz-run
 	BUILD=$(BUILD) tests/run.sh
 
 demo: deps

@@ -89,7 +89,8 @@ struct up_error *up_write_folded(FILE *out, const struct up_profile *p,
 			goto out;
 		}
 	}
-	qsort(lines, n, sizeof(*lines), compare_lines);
+	if (n)
+		qsort(lines, n, sizeof(*lines), compare_lines);
 	/* Merge runs of equal lines: different addresses often share one name. */
 	n = 0;
 	for (size_t i = 0; i < p->nr_stacks; i++) {

@@ -90,7 +90,8 @@ void up_symtab_finish(struct up_symtab *tab)
 {
 	size_t out = 0;
 
-	qsort(tab->syms, tab->nr, sizeof(*tab->syms), compare_symbols);
+	if (tab->nr)
+		qsort(tab->syms, tab->nr, sizeof(*tab->syms), compare_symbols);
 	for (size_t i = 0; i < tab->nr; i++) {
 		if (out && tab->syms[out - 1].start == tab->syms[i].start)
 			continue;
