@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -26,8 +27,13 @@ static struct up_error *connect_unix(const char *path, int *ret)
 		return up_error_errno(errno, "socket");
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		int e = errno;
+		struct stat st;
 
 		close(fd);
+		if (e == ECONNREFUSED && !stat(path, &st) && !S_ISSOCK(st.st_mode))
+			return up_error_create(UP_ERR_INVALID, "%s: not a socket", path);
+		if (e == ECONNREFUSED)
+			return up_error_create(UP_ERR_INVALID, "%s: nobody listens on this socket", path);
 		return up_error_errno(e, "%s", path);
 	}
 	*ret = fd;

@@ -21,6 +21,22 @@
 
 #define MAX_VCPUS 4096
 #define MAX_M_READ 2048
+/*
+ * Stack memory is read in aligned blocks and kept for the rest of the pause: frame records
+ * sit close together, so one 'm' round trip usually serves several frames.  A block never
+ * crosses a page, so it faults exactly when the smaller read inside it would.
+ */
+#define BLOCK_SIZE 512
+#define NR_BLOCKS 16
+/* vCPUs whose registers are requested in one write ('Hg' + 'g' each). */
+#define REGS_BATCH (GDB_MAX_PIPELINE / 2)
+
+struct block {
+	int valid;
+	unsigned int vcpu;
+	uint64_t addr;
+	uint8_t data[BLOCK_SIZE];
+};
 
 struct kvm_target {
 	struct up_target base;
@@ -32,6 +48,10 @@ struct kvm_target {
 	uint64_t selected;       /* thread the stub's 'g'/'m' act on now; 0 = unknown */
 	int paused;
 	size_t max_read;
+	struct up_regs *regs;    /* every vCPU's registers, read once per pause */
+	int regs_valid;
+	struct block blocks[NR_BLOCKS];
+	unsigned int next_block;
 	char *stub_dir;          /* our private gdbstub socket lives here, when we started it */
 	char *stub_path;
 	up_log_fn *log;
@@ -91,6 +111,11 @@ static struct up_error *query_vcpus(struct kvm_target *k, long *ret_thread_id)
 		return up_error_create(UP_ERR_PROTOCOL, "QMP query-cpus-fast lists %zu vCPUs", n);
 	}
 	k->nr_vcpus = n;
+	k->regs = calloc(n, sizeof(*k->regs));
+	if (!k->regs) {
+		json_decref(val);
+		return &up_error_nomem;
+	}
 	*ret_thread_id = json_integer_value(json_object_get(json_array_get(val, 0), "thread-id"));
 	json_decref(val);
 	return NULL;
@@ -360,6 +385,7 @@ static void kvm_detach(struct up_target *t)
 	free(k->stub_path);
 	free(k->stub_dir);
 	free(k->tids);
+	free(k->regs);
 	free(k);
 }
 
@@ -383,6 +409,9 @@ static struct up_error *kvm_pause(struct up_target *t)
 		return NULL;
 	/* Whatever happens next, the stub may have stopped the guest. */
 	k->paused = 1;
+	k->regs_valid = 0;
+	for (unsigned int i = 0; i < NR_BLOCKS; i++)
+		k->blocks[i].valid = 0;
 	err = gdb_interrupt(k->gdb, &thread);
 	/* The stub now acts on the thread it reported stopping. */
 	k->selected = err ? 0 : thread;
@@ -414,86 +443,97 @@ static void fmt_hg(char *buf, size_t cap, uint64_t tid)
 	snprintf(buf, cap, "Hg%llx", (unsigned long long)tid);
 }
 
-static struct up_error *select_thread(struct kvm_target *k, uint64_t tid)
+/* Read the registers of vCPUs first..first+n-1 in one round trip. */
+static struct up_error *read_regs_batch(struct kvm_target *k, unsigned int first, unsigned int n)
 {
-	char hg[32];
-	const char *reply;
-	size_t len;
+	const char *requests[GDB_MAX_PIPELINE] = { 0 }, *replies[GDB_MAX_PIPELINE];
+	char hg[REGS_BATCH][32];
+	size_t lens[GDB_MAX_PIPELINE], nr = 0;
+	uint8_t bytes[4096];
 	struct up_error *err;
+	unsigned int v;
 
-	if (k->selected == tid)
-		return NULL;
-	fmt_hg(hg, sizeof(hg), tid);
-	err = gdb_request(k->gdb, hg, &reply, &len);
+	for (v = first; v < first + n; v++) {
+		/* The stub may already point at the first vCPU (the one the stop reply named). */
+		if (v != first || k->selected != k->tids[v]) {
+			fmt_hg(hg[v - first], sizeof(hg[0]), k->tids[v]);
+			requests[nr++] = hg[v - first];
+		}
+		requests[nr++] = "g";
+	}
+	k->selected = 0;
+	err = gdb_transact(k->gdb, requests, nr, replies, lens);
 	if (err)
 		return err;
-	if (len != 2 || memcmp(reply, "OK", 2))
-		return up_error_create(UP_ERR_PROTOCOL, "gdbstub refused to select thread %llx",
-				       (unsigned long long)tid);
-	k->selected = tid;
+	for (size_t i = 0; i < nr; i++) {
+		long nbytes;
+
+		if (requests[i][0] == 'H') {
+			if (lens[i] != 2 || memcmp(replies[i], "OK", 2))
+				return up_error_create(UP_ERR_PROTOCOL, "gdbstub refused to select a vCPU");
+			continue;
+		}
+		v = first++;
+		nbytes = rsp_hex_decode(replies[i], lens[i], bytes, sizeof(bytes));
+		if (nbytes < 0)
+			return up_error_create(UP_ERR_PROTOCOL, "gdbstub sent bad registers for vCPU %u%s",
+					       v, lens[i] && replies[i][0] == 'E' ? " (error reply)" : "");
+		err = k->arch->regs_from_gdb(bytes, nbytes, &k->regs[v]);
+		if (err)
+			return err;
+	}
+	k->selected = k->tids[first - 1];
 	return NULL;
 }
 
 static struct up_error *kvm_get_regs(struct up_target *t, unsigned int vcpu, struct up_regs *ret)
 {
 	struct kvm_target *k = to_kvm(t);
-	const char *requests[2], *replies[2], *g;
-	size_t lens[2], n = 0, glen;
-	uint8_t bytes[4096];
-	char hg[32];
-	long nbytes;
 	struct up_error *err;
 
 	if (vcpu >= k->nr_vcpus)
 		return up_error_create(UP_ERR_INVALID, "no vCPU %u", vcpu);
-	/* Select and read in one round trip when the stub points elsewhere. */
-	if (k->selected != k->tids[vcpu]) {
-		fmt_hg(hg, sizeof(hg), k->tids[vcpu]);
-		requests[n++] = hg;
-	}
-	requests[n++] = "g";
-	err = gdb_transact(k->gdb, requests, n, replies, lens);
-	if (err)
-		return err;
-	if (n == 2) {
-		if (lens[0] != 2 || memcmp(replies[0], "OK", 2)) {
-			k->selected = 0;
-			return up_error_create(UP_ERR_PROTOCOL, "gdbstub refused to select vCPU %u",
-					       vcpu);
+	if (!k->regs_valid) {
+		for (unsigned int first = 0; first < k->nr_vcpus; first += REGS_BATCH) {
+			unsigned int n = k->nr_vcpus - first;
+
+			err = read_regs_batch(k, first, n < REGS_BATCH ? n : REGS_BATCH);
+			if (err)
+				return err;
 		}
-		k->selected = k->tids[vcpu];
+		k->regs_valid = 1;
 	}
-	g = replies[n - 1];
-	glen = lens[n - 1];
-	nbytes = rsp_hex_decode(g, glen, bytes, sizeof(bytes));
-	if (nbytes < 0)
-		return up_error_create(UP_ERR_PROTOCOL, "gdbstub sent bad registers for vCPU %u%s",
-				       vcpu, glen && g[0] == 'E' ? " (error reply)" : "");
-	return k->arch->regs_from_gdb(bytes, nbytes, ret);
+	*ret = k->regs[vcpu];
+	return NULL;
 }
 
-static struct up_error *kvm_read_virt(struct up_target *t, unsigned int vcpu, uint64_t addr,
-				      void *buf, size_t len)
+/* Read guest memory with 'm' requests, as vCPU vcpu sees it. */
+static struct up_error *read_direct(struct kvm_target *k, unsigned int vcpu, uint64_t addr,
+				    uint8_t *out, size_t len)
 {
-	struct kvm_target *k = to_kvm(t);
-	uint8_t *out = buf;
-	struct up_error *err;
-
-	if (vcpu >= k->nr_vcpus)
-		return up_error_create(UP_ERR_INVALID, "no vCPU %u", vcpu);
-	err = select_thread(k, k->tids[vcpu]);
-	if (err)
-		return err;
 	while (len) {
-		size_t chunk = len < k->max_read ? len : k->max_read;
-		char req[48];
-		const char *reply;
-		size_t rlen;
+		size_t chunk = len < k->max_read ? len : k->max_read, n = 0, rlen;
+		const char *requests[2], *replies[2], *reply;
+		char hg[32], m[48];
+		size_t lens[2];
+		struct up_error *err;
 
-		snprintf(req, sizeof(req), "m%llx,%zx", (unsigned long long)addr, chunk);
-		err = gdb_request(k->gdb, req, &reply, &rlen);
+		/* Switching vCPU costs no extra round trip: 'Hg' rides along with the read. */
+		if (k->selected != k->tids[vcpu]) {
+			fmt_hg(hg, sizeof(hg), k->tids[vcpu]);
+			requests[n++] = hg;
+		}
+		snprintf(m, sizeof(m), "m%llx,%zx", (unsigned long long)addr, chunk);
+		requests[n++] = m;
+		k->selected = 0;
+		err = gdb_transact(k->gdb, requests, n, replies, lens);
 		if (err)
 			return err;
+		if (n == 2 && (lens[0] != 2 || memcmp(replies[0], "OK", 2)))
+			return up_error_create(UP_ERR_PROTOCOL, "gdbstub refused to select vCPU %u", vcpu);
+		k->selected = k->tids[vcpu];
+		reply = replies[n - 1];
+		rlen = lens[n - 1];
 		if (rlen != 2 * chunk || rsp_hex_decode(reply, rlen, out, chunk) != (long)chunk)
 			return up_error_fault(addr, "cannot read guest memory at 0x%llx",
 					      (unsigned long long)addr);
@@ -501,6 +541,42 @@ static struct up_error *kvm_read_virt(struct up_target *t, unsigned int vcpu, ui
 		addr += chunk;
 		len -= chunk;
 	}
+	return NULL;
+}
+
+static struct up_error *kvm_read_virt(struct up_target *t, unsigned int vcpu, uint64_t addr,
+				      void *buf, size_t len)
+{
+	struct kvm_target *k = to_kvm(t);
+	uint64_t base = addr & ~(uint64_t)(BLOCK_SIZE - 1);
+	struct block *b;
+	struct up_error *err;
+
+	if (vcpu >= k->nr_vcpus)
+		return up_error_create(UP_ERR_INVALID, "no vCPU %u", vcpu);
+	/* Large reads, and reads across a block boundary, go straight to the stub. */
+	if (len > BLOCK_SIZE || addr - base + len > BLOCK_SIZE)
+		return read_direct(k, vcpu, addr, buf, len);
+	for (unsigned int i = 0; i < NR_BLOCKS; i++) {
+		b = &k->blocks[i];
+		if (b->valid && b->vcpu == vcpu && b->addr == base) {
+			memcpy(buf, b->data + (addr - base), len);
+			return NULL;
+		}
+	}
+	b = &k->blocks[k->next_block];
+	k->next_block = (k->next_block + 1) % NR_BLOCKS;
+	b->valid = 0;
+	err = read_direct(k, vcpu, base, b->data, BLOCK_SIZE);
+	if (err) {
+		if (err->code == UP_ERR_FAULT)
+			err->address = addr;
+		return err;
+	}
+	b->valid = 1;
+	b->vcpu = vcpu;
+	b->addr = base;
+	memcpy(buf, b->data + (addr - base), len);
 	return NULL;
 }
 

@@ -100,7 +100,7 @@ class ProfileX86_64(unittest.TestCase):
     def test_bad_input(self):
         q = self.guest.qmp_path
         self.check_bad(["--qmp", "/nonexistent/qmp.sock"], "No such file or directory")
-        self.check_bad(["--qmp", self.guest.serial], "not a QMP socket")  # a plain file
+        self.check_bad(["--qmp", self.guest.serial], "not a socket")  # a plain file
         # A socket that accepts but says nothing is not QMP either.
         silent = os.path.join(self.tmp, "silent.sock")
         srv = socket.socket(socket.AF_UNIX)
