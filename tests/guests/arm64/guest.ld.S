@@ -1,0 +1,42 @@
+/*
+ * .boot.text runs identity-mapped at its load address; everything after it
+ * is linked in the upper half (VA = PA + KVA_OFFSET) and loaded at its
+ * physical address through AT(), which QEMU's ELF loader uses.
+ */
+#include "guest.h"
+
+OUTPUT_FORMAT("elf64-littleaarch64")
+OUTPUT_ARCH(aarch64)
+ENTRY(_start)
+
+PHDRS
+{
+	boot PT_LOAD FLAGS(5);
+	text PT_LOAD FLAGS(5);
+	data PT_LOAD FLAGS(6);
+}
+
+SECTIONS
+{
+	. = KERNEL_PHYS;
+	.boot.text : { *(.boot.text) } :boot
+
+	. = ALIGN(4096) + KVA_OFFSET;
+	.text : AT(ADDR(.text) - KVA_OFFSET) { *(.text .text.*) } :text
+	.rodata : AT(ADDR(.rodata) - KVA_OFFSET) { *(.rodata .rodata.*) } :text
+
+	. = ALIGN(4096);
+	.data : AT(ADDR(.data) - KVA_OFFSET) { *(.data.pgtables) *(.data .data.*) } :data
+	.bss (NOLOAD) : AT(ADDR(.bss) - KVA_OFFSET) {
+		. = ALIGN(16);
+		__bss_start = .;
+		*(.bss .bss.* COMMON)
+		. = ALIGN(16);
+		__bss_end = .;
+	} :data
+	__kernel_end = .;
+	ASSERT(__kernel_end - KVA_OFFSET <= KERNEL_PHYS + 0x200000,
+	       "kernel image must fit in the 2 MiB mapped with 4 KiB pages")
+
+	/DISCARD/ : { *(.eh_frame*) *(.note*) *(.comment) }
+}
