@@ -1,0 +1,84 @@
+# shellcheck shell=bash disable=SC2034
+# Shared helpers for the nested-Xen test scripts. Source it; it defines no side effects
+# beyond variables and functions.
+
+XEN_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+XEN_CACHE=${UNIPROF_CACHE:-/var/cache/uniprof}/xen
+XEN_DEBS=$XEN_CACHE/debs
+XEN_ROOT=$XEN_CACHE/root
+XEN_VER=4.17
+
+say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+# Install host tools we need (Debian package names) if their command is missing.
+# Arguments: pairs of "command:package".
+need_host_tools() {
+	local pair missing=()
+	for pair in "$@"; do
+		command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	say "installing host tools: ${missing[*]}"
+	[ "$(id -u)" -eq 0 ] || die "need root to install ${missing[*]}"
+	apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
+		{ apt-get update >/dev/null && apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; } ||
+		die "could not install ${missing[*]}"
+}
+
+# Paths inside the extracted package tree. Valid after fetch.sh has run.
+xen_hypervisor_gz() { echo "$XEN_ROOT/boot/xen-$XEN_VER-amd64.gz"; }
+linux_vmlinuz() { ls "$XEN_ROOT"/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1; }
+linux_kver() { local v; v=$(linux_vmlinuz); echo "${v##*/vmlinuz-}"; }
+
+# Library search path for ldd: the extracted Xen libraries win over any installed on the host.
+xen_ld_path() { echo "$XEN_ROOT/usr/lib/x86_64-linux-gnu:$XEN_ROOT/lib/x86_64-linux-gnu"; }
+
+is_elf() { [ "$(head -c 4 "$1" 2>/dev/null | od -An -c | tr -d ' ')" = '177ELF' ]; }
+
+# Copy the shared libraries (and the ELF interpreter) that ELF file $2 needs into image root $1,
+# all under usr/lib/x86_64-linux-gnu (the image is /usr-merged). Static files need nothing.
+# Dies on a library ldd cannot find.
+copy_elf_libs() {
+	local root=$1 file=$2 out line lib
+	is_elf "$file" || return 0
+	out=$(LD_LIBRARY_PATH=$(xen_ld_path) ldd "$file" 2>&1) || {
+		case $out in *"not a dynamic executable"*|*"statically linked"*) return 0 ;; esac
+		die "ldd $file: $out"
+	}
+	case $out in *"not found"*) die "ldd $file: missing libraries: $(echo "$out" | grep 'not found' | tr -s ' \t' ' ')" ;; esac
+	mkdir -p "$root/usr/lib/x86_64-linux-gnu" "$root/usr/lib64"
+	while read -r line; do
+		case $line in
+		*"=> /"*) lib=${line#*=> }; lib=${lib%% (*} ;;
+		/*) lib=${line%% (*} ;;
+		*) continue ;;
+		esac
+		case $lib in
+		*/ld-linux-x86-64.so.2) cp -L "$lib" "$root/usr/lib64/ld-linux-x86-64.so.2" ;;
+		*) cp -L "$lib" "$root/usr/lib/x86_64-linux-gnu/${lib##*/}" ;;
+		esac
+	done <<<"$out"
+}
+
+# Lay out a /usr-merged busybox root in $1 (bin, sbin, lib, lib64 link into usr/).
+make_busybox_root() {
+	local root=$1
+	mkdir -p "$root"/usr/bin "$root"/usr/lib "$root"/usr/lib64 "$root"/usr/sbin \
+		"$root"/proc "$root"/sys "$root"/dev "$root"/run "$root"/tmp "$root"/etc "$root"/var "$root"/root
+	ln -sfn usr/bin "$root/bin"
+	ln -sfn usr/sbin "$root/sbin"
+	ln -sfn usr/lib "$root/lib"
+	ln -sfn usr/lib64 "$root/lib64"
+	ln -sfn ../run "$root/var/run"
+	cp "$XEN_ROOT/bin/busybox" "$root/usr/bin/busybox"
+	ln -sfn busybox "$root/usr/bin/sh"
+}
+
+# Pack image root $1 into gzip'd newc cpio $2.
+pack_cpio() {
+	local root=$1 out=$2
+	mkdir -p "$(dirname "$out")"
+	(cd "$root" && find . -print | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6 >"$out.tmp"
+	mv "$out.tmp" "$out"
+}
