@@ -12,9 +12,9 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD ?= build$(if $(SANITIZE),-san)
 
-PKGS := libelf jansson
+PKGS := libelf jansson expat
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lelf -ljansson)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lelf -ljansson -lexpat)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
@@ -32,10 +32,11 @@ endif
 
 LIB_SRCS := \
 	util/error.c util/sock.c util/profile.c \
-	arch/arch.c arch/x86_64/regs.c arch/x86_64/frames.c \
+	arch/arch.c arch/x86_64/regs.c arch/x86_64/frames.c arch/x86_64/pgtable.c \
+	arch/arm64/regs.c arch/arm64/frames.c arch/arm64/pgtable.c \
 	backends/registry.c backends/kvm/rsp.c backends/kvm/gdbstub.c backends/kvm/qmp.c \
-	backends/kvm/kvm.c \
-	symbolize/symtab.c symbolize/elf_symbols.c symbolize/symbolize.c \
+	backends/kvm/target_xml.c backends/kvm/kvm.c \
+	symbolize/symtab.c symbolize/code.c symbolize/elf_symbols.c symbolize/symbolize.c \
 	flamegraph/folded.c
 CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -53,8 +54,8 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_RUNS ?= 20000
 FUZZERS := fuzz_rsp fuzz_walk_x86_64 fuzz_elf_symbols
 fuzz_rsp_SRCS := backends/kvm/rsp.c
-fuzz_walk_x86_64_SRCS := arch/x86_64/frames.c arch/x86_64/regs.c arch/arch.c util/error.c
-fuzz_elf_symbols_SRCS := symbolize/elf_symbols.c symbolize/symtab.c util/error.c
+fuzz_walk_x86_64_SRCS := arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
+fuzz_elf_symbols_SRCS := symbolize/elf_symbols.c symbolize/symtab.c symbolize/code.c util/error.c
 FUZZ_BINS := $(if $(HAVE_FUZZ_CC),$(FUZZERS:%=$(BUILD)/fuzz/%))
 
 .PHONY: all deps test unit integration demo guests fuzz fuzz-run check-headers clean

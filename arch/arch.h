@@ -25,7 +25,7 @@ struct up_regs {
 			uint64_t cr0, cr3, cr4, efer;
 		} x86_64;
 		struct {
-			uint64_t cpsr, ttbr0, ttbr1, tcr;
+			uint64_t cpsr, ttbr0, ttbr1, tcr, sctlr;
 		} arm64;
 	};
 };
@@ -37,6 +37,24 @@ struct up_regs {
  */
 typedef struct up_error *up_read_mem_fn(void *ctx, uint64_t addr, void *buf, size_t len);
 
+/*
+ * What a walker may use.  Only read is required.  With the code oracle (from the guest
+ * kernel's symbol file) a walker can tell where pc stands in its function, and so find the
+ * caller of a function that has not built its frame yet, or never builds one.
+ */
+struct up_walk_env {
+	up_read_mem_fn *read;     /* guest virtual memory */
+	void *read_ctx;
+	/* Start of the function containing addr, or 0 when unknown.  May be NULL. */
+	uint64_t (*func_start)(void *code_ctx, uint64_t addr);
+	/*
+	 * Copy len bytes of the guest's code at addr from the symbol file; 0 on success, -1
+	 * when the file does not cover them.  May be NULL.
+	 */
+	int (*read_code)(void *code_ctx, uint64_t addr, void *buf, size_t len);
+	void *code_ctx;
+};
+
 /* Why a frame walk stopped. */
 enum up_walk_stop {
 	UP_WALK_END,         /* reached the outermost frame (null frame pointer or return address) */
@@ -46,9 +64,22 @@ enum up_walk_stop {
 	UP_WALK_DEPTH,       /* the depth cap was reached */
 };
 
+/* How the leaf's caller was found when the leaf had no frame record of its own (yet). */
+enum up_walk_fixup {
+	UP_FIXUP_NONE,       /* the leaf's frame record was in place */
+	UP_FIXUP_ENTRY,      /* pc in the prologue, before the frame record was set up */
+	UP_FIXUP_PUSHED,     /* x86_64: after "push %rbp", before "mov %rsp,%rbp" */
+	UP_FIXUP_RETURN,     /* pc at the return instruction, after the epilogue */
+	UP_FIXUP_FRAMELESS,  /* a leaf function that never builds a frame record */
+	UP_FIXUP_COUNT
+};
+
+const char *up_walk_fixup_name(enum up_walk_fixup fixup);
+
 struct up_walk {
 	size_t depth;            /* number of addresses stored, the leaf pc included */
 	enum up_walk_stop stop;
+	enum up_walk_fixup fixup;
 };
 
 /* A walk is complete when it reached the outermost frame. */
@@ -59,11 +90,30 @@ static inline int up_walk_truncated(const struct up_walk *walk)
 
 const char *up_walk_stop_name(enum up_walk_stop stop);
 
+/*
+ * Read len bytes of guest physical memory at paddr (machine memory for a Xen PV guest, whose
+ * page tables hold machine frames).  Same error rules as up_read_mem_fn.
+ */
+typedef struct up_error *up_read_phys_fn(void *ctx, uint64_t paddr, void *buf, size_t len);
+
+/* Where a virtual address lives. */
+struct up_translation {
+	uint64_t paddr;      /* physical (or machine) address of the byte at vaddr */
+	uint64_t page_size;  /* size of the page or block that maps it: 4K, 2M, 1G, 16K, 64K... */
+};
+
 struct up_arch {
 	/* Our name for the architecture, as QMP query-target reports it ("x86_64", "aarch64"). */
 	const char *name;
 	/* Size in bytes of the general registers a gdbstub 'g' packet carries at least. */
 	size_t gdb_g_size;
+	/*
+	 * Registers not in 'g' that the gdbstub offers by name in its target description and
+	 * that a sample wants (paging state); NULL-terminated, may be NULL.  Each name may list
+	 * aliases separated by '|'.  set_sysreg stores the value of gdb_sysregs[i].
+	 */
+	const char *const *gdb_sysregs;
+	void (*set_sysreg)(struct up_regs *regs, size_t i, uint64_t value);
 	/*
 	 * Decode a gdbstub 'g' reply (already converted from hex to len bytes) into *ret.  Fails
 	 * with UP_ERR_PROTOCOL when len is too short.  Fields not in 'g' are left zero.
@@ -74,11 +124,21 @@ struct up_arch {
 	 * the leaf pc first, then return addresses outward; never fails: an unreadable or
 	 * implausible frame ends the walk and ret->stop says why.  max must be at least 1.
 	 */
-	void (*walk_frames)(const struct up_regs *regs, up_read_mem_fn *read, void *ctx,
+	void (*walk_frames)(const struct up_regs *regs, const struct up_walk_env *env,
 			    uint64_t *pcs, size_t max, struct up_walk *ret);
+	/*
+	 * Translate vaddr with the paging state in regs (x86_64: cr0/cr3/cr4/efer; arm64:
+	 * ttbr0/ttbr1/tcr/sctlr), reading page-table entries with read_phys.  A pure function:
+	 * no caching, no other I/O.  Not mapped (or a table entry unreadable) is UP_ERR_FAULT
+	 * with the address; paging off means paddr == vaddr.
+	 */
+	struct up_error *(*translate)(const struct up_regs *regs, uint64_t vaddr,
+				      up_read_phys_fn *read_phys, void *ctx,
+				      struct up_translation *ret);
 };
 
 extern const struct up_arch up_arch_x86_64;
+extern const struct up_arch up_arch_arm64;
 
 /* The architecture called name, or NULL when we do not support it. */
 const struct up_arch *up_arch_find(const char *name);

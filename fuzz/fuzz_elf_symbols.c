@@ -14,6 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char path[64];
 	struct up_symtab tab;
+	struct up_code code;
+	uint8_t b[16];
 	int fd = memfd_create("elf", 0);
 
 	if (fd < 0)
@@ -24,11 +26,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	up_symtab_init(&tab);
-	up_error_destroy(up_elf_load_symbols(path, &tab));
+	up_code_init(&code);
+	up_error_destroy(up_elf_load_symbols(path, &tab, &code));
 	up_symtab_finish(&tab);
-	for (size_t i = 0; i < tab.nr; i++)
+	up_code_finish(&code);
+	for (size_t i = 0; i < tab.nr; i++) {
 		up_symtab_lookup(&tab, tab.syms[i].start);
+		up_code_read(&code, tab.syms[i].start, b, sizeof(b));
+	}
 	up_symtab_deinit(&tab);
+	up_code_deinit(&code);
 	close(fd);
 	return 0;
 }

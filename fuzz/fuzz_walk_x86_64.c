@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.base = regs.fp & ~0xfffULL;
 	m.bytes = data + 24;
 	m.size = size - 24;
-	up_arch_x86_64.walk_frames(&regs, read_mem, &m, pcs, 64, &walk);
+	up_arch_x86_64.walk_frames(&regs, &(struct up_walk_env){ .read = read_mem, .read_ctx = &m }, pcs, 64, &walk);
 	if (walk.depth < 1 || walk.depth > 64)
 		__builtin_trap();
 	return 0;

@@ -5,9 +5,9 @@ set -eu
 
 PACKAGES="
 gcc make pkg-config binutils
-libelf-dev libdw-dev libjansson-dev libcmocka-dev libiberty-dev zlib1g-dev
+libelf-dev libdw-dev libjansson-dev libcmocka-dev libiberty-dev zlib1g-dev libexpat1-dev
 clang libclang-rt-14-dev
-qemu-system-x86 python3
+qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu python3
 "
 
 missing=""

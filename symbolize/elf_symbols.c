@@ -96,7 +96,31 @@ static struct up_error *load_type(Elf *elf, Elf64_Word type, struct up_symtab *t
 	return NULL;
 }
 
-struct up_error *up_elf_load_symbols(const char *path, struct up_symtab *tab)
+/* Keep the bytes of allocated, executable sections that the file really holds. */
+static struct up_error *load_code(Elf *elf, struct up_code *code)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		Elf_Data *data;
+		struct up_error *err;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_PROGBITS ||
+		    (shdr.sh_flags & (SHF_ALLOC | SHF_EXECINSTR)) != (SHF_ALLOC | SHF_EXECINSTR))
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data || !data->d_buf || data->d_size != shdr.sh_size)
+			continue;
+		err = up_code_add(code, shdr.sh_addr, data->d_buf, data->d_size);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+struct up_error *up_elf_load_symbols(const char *path, struct up_symtab *tab,
+				     struct up_code *code)
 {
 	struct up_error *err = NULL;
 	size_t added = 0;
@@ -118,6 +142,8 @@ struct up_error *up_elf_load_symbols(const char *path, struct up_symtab *tab)
 		err = load_type(elf, SHT_DYNSYM, tab, &added);
 	if (!err && !added)
 		err = up_error_create(UP_ERR_INVALID, "%s: no function symbols (stripped?)", path);
+	if (!err && code)
+		err = load_code(elf, code);
 out:
 	elf_end(elf);
 	close(fd);

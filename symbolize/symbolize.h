@@ -7,10 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "code.h"
 #include "symtab.h"
 
 struct up_symbolizer {
 	struct up_symtab tab;
+	struct up_code code;
 };
 
 void up_symbolizer_init(struct up_symbolizer *s);
@@ -30,5 +32,12 @@ void up_symbolizer_finish(struct up_symbolizer *s);
  */
 const char *up_symbolizer_name(const struct up_symbolizer *s, uint64_t addr, int is_return,
 			       char *buf, size_t cap);
+
+/*
+ * The code oracle walkers use (see struct up_walk_env; ctx is the symbolizer).  func_start:
+ * start of the function holding addr, 0 if unknown.  read_code: 0 and the bytes, or -1.
+ */
+uint64_t up_symbolizer_func_start(void *ctx, uint64_t addr);
+int up_symbolizer_read_code(void *ctx, uint64_t addr, void *buf, size_t len);
 
 #endif

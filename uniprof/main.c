@@ -82,9 +82,15 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 		(unsigned long long)st->truncated,
 		st->stacks ? 100.0 * st->truncated / st->stacks : 0.0, st->rate, opts->frequency,
 		st->pause_median_us);
-	if (verbosity)
+	if (verbosity) {
 		fprintf(stderr, "uniprof: %llu sample slots missed, longest pause %.0f us\n",
 			(unsigned long long)st->missed, st->pause_max_us);
+		fprintf(stderr, "uniprof: leaf callers found:");
+		for (int i = 0; i < UP_FIXUP_COUNT; i++)
+			fprintf(stderr, "%s %s %llu", i ? "," : "", up_walk_fixup_name(i),
+				(unsigned long long)st->fixups[i]);
+		fputc('\n', stderr);
+	}
 }
 
 int main(int argc, char **argv)
@@ -153,6 +159,9 @@ int main(int argc, char **argv)
 		.samples = opts.samples,
 		.max_depth = opts.max_depth,
 		.stop = &stop_requested,
+		.func_start = up_symbolizer_func_start,
+		.read_code = up_symbolizer_read_code,
+		.code_ctx = &sym,
 	};
 	run_err = sampler_run(target, &sopts, &profile, &stats);
 	backend->detach(target);

@@ -41,7 +41,8 @@ struct sample {
 	struct up_regs *regs;
 };
 
-static struct up_error *take_sample(struct up_target *t, struct sample *s)
+static struct up_error *take_sample(struct up_target *t, const struct sampler_options *opts,
+				    struct sample *s)
 {
 	const struct up_arch *arch = t->ops->arch(t);
 	struct up_error *err, *rerr;
@@ -53,8 +54,15 @@ static struct up_error *take_sample(struct up_target *t, struct sample *s)
 		err = t->ops->get_regs(t, i, &s->regs[i]);
 	for (i = 0; !err && i < s->nr_vcpus; i++) {
 		struct read_ctx ctx = { .t = t, .vcpu = i };
+		struct up_walk_env env = {
+			.read = read_guest,
+			.read_ctx = &ctx,
+			.func_start = opts->func_start,
+			.read_code = opts->read_code,
+			.code_ctx = opts->code_ctx,
+		};
 
-		arch->walk_frames(&s->regs[i], read_guest, &ctx, s->pcs + (size_t)i * s->max_depth,
+		arch->walk_frames(&s->regs[i], &env, s->pcs + (size_t)i * s->max_depth,
 				  s->max_depth, &s->walks[i]);
 		err = ctx.fatal;
 	}
@@ -155,7 +163,7 @@ struct up_error *sampler_run(struct up_target *t, const struct sampler_options *
 		if (!stats->samples)
 			first = t0;
 		last = t0;
-		err = take_sample(t, &s);
+		err = take_sample(t, opts, &s);
 		t1 = now_ns();
 		if (!err && t->ops->poll)
 			err = t->ops->poll(t);
@@ -166,6 +174,7 @@ struct up_error *sampler_run(struct up_target *t, const struct sampler_options *
 		for (unsigned int i = 0; i < s.nr_vcpus; i++) {
 			stats->stacks++;
 			stats->truncated += up_walk_truncated(&s.walks[i]);
+			stats->fixups[s.walks[i].fixup]++;
 			err = up_profile_add(profile, i, s.pcs + (size_t)i * s.max_depth,
 					     s.walks[i].depth, 1);
 			if (err)

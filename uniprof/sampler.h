@@ -17,6 +17,10 @@ struct sampler_options {
 	uint64_t samples;       /* 0 = no limit */
 	unsigned int max_depth;
 	volatile sig_atomic_t *stop;  /* set asynchronously to end the run */
+	/* Code oracle for the walkers (see struct up_walk_env); both may be NULL. */
+	uint64_t (*func_start)(void *code_ctx, uint64_t addr);
+	int (*read_code)(void *code_ctx, uint64_t addr, void *buf, size_t len);
+	void *code_ctx;
 };
 
 struct sampler_stats {
@@ -24,6 +28,7 @@ struct sampler_stats {
 	uint64_t stacks;        /* stacks walked (samples x vCPUs) */
 	uint64_t truncated;     /* walks that did not reach the outermost frame */
 	uint64_t missed;        /* sample slots skipped because we fell behind */
+	uint64_t fixups[UP_FIXUP_COUNT];  /* how each leaf's caller was found */
 	double elapsed;         /* seconds the run took */
 	double rate;            /* achieved samples per second, from first to last sample */
 	double pause_median_us; /* median time the guest was stopped per sample */

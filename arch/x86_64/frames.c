@@ -5,7 +5,15 @@
  * frame record [saved rbp, return address] and the records form a list toward the outermost
  * caller, whose saved rbp is zero.  The stack grows down, so each older record lies at a higher
  * address: anything else is a loop or garbage and ends the walk.
+ *
+ * The leaf needs care: until its "mov %rsp,%rbp" has run (or after its epilogue popped rbp,
+ * or in a leaf built without a frame), rbp still points at the caller's record, whose return
+ * address leads to the caller's caller.  The caller itself is then only on top of the stack.
+ * With the symbol file's code we see where pc stands in its function and take the return
+ * address from the stack, if it really looks like one (it follows a call instruction).
  */
+#include <string.h>
+
 #include "x86_64.h"
 
 int x86_64_canonical(uint64_t addr, uint64_t cr4)
@@ -25,14 +33,120 @@ static uint64_t le64(const uint8_t *p)
 	return v;
 }
 
-void x86_64_walk_frames(const struct up_regs *regs, up_read_mem_fn *read, void *ctx,
+/* Whether the code before ra ends with a call instruction, so ra is a return address. */
+static int after_call(const struct up_walk_env *env, uint64_t ra)
+{
+	uint8_t b[7];
+
+	if (env->read_code(env->code_ctx, ra - 7, b, sizeof(b)))
+		return 0;
+	/* b[6] is the byte just before ra. */
+	if (b[2] == 0xe8)                                   /* call rel32 */
+		return 1;
+	if (b[1] == 0xff && b[2] == 0x15)                   /* call *disp32(%rip) */
+		return 1;
+	if (b[5] == 0xff && (b[6] & 0xf8) == 0xd0)          /* call *%reg */
+		return 1;
+	if (b[4] == 0x41 && b[5] == 0xff && (b[6] & 0xf8) == 0xd0)  /* call *%r8-15 */
+		return 1;
+	if (b[4] == 0xff && (b[5] & 0x38) == 0x10)          /* call *disp8(%reg) */
+		return 1;
+	return 0;
+}
+
+/* Offsets of the frame setup at the start of a function, when it has one. */
+struct prologue {
+	int push_at;   /* offset of "push %rbp", or -1: the function builds no frame */
+	int mov_at;    /* offset of "mov %rsp,%rbp" */
+};
+
+static int parse_prologue(const uint8_t *b, struct prologue *ret)
+{
+	static const uint8_t endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	static const uint8_t nop5[] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+	int p = 0;
+
+	if (!memcmp(b, endbr64, 4))
+		p = 4;
+	/* Linux kernels start with "call __fentry__", patched to a 5-byte nop. */
+	if (b[p] == 0xe8 || !memcmp(b + p, nop5, 5))
+		p += 5;
+	if (b[p] == 0x55) {
+		if (b[p + 1] != 0x48 || b[p + 2] != 0x89 || b[p + 3] != 0xe5)
+			return -1;  /* some other frame setup: leave it alone */
+		ret->push_at = p;
+		ret->mov_at = p + 1;
+		return 0;
+	}
+	/* A function that pushes or allocates before anything else moved rsp: not handled. */
+	if ((b[p] & 0xf8) == 0x50 || (b[p] == 0x41 && (b[p + 1] & 0xf8) == 0x50) ||
+	    (b[p] == 0x48 && (b[p + 1] == 0x83 || b[p + 1] == 0x81) && b[p + 2] == 0xec))
+		return -1;
+	ret->push_at = -1;
+	ret->mov_at = -1;
+	return 0;
+}
+
+/* Decide whether the leaf's caller must come from the stack, and at which offset from rsp. */
+static enum up_walk_fixup leaf_fixup(const struct up_regs *regs, const struct up_walk_env *env,
+				     uint64_t *ret_slot, uint64_t *ret_start)
+{
+	uint8_t code[24], at_pc;
+	struct prologue pro;
+	uint64_t start, off;
+
+	if (!env->func_start || !env->read_code)
+		return UP_FIXUP_NONE;
+	start = env->func_start(env->code_ctx, regs->pc);
+	if (!start || env->read_code(env->code_ctx, start, code, sizeof(code)) ||
+	    env->read_code(env->code_ctx, regs->pc, &at_pc, 1) || parse_prologue(code, &pro))
+		return UP_FIXUP_NONE;
+	off = regs->pc - start;
+	*ret_slot = regs->sp;
+	*ret_start = start;
+	if (pro.push_at < 0)
+		return at_pc == 0xc3 ? UP_FIXUP_RETURN : UP_FIXUP_FRAMELESS;
+	if (off <= (uint64_t)pro.push_at)
+		return UP_FIXUP_ENTRY;
+	if (off == (uint64_t)pro.mov_at) {
+		*ret_slot = regs->sp + 8;
+		return UP_FIXUP_PUSHED;
+	}
+	if (at_pc == 0xc3)
+		return UP_FIXUP_RETURN;
+	return UP_FIXUP_NONE;
+}
+
+void x86_64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
 			uint64_t *pcs, size_t max, struct up_walk *ret)
 {
 	uint64_t cr4 = regs->x86_64.cr4;
-	uint64_t fp = regs->fp;
+	uint64_t fp = regs->fp, slot = 0, start = 0;
 	size_t n = 0;
 
 	pcs[n++] = regs->pc;
+	ret->fixup = leaf_fixup(regs, env, &slot, &start);
+	if (ret->fixup != UP_FIXUP_NONE) {
+		uint8_t buf[8];
+		struct up_error *err = NULL;
+		uint64_t ra = 0;
+
+		if (n < max && x86_64_canonical(slot, cr4))
+			err = env->read(env->read_ctx, slot, buf, sizeof(buf));
+		if (!err && n < max && x86_64_canonical(slot, cr4))
+			ra = le64(buf);
+		up_error_destroy(err);
+		/*
+		 * Only a value that follows a call in known code of another function counts as
+		 * the caller (one pointing into the leaf's own function is stale).
+		 */
+		if (ra && x86_64_canonical(ra, cr4) && after_call(env, ra) &&
+		    env->func_start(env->code_ctx, ra - 1) &&
+		    env->func_start(env->code_ctx, ra - 1) != start)
+			pcs[n++] = ra;
+		else
+			ret->fixup = UP_FIXUP_NONE;
+	}
 	for (;;) {
 		uint8_t record[16];
 		uint64_t next_fp, ra;
@@ -50,7 +164,7 @@ void x86_64_walk_frames(const struct up_regs *regs, up_read_mem_fn *read, void *
 			ret->stop = UP_WALK_BAD_ADDRESS;
 			break;
 		}
-		err = read(ctx, fp, record, sizeof(record));
+		err = env->read(env->read_ctx, fp, record, sizeof(record));
 		if (err) {
 			up_error_destroy(err);
 			ret->stop = UP_WALK_FAULT;

@@ -47,4 +47,5 @@ const struct up_arch up_arch_x86_64 = {
 	.gdb_g_size = G_END,
 	.regs_from_gdb = x86_64_regs_from_gdb,
 	.walk_frames = x86_64_walk_frames,
+	.translate = x86_64_translate,
 };

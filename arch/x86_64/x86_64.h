@@ -9,8 +9,13 @@
 
 struct up_error *x86_64_regs_from_gdb(const uint8_t *g, size_t len, struct up_regs *ret);
 
-void x86_64_walk_frames(const struct up_regs *regs, up_read_mem_fn *read, void *ctx,
+void x86_64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
 			uint64_t *pcs, size_t max, struct up_walk *ret);
+
+/* Translate vaddr through the guest's 4- or 5-level page tables; see struct up_arch. */
+struct up_error *x86_64_translate(const struct up_regs *regs, uint64_t vaddr,
+				  up_read_phys_fn *read_phys, void *ctx,
+				  struct up_translation *ret);
 
 /* Whether addr is canonical for the paging mode cr4 selects (48- or 57-bit addresses). */
 int x86_64_canonical(uint64_t addr, uint64_t cr4);

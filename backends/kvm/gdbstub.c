@@ -12,6 +12,7 @@
 #define RX_CAP (64 * 1024)
 #define ARENA_CAP (GDB_MAX_PIPELINE * 16 * 1024)
 #define TX_CAP (GDB_MAX_PIPELINE * 512)
+#define MAX_XFER (1024 * 1024)
 #define REPLY_TIMEOUT_MS 5000
 
 struct gdb_conn {
@@ -239,6 +240,55 @@ struct up_error *gdb_detach(struct gdb_conn *c)
 	if (len != 2 || memcmp(reply, "OK", 2))
 		return up_error_create(UP_ERR_PROTOCOL, "gdbstub refused to detach");
 	return NULL;
+}
+
+struct up_error *gdb_read_xfer(struct gdb_conn *c, const char *object, const char *annex,
+			       char **ret, size_t *ret_len)
+{
+	char *data = NULL, req[256];
+	size_t len = 0, chunk = c->packet_size - 16;
+	struct up_error *err;
+
+	for (;;) {
+		const char *reply;
+		size_t rlen;
+		char *grown;
+
+		snprintf(req, sizeof(req), "qXfer:%s:read:%s:%zx,%zx", object, annex, len, chunk);
+		err = gdb_request(c, req, &reply, &rlen);
+		if (err)
+			goto fail;
+		if (rlen == 0 || (reply[0] != 'm' && reply[0] != 'l')) {
+			err = up_error_create(UP_ERR_PROTOCOL, "gdbstub cannot read %s %s", object, annex);
+			goto fail;
+		}
+		if (len + rlen - 1 > MAX_XFER) {
+			err = up_error_create(UP_ERR_PROTOCOL, "gdbstub's %s %s is too large", object, annex);
+			goto fail;
+		}
+		grown = realloc(data, len + rlen);
+		if (!grown) {
+			err = &up_error_nomem;
+			goto fail;
+		}
+		data = grown;
+		memcpy(data + len, reply + 1, rlen - 1);
+		len += rlen - 1;
+		if (reply[0] == 'l')
+			break;
+		if (rlen == 1) {
+			err = up_error_create(UP_ERR_PROTOCOL, "gdbstub sent an empty %s chunk", object);
+			goto fail;
+		}
+	}
+	*ret = data ? data : malloc(1);
+	if (!*ret)
+		return &up_error_nomem;
+	*ret_len = len;
+	return NULL;
+fail:
+	free(data);
+	return err;
 }
 
 size_t gdb_packet_size(struct gdb_conn *c)

@@ -27,7 +27,7 @@ void gdb_close(struct gdb_conn *c);
  * into c's buffers and stays valid until the next call; lens[i] is its length.  Console
  * output packets ('O...') in between are skipped.  n is at most GDB_MAX_PIPELINE.
  */
-#define GDB_MAX_PIPELINE 8
+#define GDB_MAX_PIPELINE 32
 struct up_error *gdb_transact(struct gdb_conn *c, const char *const *requests, size_t n,
 			      const char **replies, size_t *lens);
 
@@ -44,6 +44,13 @@ struct up_error *gdb_continue(struct gdb_conn *c);
 
 /* Detach ('D'): the stub resumes the guest.  The connection stays open for gdb_close(). */
 struct up_error *gdb_detach(struct gdb_conn *c);
+
+/*
+ * Read a whole qXfer object (e.g. object "features", annex "target.xml").  *ret is malloc'd,
+ * not NUL-terminated; objects larger than 1 MiB are refused.
+ */
+struct up_error *gdb_read_xfer(struct gdb_conn *c, const char *object, const char *annex,
+			       char **ret, size_t *ret_len);
 
 /* The largest payload the stub accepts, from qSupported (PacketSize), default 4096. */
 size_t gdb_packet_size(struct gdb_conn *c);

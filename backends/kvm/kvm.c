@@ -18,6 +18,7 @@
 #include "kvm.h"
 #include "qmp.h"
 #include "rsp.h"
+#include "target_xml.h"
 
 #define MAX_VCPUS 4096
 #define MAX_M_READ 2048
@@ -28,8 +29,7 @@
  */
 #define BLOCK_SIZE 512
 #define NR_BLOCKS 16
-/* vCPUs whose registers are requested in one write ('Hg' + 'g' each). */
-#define REGS_BATCH (GDB_MAX_PIPELINE / 2)
+#define MAX_SYSREGS 8
 
 struct block {
 	int valid;
@@ -49,6 +49,8 @@ struct kvm_target {
 	int paused;
 	size_t max_read;
 	struct up_regs *regs;    /* every vCPU's registers, read once per pause */
+	int sysreg_num[MAX_SYSREGS];  /* 'p' number of arch->gdb_sysregs[i], -1: not offered */
+	size_t nr_sysregs;
 	int regs_valid;
 	struct block blocks[NR_BLOCKS];
 	unsigned int next_block;
@@ -296,6 +298,43 @@ static struct up_error *connect_stub(struct kvm_target *k, const struct up_targe
 	return NULL;
 }
 
+static struct up_error *fetch_annex(void *ctx, const char *annex, char **ret, size_t *ret_len)
+{
+	return gdb_read_xfer(ctx, "features", annex, ret, ret_len);
+}
+
+/*
+ * Find the 'p' numbers of the system registers the architecture wants, from the stub's
+ * target description: they differ between CPU models.  (QEMU 7.2 also answers 'p' only after
+ * the description was read.)  Registers the stub does not offer are left out.
+ */
+static struct up_error *find_sysregs(struct kvm_target *k)
+{
+	const char *const *names = k->arch->gdb_sysregs;
+	struct tdesc desc;
+	struct up_error *err;
+
+	k->nr_sysregs = 0;
+	if (!names || !names[0])
+		return NULL;
+	err = tdesc_load(fetch_annex, k->gdb, &desc);
+	if (err)
+		return err;
+	for (size_t i = 0; names[i] && i < MAX_SYSREGS; i++) {
+		const struct tdesc_reg *r = tdesc_find(&desc, names[i]);
+
+		if (!r) {
+			LOG(k, 1, "the gdbstub does not offer %s", names[i]);
+			/* Keep the order: set_sysreg(i) must match gdb_sysregs[i]. */
+			break;
+		}
+		k->sysreg_num[k->nr_sysregs++] = r->regnum;
+		LOG(k, 2, "%s is gdbstub register %u", names[i], r->regnum);
+	}
+	tdesc_deinit(&desc);
+	return NULL;
+}
+
 static void kvm_detach(struct up_target *t);
 static struct up_error *kvm_pause(struct up_target *t);
 static struct up_error *kvm_resume(struct up_target *t);
@@ -331,6 +370,8 @@ static struct up_error *kvm_attach(const struct up_target_options *opts, struct 
 		err = connect_stub(k, opts, vcpu_thread);
 	if (!err)
 		err = list_threads(k);
+	if (!err)
+		err = find_sysregs(k);
 	if (!err)
 		err = kvm_resume(&k->base);
 	if (err) {
@@ -443,11 +484,26 @@ static void fmt_hg(char *buf, size_t cap, uint64_t tid)
 	snprintf(buf, cap, "Hg%llx", (unsigned long long)tid);
 }
 
+/* Requests per vCPU when reading registers: Hg, g and one 'p' per system register. */
+static unsigned int requests_per_vcpu(const struct kvm_target *k)
+{
+	return 2 + k->nr_sysregs;
+}
+
+static uint64_t le_value(const uint8_t *b, long n)
+{
+	uint64_t v = 0;
+
+	for (long i = (n > 8 ? 8 : n) - 1; i >= 0; i--)
+		v = v << 8 | b[i];
+	return v;
+}
+
 /* Read the registers of vCPUs first..first+n-1 in one round trip. */
 static struct up_error *read_regs_batch(struct kvm_target *k, unsigned int first, unsigned int n)
 {
 	const char *requests[GDB_MAX_PIPELINE] = { 0 }, *replies[GDB_MAX_PIPELINE];
-	char hg[REGS_BATCH][32];
+	char names[GDB_MAX_PIPELINE][32];
 	size_t lens[GDB_MAX_PIPELINE], nr = 0;
 	uint8_t bytes[4096];
 	struct up_error *err;
@@ -456,16 +512,23 @@ static struct up_error *read_regs_batch(struct kvm_target *k, unsigned int first
 	for (v = first; v < first + n; v++) {
 		/* The stub may already point at the first vCPU (the one the stop reply named). */
 		if (v != first || k->selected != k->tids[v]) {
-			fmt_hg(hg[v - first], sizeof(hg[0]), k->tids[v]);
-			requests[nr++] = hg[v - first];
+			fmt_hg(names[nr], sizeof(names[0]), k->tids[v]);
+			requests[nr] = names[nr];
+			nr++;
 		}
 		requests[nr++] = "g";
+		for (size_t i = 0; i < k->nr_sysregs; i++) {
+			snprintf(names[nr], sizeof(names[0]), "p%x", k->sysreg_num[i]);
+			requests[nr] = names[nr];
+			nr++;
+		}
 	}
 	k->selected = 0;
 	err = gdb_transact(k->gdb, requests, nr, replies, lens);
 	if (err)
 		return err;
-	for (size_t i = 0; i < nr; i++) {
+	v = first - 1;
+	for (size_t i = 0, sys = 0; i < nr; i++) {
 		long nbytes;
 
 		if (requests[i][0] == 'H') {
@@ -473,16 +536,22 @@ static struct up_error *read_regs_batch(struct kvm_target *k, unsigned int first
 				return up_error_create(UP_ERR_PROTOCOL, "gdbstub refused to select a vCPU");
 			continue;
 		}
-		v = first++;
 		nbytes = rsp_hex_decode(replies[i], lens[i], bytes, sizeof(bytes));
-		if (nbytes < 0)
+		if (nbytes < 0 || (requests[i][0] == 'p' && nbytes == 0))
 			return up_error_create(UP_ERR_PROTOCOL, "gdbstub sent bad registers for vCPU %u%s",
-					       v, lens[i] && replies[i][0] == 'E' ? " (error reply)" : "");
-		err = k->arch->regs_from_gdb(bytes, nbytes, &k->regs[v]);
-		if (err)
-			return err;
+					       requests[i][0] == 'g' ? v + 1 : v,
+					       lens[i] && replies[i][0] == 'E' ? " (error reply)" : "");
+		if (requests[i][0] == 'g') {
+			v++;
+			sys = 0;
+			err = k->arch->regs_from_gdb(bytes, nbytes, &k->regs[v]);
+			if (err)
+				return err;
+		} else {
+			k->arch->set_sysreg(&k->regs[v], sys++, le_value(bytes, nbytes));
+		}
 	}
-	k->selected = k->tids[first - 1];
+	k->selected = k->tids[v];
 	return NULL;
 }
 
@@ -494,10 +563,12 @@ static struct up_error *kvm_get_regs(struct up_target *t, unsigned int vcpu, str
 	if (vcpu >= k->nr_vcpus)
 		return up_error_create(UP_ERR_INVALID, "no vCPU %u", vcpu);
 	if (!k->regs_valid) {
-		for (unsigned int first = 0; first < k->nr_vcpus; first += REGS_BATCH) {
+		unsigned int batch = GDB_MAX_PIPELINE / requests_per_vcpu(k);
+
+		for (unsigned int first = 0; first < k->nr_vcpus; first += batch) {
 			unsigned int n = k->nr_vcpus - first;
 
-			err = read_regs_batch(k, first, n < REGS_BATCH ? n : REGS_BATCH);
+			err = read_regs_batch(k, first, n < batch ? n : batch);
 			if (err)
 				return err;
 		}

@@ -109,7 +109,7 @@ static void elf_errors(void **state)
 
 	(void)state;
 	up_symtab_init(&tab);
-	err = up_elf_load_symbols("/nonexistent/kernel.elf", &tab);
+	err = up_elf_load_symbols("/nonexistent/kernel.elf", &tab, NULL);
 	assert_non_null(err);
 	assert_int_equal(err->code, UP_ERR_OS);
 	assert_non_null(strstr(err->message, "/nonexistent/kernel.elf"));
@@ -119,7 +119,7 @@ static void elf_errors(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "hello, not an ELF\n", 18), 18);
 	close(fd);
-	err = up_elf_load_symbols(path, &tab);
+	err = up_elf_load_symbols(path, &tab, NULL);
 	assert_non_null(err);
 	assert_int_equal(err->code, UP_ERR_INVALID);
 	assert_non_null(strstr(err->message, "not an ELF file"));

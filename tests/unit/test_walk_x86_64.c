@@ -47,7 +47,7 @@ static void normal_chain(void **state)
 	frame(STACK_BASE + 0x100, STACK_BASE + 0x180, 0xffffffff81000100);
 	frame(STACK_BASE + 0x180, STACK_BASE + 0x200, 0xffffffff81000200);
 	frame(STACK_BASE + 0x200, 0, 0xffffffff81000300);
-	up_arch_x86_64.walk_frames(&r, fake_read, &m, pcs, 16, &w);
+	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_END);
 	assert_false(up_walk_truncated(&w));
 	assert_int_equal(w.depth, 4);
@@ -66,7 +66,7 @@ static void zero_return_address_ends(void **state)
 
 	(void)state;
 	frame(STACK_BASE + 0x100, STACK_BASE + 0x200, 0);
-	up_arch_x86_64.walk_frames(&r, fake_read, &m, pcs, 16, &w);
+	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_END);
 	assert_int_equal(w.depth, 1);
 }
@@ -79,7 +79,7 @@ static void zero_frame_pointer(void **state)
 	struct up_walk w;
 
 	(void)state;
-	up_arch_x86_64.walk_frames(&r, fake_read, &m, pcs, 4, &w);
+	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 4, &w);
 	assert_int_equal(w.stop, UP_WALK_END);
 	assert_int_equal(w.depth, 1);
 	assert_int_equal(m.reads, 0);
@@ -95,13 +95,13 @@ static void loop_is_cut(void **state)
 	(void)state;
 	frame(STACK_BASE + 0x100, STACK_BASE + 0x180, 0x2000);
 	frame(STACK_BASE + 0x180, STACK_BASE + 0x100, 0x3000);  /* points back */
-	up_arch_x86_64.walk_frames(&r, fake_read, &m, pcs, 64, &w);
+	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 64, &w);
 	assert_int_equal(w.stop, UP_WALK_NOT_GROWING);
 	assert_true(up_walk_truncated(&w));
 	assert_int_equal(w.depth, 3);
 	/* A record pointing at itself is a loop too. */
 	frame(STACK_BASE + 0x100, STACK_BASE + 0x100, 0x2000);
-	up_arch_x86_64.walk_frames(&r, fake_read, &m, pcs, 64, &w);
+	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 64, &w);
 	assert_int_equal(w.stop, UP_WALK_NOT_GROWING);
 	assert_int_equal(w.depth, 2);
 }
@@ -115,12 +115,12 @@ static void unmapped_frame(void **state)
 
 	(void)state;
 	frame(STACK_BASE + 0x100, STACK_BASE + 0x10000, 0x2000);  /* next is off the stack */
-	up_arch_x86_64.walk_frames(&r, fake_read, &m, pcs, 16, &w);
+	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_FAULT);
 	assert_int_equal(w.depth, 2);
 	/* A record straddling the end of mapped memory cannot be read either. */
 	r = regs_at(0x1000, STACK_BASE + STACK_SIZE - 8);
-	up_arch_x86_64.walk_frames(&r, fake_read, &m, pcs, 16, &w);
+	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_FAULT);
 	assert_int_equal(w.depth, 1);
 }
@@ -133,18 +133,18 @@ static void non_canonical(void **state)
 	struct up_walk w;
 
 	(void)state;
-	up_arch_x86_64.walk_frames(&r, fake_read, &m, pcs, 16, &w);
+	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_BAD_ADDRESS);
 	assert_int_equal(m.reads, 0);
 	/* A non-canonical return address is not stored. */
 	r = regs_at(0x1000, STACK_BASE + 0x100);
 	frame(STACK_BASE + 0x100, STACK_BASE + 0x200, 0x8000000000001000ULL);
-	up_arch_x86_64.walk_frames(&r, fake_read, &m, pcs, 16, &w);
+	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_BAD_ADDRESS);
 	assert_int_equal(w.depth, 1);
 	/* Misaligned frame pointers are refused. */
 	r = regs_at(0x1000, STACK_BASE + 0x104);
-	up_arch_x86_64.walk_frames(&r, fake_read, &m, pcs, 16, &w);
+	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_BAD_ADDRESS);
 }
 
@@ -172,11 +172,11 @@ static void depth_cap(void **state)
 	/* A valid chain of 100 frames, 16 bytes apart. */
 	for (int i = 0; i < 100; i++)
 		frame(STACK_BASE + 16 * i, i == 99 ? 0 : STACK_BASE + 16 * (i + 1), 0x2000 + i);
-	up_arch_x86_64.walk_frames(&r, fake_read, &m, pcs, 8, &w);
+	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 8, &w);
 	assert_int_equal(w.stop, UP_WALK_DEPTH);
 	assert_int_equal(w.depth, 8);
 	assert_int_equal(pcs[7], 0x2000 + 6);
-	up_arch_x86_64.walk_frames(&r, fake_read, &m, pcs, 1, &w);
+	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 1, &w);
 	assert_int_equal(w.stop, UP_WALK_DEPTH);
 	assert_int_equal(w.depth, 1);
 }

@@ -1,0 +1,202 @@
+/*
+ * AArch64 frame-record walk.
+ *
+ * A function with a frame stores the record [saved x29, saved x30] and points x29 at it, so
+ * the records form a list toward the outermost caller, whose saved x29 is zero; each older
+ * record lies higher on the stack.
+ *
+ * Unlike x86_64, a call leaves the return address in x30 (LR), not on the stack.  In a leaf
+ * that never stores a frame record, in a prologue before "mov x29, sp", or at the final "ret"
+ * after the epilogue, x29 still points at the caller's record: the caller itself is then only
+ * in LR.  The symbol file's code tells which case applies; a value of LR is trusted only when
+ * it follows a branch-with-link in known code, so the caller is neither lost nor doubled.
+ *
+ * Return addresses may carry a pointer-authentication code in their upper bits: they are
+ * stripped to the address size TCR_EL1 configures before use.
+ */
+#include "arm64.h"
+
+#define INSN_PACIASP 0xd503233fu
+#define INSN_PACIBSP 0xd503237fu
+#define INSN_BTI_MASK 0xffffff3fu  /* bti, bti c, bti j, bti jc */
+#define INSN_BTI 0xd503241fu
+#define INSN_NOP 0xd503201fu
+#define INSN_RET 0xd65f03c0u
+#define INSN_RETAA 0xd65f0bffu
+#define INSN_RETAB 0xd65f0fffu
+#define INSN_AUTIASP 0xd50323bfu
+#define INSN_AUTIBSP 0xd50323ffu
+
+/* How many instructions at a function's start we look at for the frame setup. */
+#define PROLOGUE_INSNS 8
+
+/* Virtual address bits in use for the half addr belongs to (TCR_EL1.T0SZ / T1SZ). */
+static int va_bits(const struct up_regs *regs, uint64_t addr)
+{
+	uint64_t tcr = regs->arm64.tcr;
+	unsigned int tsz = (addr >> 55) & 1 ? (tcr >> 16) & 0x3f : tcr & 0x3f;
+
+	if (!tcr || tsz < 12 || tsz > 48)
+		return 48;
+	return 64 - tsz;
+}
+
+/* Remove a pointer-authentication code: copy bit 55 into every bit above the address. */
+static uint64_t strip_pac(const struct up_regs *regs, uint64_t addr)
+{
+	int bits = va_bits(regs, addr);
+	uint64_t high = ~0ULL << bits;
+
+	return (addr >> 55) & 1 ? addr | high : addr & ~high;
+}
+
+/* Whether addr has its upper bits all equal to bit 55, for the configured address size. */
+static int canonical(const struct up_regs *regs, uint64_t addr)
+{
+	return strip_pac(regs, addr) == addr;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	return le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static int read_insn(const struct up_walk_env *env, uint64_t addr, uint32_t *ret)
+{
+	uint8_t b[4];
+
+	if (env->read_code(env->code_ctx, addr, b, 4))
+		return -1;
+	*ret = le32(b);
+	return 0;
+}
+
+/* stp x29, x30, [sp, #imm] in any addressing mode (pre-index, signed offset). */
+static int is_stp_fp_lr(uint32_t insn)
+{
+	return (insn & 0xfe407fffu) == 0xa8007bfdu && ((insn >> 23) & 3) != 1;
+}
+
+/* mov x29, sp (add x29, sp, #0) or add x29, sp, #imm. */
+static int is_set_fp(uint32_t insn)
+{
+	return (insn & 0xff8003ffu) == 0x910003fdu;
+}
+
+/* bl, blr, blraa/blrab(z): what leaves a return address in LR. */
+static int is_call(uint32_t insn)
+{
+	return (insn & 0xfc000000u) == 0x94000000u ||   /* bl */
+	       (insn & 0xfffffc1fu) == 0xd63f0000u ||   /* blr */
+	       (insn & 0xfefff800u) == 0xd63f0800u;     /* blraa, blrab, blraaz, blrabz */
+}
+
+static enum up_walk_fixup leaf_fixup(const struct up_regs *regs, const struct up_walk_env *env,
+				     uint64_t *ret_start)
+{
+	uint64_t start, off;
+	uint32_t insn, at_pc;
+	int stp_at = -1, set_fp_at = -1, i = 0;
+
+	if (!env->func_start || !env->read_code)
+		return UP_FIXUP_NONE;
+	start = env->func_start(env->code_ctx, regs->pc);
+	if (!start || read_insn(env, regs->pc, &at_pc))
+		return UP_FIXUP_NONE;
+	*ret_start = start;
+	for (; i < PROLOGUE_INSNS; i++) {
+		if (read_insn(env, start + 4 * i, &insn))
+			return UP_FIXUP_NONE;
+		if (is_stp_fp_lr(insn) && stp_at < 0)
+			stp_at = i;
+		if (is_set_fp(insn)) {
+			set_fp_at = i;
+			break;
+		}
+	}
+	off = (regs->pc - start) / 4;
+	if (stp_at < 0 && set_fp_at < 0)
+		return at_pc == INSN_RET || at_pc == INSN_RETAA || at_pc == INSN_RETAB ?
+			       UP_FIXUP_RETURN : UP_FIXUP_FRAMELESS;
+	if (set_fp_at >= 0 && off <= (uint64_t)set_fp_at)
+		return UP_FIXUP_ENTRY;
+	if (at_pc == INSN_RET || at_pc == INSN_RETAA || at_pc == INSN_RETAB ||
+	    at_pc == INSN_AUTIASP || at_pc == INSN_AUTIBSP) {
+		/* Only after "ldp x29, x30, [sp], #n" restored the caller's x29. */
+		uint32_t prev;
+
+		if (!read_insn(env, regs->pc - 4, &prev) &&
+		    ((prev & 0xffc07fffu) == 0xa8c07bfdu || prev == INSN_AUTIASP ||
+		     prev == INSN_AUTIBSP))
+			return UP_FIXUP_RETURN;
+	}
+	return UP_FIXUP_NONE;
+}
+
+void arm64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
+		       uint64_t *pcs, size_t max, struct up_walk *ret)
+{
+	uint64_t fp = regs->fp, start = 0;
+	size_t n = 0;
+
+	pcs[n++] = regs->pc;
+	ret->fixup = leaf_fixup(regs, env, &start);
+	if (ret->fixup != UP_FIXUP_NONE) {
+		uint64_t lr = strip_pac(regs, regs->lr), caller = 0;
+		uint32_t call;
+
+		/*
+		 * LR counts only after a call in known code of another function: an LR pointing
+		 * back into the leaf's own function is stale, left by a call it made earlier.
+		 */
+		if (lr >= 4)
+			caller = env->func_start(env->code_ctx, lr - 4);
+		if (n < max && caller && caller != start && !read_insn(env, lr - 4, &call) &&
+		    is_call(call))
+			pcs[n++] = lr;
+		else
+			ret->fixup = UP_FIXUP_NONE;
+	}
+	for (;;) {
+		uint8_t record[16];
+		uint64_t next_fp, ra;
+		struct up_error *err;
+
+		if (!fp) {
+			ret->stop = UP_WALK_END;
+			break;
+		}
+		if (n == max) {
+			ret->stop = UP_WALK_DEPTH;
+			break;
+		}
+		if ((fp & 7) || !canonical(regs, fp) || !canonical(regs, fp + 15)) {
+			ret->stop = UP_WALK_BAD_ADDRESS;
+			break;
+		}
+		err = env->read(env->read_ctx, fp, record, sizeof(record));
+		if (err) {
+			up_error_destroy(err);
+			ret->stop = UP_WALK_FAULT;
+			break;
+		}
+		next_fp = le64(record);
+		ra = strip_pac(regs, le64(record + 8));
+		if (!ra) {
+			ret->stop = UP_WALK_END;
+			break;
+		}
+		pcs[n++] = ra;
+		if (next_fp && next_fp <= fp) {
+			ret->stop = UP_WALK_NOT_GROWING;
+			break;
+		}
+		fp = next_fp;
+	}
+	ret->depth = n;
+}

@@ -1,0 +1,76 @@
+/* AArch64 registers: QEMU's gdbstub 'g' layout and the system registers read with 'p'. */
+#include <stddef.h>
+#include <string.h>
+
+#include "arm64.h"
+
+/* 'g': x0-x30, sp, pc (8 bytes each), then cpsr (4), little-endian. */
+enum {
+	G_X29 = 29 * 8,
+	G_X30 = 30 * 8,
+	G_SP = 31 * 8,
+	G_PC = 32 * 8,
+	G_CPSR = 33 * 8,
+	G_END = G_CPSR + 4,
+};
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+struct up_error *arm64_regs_from_gdb(const uint8_t *g, size_t len, struct up_regs *ret)
+{
+	if (len < G_END)
+		return up_error_create(UP_ERR_PROTOCOL,
+				       "aarch64 register packet is %zu bytes, expected at least %d",
+				       len, (int)G_END);
+	memset(ret, 0, sizeof(*ret));
+	ret->fp = get_le(g + G_X29, 8);
+	ret->lr = get_le(g + G_X30, 8);
+	ret->sp = get_le(g + G_SP, 8);
+	ret->pc = get_le(g + G_PC, 8);
+	ret->arm64.cpsr = get_le(g + G_CPSR, 4);
+	return NULL;
+}
+
+/* QEMU names SCTLR_EL1 "SCTLR" in its system-register feature. */
+static const char *const sysregs[] = {
+	"TTBR0_EL1",
+	"TTBR1_EL1",
+	"TCR_EL1",
+	"SCTLR_EL1|SCTLR",
+	NULL,
+};
+
+static void arm64_set_sysreg(struct up_regs *regs, size_t i, uint64_t value)
+{
+	switch (i) {
+	case 0:
+		regs->arm64.ttbr0 = value;
+		break;
+	case 1:
+		regs->arm64.ttbr1 = value;
+		break;
+	case 2:
+		regs->arm64.tcr = value;
+		break;
+	case 3:
+		regs->arm64.sctlr = value;
+		break;
+	}
+}
+
+const struct up_arch up_arch_arm64 = {
+	.name = "aarch64",
+	.gdb_g_size = G_END,
+	.gdb_sysregs = sysregs,
+	.set_sysreg = arm64_set_sysreg,
+	.regs_from_gdb = arm64_regs_from_gdb,
+	.walk_frames = arm64_walk_frames,
+	.translate = arm64_translate,
+};
