@@ -46,6 +46,7 @@ CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libuniprof.a
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 GUEST_X86_64 := $(BUILD)/guests/x86_64/guest.elf
+GUEST_ARM64 := $(BUILD)/guests/arm64/guest.elf
 
 # libFuzzer harnesses (fuzz/), built with clang whenever it is there and run briefly by make test.
 FUZZ_CC ?= clang
@@ -99,10 +100,13 @@ fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_elf_symbols/seed.o
 			> $(BUILD)/fuzz/$$f.log 2>&1 || { tail -n 30 $(BUILD)/fuzz/$$f.log; exit 1; }; \
 	done
 
-guests: $(GUEST_X86_64)
+guests: $(GUEST_X86_64) $(GUEST_ARM64)
 
 $(GUEST_X86_64): $(wildcard tests/guests/x86_64/*)
 	$(MAKE) -C tests/guests/x86_64 O=$(abspath $(@D))
+
+$(GUEST_ARM64): $(wildcard tests/guests/arm64/*)
+	$(MAKE) -C tests/guests/arm64 O=$(abspath $(@D))
 
 deps:
 	scripts/install-deps.sh

@@ -111,6 +111,12 @@ def x86_64_guest(smp=2, extra=()):
                  extra=extra), kernel
 
 
+def arm64_guest(cpu="cortex-a57", smp=2, extra=()):
+    kernel = os.path.join(BUILD, "guests", "arm64", "guest.elf")
+    return Guest("qemu-system-aarch64", ["-M", "virt", "-cpu", cpu, "-smp", str(smp),
+                                         "-m", "128M", "-kernel", kernel], extra=extra), kernel
+
+
 def run_uniprof(args, timeout=120):
     """Run the built uniprof; returns (returncode, stdout, stderr)."""
     p = subprocess.run([UNIPROF] + list(args), capture_output=True, text=True, timeout=timeout)
