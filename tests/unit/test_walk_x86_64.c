@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "../../arch/x86_64/x86_64.h"
+#include "fake_code.h"
 #include "fake_memory.h"
 
 #define STACK_BASE 0xffffc90000010000ULL
@@ -207,6 +208,119 @@ static void regs_from_gdb(void **state)
 	assert_null(up_arch_find("sparc"));
 }
 
+/* Code for the leaf tests: a caller, a framed leaf and a frameless leaf. */
+#define CODE 0xffffffff81000000ULL
+#define CALLER (CODE + 0x00)
+#define FRAMED (CODE + 0x40)
+#define FRAMELESS (CODE + 0x80)
+#define CALL_RET (CALLER + 9)  /* after "push %rbp; mov %rsp,%rbp; call rel32" */
+
+static struct fake_code code;
+
+static void leaf_setup(struct fake_memory *m)
+{
+	static const uint8_t caller[] = { 0x55, 0x48, 0x89, 0xe5, 0xe8, 0x37, 0, 0, 0, 0x90,
+					  0x5d, 0xc3 };
+	/* endbr64; push %rbp; mov %rsp,%rbp; nop; nop; nop; pop %rbp; ret */
+	static const uint8_t framed[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0x48, 0x89, 0xe5, 0x90,
+					  0x90, 0x90, 0x5d, 0xc3 };
+	static const uint8_t frameless[] = { 0x90, 0x90, 0xc3 };
+
+	*m = memory();
+	memset(&code, 0, sizeof(code));
+	code.base = CODE;
+	fake_add_function(&code, CALLER, caller, sizeof(caller));
+	fake_add_function(&code, FRAMED, framed, sizeof(framed));
+	fake_add_function(&code, FRAMELESS, frameless, sizeof(frameless));
+	/* The caller's record; its return address leads out of everything we know. */
+	frame(STACK_BASE + 0x200, 0, 0xffffffff81001000ULL);
+}
+
+static struct up_walk leaf_walk(struct fake_memory *m, uint64_t pc, uint64_t sp, uint64_t *pcs)
+{
+	struct up_walk_env env = {
+		.read = fake_read, .read_ctx = m,
+		.func_start = fake_func_start, .read_code = fake_read_code, .code_ctx = &code,
+	};
+	struct up_regs r = { .pc = pc, .sp = sp, .fp = STACK_BASE + 0x200 };
+	struct up_walk w;
+
+	up_arch_x86_64.walk_frames(&r, &env, pcs, 16, &w);
+	return w;
+}
+
+static void leaf_callers(void **state)
+{
+	struct fake_memory m;
+	uint64_t pcs[16], sp = STACK_BASE + 0x100;
+	struct up_walk w;
+
+	(void)state;
+	leaf_setup(&m);
+	put_le64(stack + 0x100, CALL_RET);            /* [rsp]: pushed by the call */
+	/* At endbr64 and at "push %rbp": the return address is on top of the stack. */
+	w = leaf_walk(&m, FRAMED, sp, pcs);
+	assert_int_equal(w.fixup, UP_FIXUP_ENTRY);
+	assert_int_equal(w.depth, 3);
+	assert_int_equal(pcs[1], CALL_RET);
+	assert_int_equal(pcs[2], 0xffffffff81001000ULL);
+	w = leaf_walk(&m, FRAMED + 4, sp, pcs);
+	assert_int_equal(w.fixup, UP_FIXUP_ENTRY);
+	/* At "mov %rsp,%rbp", rbp was pushed above the return address. */
+	put_le64(stack + 0xf8, STACK_BASE + 0x200);
+	w = leaf_walk(&m, FRAMED + 5, sp - 8, pcs);
+	assert_int_equal(w.fixup, UP_FIXUP_PUSHED);
+	assert_int_equal(pcs[1], CALL_RET);
+	assert_int_equal(w.depth, 3);
+	/* At "ret", after "pop %rbp". */
+	w = leaf_walk(&m, FRAMED + 12, sp, pcs);
+	assert_int_equal(w.fixup, UP_FIXUP_RETURN);
+	assert_int_equal(pcs[1], CALL_RET);
+	/* In a frameless leaf. */
+	w = leaf_walk(&m, FRAMELESS + 1, sp, pcs);
+	assert_int_equal(w.fixup, UP_FIXUP_FRAMELESS);
+	assert_int_equal(pcs[1], CALL_RET);
+	assert_int_equal(w.depth, 3);
+	/* In the body of a framed function nothing is added (the test's rbp is the caller's,
+	 * so the walk shows what the record says). */
+	w = leaf_walk(&m, FRAMED + 9, sp, pcs);
+	assert_int_equal(w.fixup, UP_FIXUP_NONE);
+	assert_int_equal(w.depth, 2);
+}
+
+static void leaf_callers_refused(void **state)
+{
+	struct fake_memory m;
+	uint64_t pcs[16], sp = STACK_BASE + 0x100;
+	struct up_walk w;
+
+	(void)state;
+	leaf_setup(&m);
+	/* A value that does not follow a call. */
+	put_le64(stack + 0x100, CALLER + 4);
+	w = leaf_walk(&m, FRAMELESS + 1, sp, pcs);
+	assert_int_equal(w.fixup, UP_FIXUP_NONE);
+	assert_int_equal(w.depth, 2);
+	/* Unknown code. */
+	put_le64(stack + 0x100, 0xffffffff82000000ULL);
+	w = leaf_walk(&m, FRAMELESS + 1, sp, pcs);
+	assert_int_equal(w.fixup, UP_FIXUP_NONE);
+	/* An unreadable stack top. */
+	w = leaf_walk(&m, FRAMELESS + 1, STACK_BASE - 0x1000, pcs);
+	assert_int_equal(w.fixup, UP_FIXUP_NONE);
+	assert_int_equal(w.depth, 2);
+	/* No code oracle: no guessing. */
+	put_le64(stack + 0x100, CALL_RET);
+	{
+		struct up_regs r = { .pc = FRAMELESS + 1, .sp = sp, .fp = STACK_BASE + 0x200 };
+
+		up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m },
+					   pcs, 16, &w);
+		assert_int_equal(w.fixup, UP_FIXUP_NONE);
+		assert_int_equal(w.depth, 2);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +333,8 @@ int main(void)
 		cmocka_unit_test(canonical_by_paging_mode),
 		cmocka_unit_test(depth_cap),
 		cmocka_unit_test(regs_from_gdb),
+		cmocka_unit_test(leaf_callers),
+		cmocka_unit_test(leaf_callers_refused),
 	};
 
 	return cmocka_run_group_tests_name("walk_x86_64", tests, NULL, NULL);
