@@ -53,11 +53,12 @@ FUZZ_CC ?= clang
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS)
 FUZZ_RUNS ?= 20000
-FUZZERS := fuzz_rsp fuzz_walk fuzz_elf_symbols fuzz_target_xml
+FUZZERS := fuzz_rsp fuzz_walk fuzz_elf_symbols fuzz_target_xml fuzz_pgtable
 fuzz_rsp_SRCS := backends/kvm/rsp.c
 fuzz_target_xml_SRCS := backends/kvm/target_xml.c util/error.c
 fuzz_walk_SRCS := arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
 fuzz_elf_symbols_SRCS := symbolize/elf_symbols.c symbolize/symtab.c symbolize/code.c util/error.c
+fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/arm64/pgtable.c util/error.c
 FUZZ_BINS := $(if $(HAVE_FUZZ_CC),$(FUZZERS:%=$(BUILD)/fuzz/%))
 
 .PHONY: all deps test unit integration demo guests fuzz fuzz-run check-headers clean

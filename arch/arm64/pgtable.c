@@ -80,7 +80,7 @@ static struct up_error *decode_half(const struct up_regs *regs, uint64_t vaddr,
 				       (unsigned long long)vaddr, upper, tg);
 	if (txsz < 64 - VA_BITS_MAX)
 		return up_error_create(UP_ERR_UNSUPPORTED,
-				       "0x%llx: T%dSZ = %u selects %u-bit VAs; 52-bit VAs (LVA/LPA2) are not supported",
+				       "0x%llx: T%dSZ = %u selects %u-bit VAs; 52-bit VAs (LVA/LPA2) are unsupported",
 				       (unsigned long long)vaddr, upper, txsz, 64 - txsz);
 	/* At least one index bit must remain above the page offset. */
 	if (64 - txsz <= granule)
@@ -198,7 +198,8 @@ struct up_error *arm64_translate(const struct up_regs *regs, uint64_t vaddr,
 			return up_error_fault(vaddr, "0x%llx: reserved level 3 descriptor",
 					      (unsigned long long)vaddr);
 		if (level < 3 && !block_allowed(h.granule, level))
-			return up_error_fault(vaddr, "0x%llx: block descriptor at level %d not allowed with the %s granule",
+			return up_error_fault(vaddr,
+					      "0x%llx: block descriptor at level %d not allowed with the %s granule",
 					      (unsigned long long)vaddr, level,
 					      granule_name(h.granule));
 		size = 1ULL << shift;

@@ -260,7 +260,7 @@ static void reserved_ps_in_pml4e(void **state)
 	(void)state;
 	map_4k(VA_TEXT, 0);
 	set_entry(PML4, idx(VA_TEXT, 4), PDPT | PS | P);
-	expect_error(&r, VA_TEXT, &m, UP_ERR_FAULT, "PML4E");
+	expect_error(&r, VA_TEXT, &m, UP_ERR_FAULT, "(PS) set in PML4E");
 }
 
 static void table_outside_memory(void **state)
