@@ -12,9 +12,9 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD ?= build$(if $(SANITIZE),-san)
 
-PKGS := libelf jansson expat
+PKGS := libelf libdw jansson expat
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lelf -ljansson -lexpat)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -ljansson -lexpat) -liberty
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
@@ -36,9 +36,26 @@ LIB_SRCS := \
 	arch/arm64/regs.c arch/arm64/frames.c arch/arm64/pgtable.c \
 	backends/registry.c backends/kvm/rsp.c backends/kvm/gdbstub.c backends/kvm/qmp.c \
 	backends/kvm/target_xml.c backends/kvm/kvm.c \
-	symbolize/symtab.c symbolize/code.c symbolize/elf_symbols.c symbolize/symbolize.c \
+	symbolize/symtab.c symbolize/code.c symbolize/symfile.c symbolize/elf_symbols.c \
+	symbolize/map_symbols.c symbolize/pe.c symbolize/dwarf.c symbolize/demangle.c \
+	symbolize/slide.c symbolize/symbolize.c \
 	flamegraph/folded.c
-CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c
+CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c uniprof/slides.c
+
+# ---- Xen backend (uniprof -d) -------------------------------------------------------------
+# Built when libxen-dev's libraries are there (pkg-config knows them); otherwise left out, and
+# -d says the build lacks Xen support.  HAVE_LIBXENCTRL is seen by backends/registry.c only.
+# The mapping cache knows nothing of Xen and is always built (its unit test runs everywhere).
+XEN_PKGS := xencontrol xenforeignmemory xenstore
+HAVE_XEN := $(shell $(PKG_CONFIG) --exists $(XEN_PKGS) 2>/dev/null && echo 1)
+LIB_SRCS += backends/xen/mapcache.c
+ifeq ($(HAVE_XEN),1)
+LIB_SRCS += backends/xen/xen.c backends/xen/domain.c backends/xen/vcpu.c
+ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(XEN_PKGS))
+PKG_LIBS += $(shell $(PKG_CONFIG) --libs $(XEN_PKGS))
+$(BUILD)/obj/backends/registry.o: ALL_CFLAGS += -DHAVE_LIBXENCTRL
+endif
+# ---- end of the Xen backend ---------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -53,11 +70,12 @@ FUZZ_CC ?= clang
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS)
 FUZZ_RUNS ?= 20000
-FUZZERS := fuzz_rsp fuzz_walk fuzz_elf_symbols fuzz_target_xml fuzz_pgtable
+FUZZERS := fuzz_rsp fuzz_walk fuzz_symfile fuzz_target_xml fuzz_pgtable
 fuzz_rsp_SRCS := backends/kvm/rsp.c
 fuzz_target_xml_SRCS := backends/kvm/target_xml.c util/error.c
 fuzz_walk_SRCS := arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
-fuzz_elf_symbols_SRCS := symbolize/elf_symbols.c symbolize/symtab.c symbolize/code.c util/error.c
+fuzz_symfile_SRCS := symbolize/symfile.c symbolize/elf_symbols.c symbolize/map_symbols.c \
+	symbolize/pe.c symbolize/dwarf.c symbolize/symtab.c symbolize/code.c util/error.c
 fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/arm64/pgtable.c util/error.c
 FUZZ_BINS := $(if $(HAVE_FUZZ_CC),$(FUZZERS:%=$(BUILD)/fuzz/%))
 
@@ -89,12 +107,12 @@ $(BUILD)/fuzz/%: fuzz/%.c $$($$*_SRCS)
 fuzz: $(FUZZ_BINS)
 
 # Seeds: a tiny relocatable ELF for the symbol loader; the other fuzzers start from nothing.
-$(BUILD)/fuzz/corpus/fuzz_elf_symbols/seed.o:
+$(BUILD)/fuzz/corpus/fuzz_symfile/seed.o:
 	@mkdir -p $(@D)
 	printf 'int f(int x) { return x + 1; }\nint g(void) { return f(2); }\n' | \
 		$(CC) -c -x c -o $@ -
 
-fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_elf_symbols/seed.o
+fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o
 	@for f in $(FUZZERS); do \
 		mkdir -p $(BUILD)/fuzz/corpus/$$f; \
 		echo "fuzz: $$f, $(FUZZ_RUNS) runs"; \

@@ -40,10 +40,10 @@ static int append_frame(char **buf, size_t *len, size_t *cap, const char *name, 
 	return 0;
 }
 
-static char *fold_stack(const struct up_stack *st, const struct up_symbolizer *s,
+static char *fold_stack(const struct up_stack *st, struct up_symbolizer *s,
 			const struct up_folded_options *opts)
 {
-	char *buf = NULL, hex[32], vcpu[32];
+	char *buf = NULL, vcpu[32], leaf[1024];
 	size_t len = 0, cap = 0;
 	int first = 1;
 
@@ -55,11 +55,21 @@ static char *fold_stack(const struct up_stack *st, const struct up_symbolizer *s
 	}
 	/* The walker stores the leaf first; folded lines start at the root. */
 	for (uint32_t i = st->depth; i-- > 0;) {
-		const char *name = up_symbolizer_name(s, st->pcs[i], i > 0, hex, sizeof(hex));
+		const struct up_frame *frames;
+		size_t n = up_symbolizer_frames(s, st->pcs[i], i > 0, &frames);
 
-		if (append_frame(&buf, &len, &cap, name, first))
-			goto fail;
-		first = 0;
+		for (size_t k = 0; k < n; k++) {
+			const char *name = frames[k].name;
+
+			if (opts->lines && i == 0 && k == n - 1 && frames[k].file && frames[k].line) {
+				snprintf(leaf, sizeof(leaf), "%s (%s:%u)", name, frames[k].file,
+					 frames[k].line);
+				name = leaf;
+			}
+			if (append_frame(&buf, &len, &cap, name, first))
+				goto fail;
+			first = 0;
+		}
 	}
 	return buf;
 fail:
@@ -73,7 +83,7 @@ static int compare_lines(const void *a, const void *b)
 }
 
 struct up_error *up_write_folded(FILE *out, const struct up_profile *p,
-				 const struct up_symbolizer *s, const struct up_folded_options *opts)
+				 struct up_symbolizer *s, const struct up_folded_options *opts)
 {
 	struct line *lines = calloc(p->nr_stacks ? p->nr_stacks : 1, sizeof(*lines));
 	struct up_error *err = NULL;

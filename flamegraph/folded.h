@@ -12,6 +12,7 @@
 
 struct up_folded_options {
 	int per_vcpu;   /* add a "vcpuN" root frame */
+	int lines;      /* add " (file:line)" to the leaf frame when known */
 };
 
 /*
@@ -20,6 +21,6 @@ struct up_folded_options {
  * a line always parses.  Fails only on allocation or write errors.
  */
 struct up_error *up_write_folded(FILE *out, const struct up_profile *p,
-				 const struct up_symbolizer *s, const struct up_folded_options *opts);
+				 struct up_symbolizer *s, const struct up_folded_options *opts);
 
 #endif

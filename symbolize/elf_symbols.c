@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "elf_symbols.h"
+#include "symfile.h"
 
 enum {
 	RANK_LABEL = 1,   /* untyped symbol in a code section: an assembly label */
@@ -52,7 +52,7 @@ static int is_code_symbol(Elf *elf, const GElf_Sym *sym)
 }
 
 static struct up_error *load_section(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr,
-				     struct up_symtab *tab, size_t *added)
+				     struct up_symfile *f, size_t *added)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
 	size_t count;
@@ -65,12 +65,15 @@ static struct up_error *load_section(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh
 		const char *name;
 		struct up_error *err;
 
-		if (!gelf_getsym(data, i, &sym) || !is_code_symbol(elf, &sym))
+		if (!gelf_getsym(data, i, &sym))
 			continue;
 		name = elf_strptr(elf, shdr->sh_link, sym.st_name);
-		if (!wanted_name(name))
+		/* Linux's version string anchors the KASLR slide (see slide.c). */
+		if (name && !strcmp(name, "linux_banner") && sym.st_shndx != SHN_UNDEF)
+			f->banner = sym.st_value;
+		if (!is_code_symbol(elf, &sym) || !wanted_name(name))
 			continue;
-		err = up_symtab_add(tab, sym.st_value, sym.st_size, name, symbol_rank(&sym));
+		err = up_symtab_add(&f->tab, sym.st_value, sym.st_size, name, symbol_rank(&sym));
 		if (err)
 			return err;
 		(*added)++;
@@ -78,7 +81,7 @@ static struct up_error *load_section(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh
 	return NULL;
 }
 
-static struct up_error *load_type(Elf *elf, Elf64_Word type, struct up_symtab *tab,
+static struct up_error *load_type(Elf *elf, Elf64_Word type, struct up_symfile *f,
 				  size_t *added)
 {
 	Elf_Scn *scn = NULL;
@@ -89,7 +92,7 @@ static struct up_error *load_type(Elf *elf, Elf64_Word type, struct up_symtab *t
 
 		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != type)
 			continue;
-		err = load_section(elf, scn, &shdr, tab, added);
+		err = load_section(elf, scn, &shdr, f, added);
 		if (err)
 			return err;
 	}
@@ -119,11 +122,28 @@ static struct up_error *load_code(Elf *elf, struct up_code *code)
 	return NULL;
 }
 
-struct up_error *up_elf_load_symbols(const char *path, struct up_symtab *tab,
-				     struct up_code *code)
+/* The lowest address a loadable segment asks for: where the image starts at slide 0. */
+static uint64_t lowest_load_address(Elf *elf)
+{
+	uint64_t lowest = UINT64_MAX;
+	size_t n;
+
+	if (elf_getphdrnum(elf, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && ph.p_vaddr < lowest)
+			lowest = ph.p_vaddr;
+	}
+	return lowest == UINT64_MAX ? 0 : lowest;
+}
+
+struct up_error *up_elf_load(const char *path, struct up_symfile *f)
 {
 	struct up_error *err = NULL;
 	size_t added = 0;
+	GElf_Ehdr ehdr;
 	Elf *elf;
 	int fd;
 
@@ -133,17 +153,22 @@ struct up_error *up_elf_load_symbols(const char *path, struct up_symtab *tab,
 	if (fd < 0)
 		return up_error_errno(errno, "%s", path);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr)) {
 		err = up_error_create(UP_ERR_INVALID, "%s: not an ELF file", path);
 		goto out;
 	}
-	err = load_type(elf, SHT_SYMTAB, tab, &added);
+	f->kind = UP_SYMFILE_ELF;
+	f->relocatable = ehdr.e_type == ET_DYN;
+	f->link_base = lowest_load_address(elf);
+	f->pe_machine = ehdr.e_machine == EM_X86_64 ? 0x8664 :
+			ehdr.e_machine == EM_AARCH64 ? 0xaa64 : 0;
+	err = load_type(elf, SHT_SYMTAB, f, &added);
 	if (!err && !added)
-		err = load_type(elf, SHT_DYNSYM, tab, &added);
+		err = load_type(elf, SHT_DYNSYM, f, &added);
 	if (!err && !added)
 		err = up_error_create(UP_ERR_INVALID, "%s: no function symbols (stripped?)", path);
-	if (!err && code)
-		err = load_code(elf, code);
+	if (!err)
+		err = load_code(elf, &f->code);
 out:
 	elf_end(elf);
 	close(fd);

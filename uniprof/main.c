@@ -17,6 +17,7 @@
 #include "../symbolize/symbolize.h"
 #include "options.h"
 #include "sampler.h"
+#include "slides.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -64,13 +65,31 @@ static int report(struct up_error *err)
 static struct up_error *load_symbols(const struct options *opts, struct up_symbolizer *sym)
 {
 	for (size_t i = 0; i < opts->nr_kernels; i++) {
-		struct up_error *err = up_symbolizer_add_file(sym, opts->kernels[i]);
+		const struct kernel_option *k = &opts->kernels[i];
+		struct up_error *err = up_symbolizer_add_file(sym, k->path, k->has_address,
+							      k->address);
 
 		if (err)
 			return err;
 	}
-	up_symbolizer_finish(sym);
+	if (opts->has_slide)
+		up_symbolizer_set_slide(sym, 0, opts->slide, "given with --slide");
 	return NULL;
+}
+
+/* Say how each file's slide was decided; a refused file is worth a line even without -v. */
+static void report_slides(const struct up_symbolizer *sym)
+{
+	for (size_t i = 0; i < sym->nr_files; i++) {
+		const struct up_symfile *f = sym->files[i];
+
+		if (f->slide_state == UP_SLIDE_REFUSED)
+			fprintf(stderr, "uniprof: %s: %s\n", f->path, f->slide_how);
+		else
+			log_line(NULL, 1, "%s: slide %s0x%llx: %s", f->path, f->slide < 0 ? "-" : "",
+				 (unsigned long long)(f->slide < 0 ? -(uint64_t)f->slide : (uint64_t)f->slide),
+				 f->slide_how[0] ? f->slide_how : "assumed (no guest to check against)");
+	}
 }
 
 static void print_summary(const struct options *opts, const struct sampler_stats *st)
@@ -97,6 +116,8 @@ int main(int argc, char **argv)
 {
 	struct up_target_options topts = { .log = log_line };
 	struct up_folded_options fopts;
+	struct up_symbolizer_options sym_opts;
+	double slide_pause_us;
 	const struct up_target_ops *backend;
 	struct up_symbolizer sym;
 	struct up_profile profile;
@@ -124,10 +145,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "uniprof: this build has no Xen support (libxen-dev was missing when it was built)\n");
 		return 1;
 	}
-	up_symbolizer_init(&sym);
+	sym_opts.demangle = !opts.no_demangle;
+	sym_opts.inline_frames = opts.inline_frames;
+	sym_opts.lines = opts.lines;
+	up_symbolizer_init(&sym, &sym_opts);
 	err = load_symbols(&opts, &sym);
 	if (err) {
 		up_symbolizer_deinit(&sym);
+		free_options(&opts);
 		return report(err);
 	}
 	if (opts.output) {
@@ -149,8 +174,24 @@ int main(int argc, char **argv)
 			remove(opts.output);
 		}
 		up_symbolizer_deinit(&sym);
+		free_options(&opts);
 		return report(err);
 	}
+
+	err = find_slides(target, &sym, &slide_pause_us);
+	if (err) {
+		backend->detach(target);
+		if (out != stdout) {
+			fclose(out);
+			remove(opts.output);
+		}
+		up_symbolizer_deinit(&sym);
+		free_options(&opts);
+		return report(up_error_prefix(err, "looking for the symbol files' slides"));
+	}
+	if (slide_pause_us > 0)
+		log_line(NULL, 1, "slide search stopped the guest for %.0f us", slide_pause_us);
+	report_slides(&sym);
 
 	up_profile_init(&profile);
 	sopts = (struct sampler_options){
@@ -170,6 +211,7 @@ int main(int argc, char **argv)
 			run_err->message, (unsigned long long)stats.samples);
 
 	fopts.per_vcpu = opts.per_vcpu;
+	fopts.lines = opts.lines;
 	err = up_write_folded(out, &profile, &sym, &fopts);
 	if (out != stdout && fclose(out) && !err)
 		err = up_error_errno(errno, "%s", opts.output);
@@ -182,5 +224,6 @@ int main(int argc, char **argv)
 	}
 	up_profile_deinit(&profile);
 	up_symbolizer_deinit(&sym);
+	free_options(&opts);
 	return rc;
 }

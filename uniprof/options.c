@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -19,6 +20,10 @@ enum {
 	OPT_MAX_DEPTH,
 	OPT_PER_VCPU,
 	OPT_VERSION,
+	OPT_SLIDE,
+	OPT_INLINE,
+	OPT_LINES,
+	OPT_NO_DEMANGLE,
 };
 
 static const struct option long_options[] = {
@@ -32,6 +37,10 @@ static const struct option long_options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "per-vcpu", no_argument, NULL, OPT_PER_VCPU },
+	{ "slide", required_argument, NULL, OPT_SLIDE },
+	{ "inline", no_argument, NULL, OPT_INLINE },
+	{ "lines", no_argument, NULL, OPT_LINES },
+	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -58,8 +67,18 @@ static void print_help(void)
 	       "      --max-depth N     frames per stack at most (default %d)\n"
 	       "                        without -t or -n, sampling runs until Ctrl-C\n"
 	       "\n"
+	       "Symbols:\n"
+	       "  -k, --kernel FILE[@ADDR]\n"
+	       "                        guest kernel or image symbols: ELF, PE (EFI), System.map,\n"
+	       "                        nm output or /proc/kallsyms (may be repeated); @ADDR says\n"
+	       "                        where the image was loaded, else its slide is found in\n"
+	       "                        the running guest (EFI, KASLR) or refused\n"
+	       "      --slide OFFSET    the first -k file runs OFFSET bytes from its link address\n"
+	       "      --inline          expand inlined functions into frames (needs DWARF)\n"
+	       "      --lines           add (file:line) to leaf frames (needs DWARF)\n"
+	       "      --no-demangle     keep C++ and Rust names mangled\n"
+	       "\n"
 	       "Output:\n"
-	       "  -k, --kernel FILE     guest kernel ELF with symbols (may be repeated)\n"
 	       "  -o, --output FILE     write the profile to FILE (default: standard output)\n"
 	       "      --per-vcpu        add a vcpuN root frame to every stack\n"
 	       "  -v, --verbose         say more on standard error (repeat for more)\n"
@@ -92,6 +111,51 @@ static int parse_double(const char *s, double min, double max, double *ret)
 		return -1;
 	*ret = v;
 	return 0;
+}
+
+/* A C-style number: decimal, 0x hex, optionally negative when allowed. */
+static int parse_address(const char *s, int allow_negative, int64_t *ret)
+{
+	int negative = 0;
+	char *end;
+	unsigned long long v;
+
+	if (allow_negative && *s == '-') {
+		negative = 1;
+		s++;
+	}
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end)
+		return -1;
+	*ret = negative ? -(int64_t)v : (int64_t)v;
+	return 0;
+}
+
+/* FILE or FILE@ADDR (the last '@' followed by a number). */
+static int parse_kernel(const char *arg, struct kernel_option *ret)
+{
+	const char *at = strrchr(arg, '@');
+	int64_t addr;
+
+	memset(ret, 0, sizeof(*ret));
+	if (at && at > arg && !parse_address(at + 1, 0, &addr)) {
+		ret->path = strndup(arg, at - arg);
+		ret->has_address = 1;
+		ret->address = (uint64_t)addr;
+	} else {
+		ret->path = strdup(arg);
+	}
+	return ret->path ? 0 : -1;
+}
+
+void free_options(struct options *opts)
+{
+	for (size_t i = 0; i < opts->nr_kernels; i++)
+		free(opts->kernels[i].path);
+	opts->nr_kernels = 0;
 }
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
@@ -132,7 +196,23 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 		case 'k':
 			if (opts->nr_kernels == UP_MAX_KERNELS)
 				return usage_error("too many -k files (at most %d)", UP_MAX_KERNELS);
-			opts->kernels[opts->nr_kernels++] = optarg;
+			if (parse_kernel(optarg, &opts->kernels[opts->nr_kernels]))
+				return usage_error("out of memory for '%s'", optarg);
+			opts->nr_kernels++;
+			break;
+		case OPT_SLIDE:
+			if (parse_address(optarg, 1, &opts->slide))
+				return usage_error("bad --slide '%s': give a byte offset like 0x200000", optarg);
+			opts->has_slide = 1;
+			break;
+		case OPT_INLINE:
+			opts->inline_frames = 1;
+			break;
+		case OPT_LINES:
+			opts->lines = 1;
+			break;
+		case OPT_NO_DEMANGLE:
+			opts->no_demangle = 1;
 			break;
 		case 'F':
 			if (parse_double(optarg, 0.001, MAX_FREQUENCY, &opts->frequency))
@@ -186,5 +266,9 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 	}
 	if (opts->gdb && opts->domain)
 		return usage_error("%s is for QEMU targets, not Xen domains", "--gdb");
+	if (opts->has_slide && !opts->nr_kernels)
+		return usage_error("%s needs a -k file to apply to", "--slide");
+	if (opts->has_slide && opts->kernels[0].has_address)
+		return usage_error("%s and -k FILE@ADDR both fix the first file's slide: give one", "--slide");
 	return PARSE_RUN;
 }

@@ -7,12 +7,23 @@
 
 #define UP_MAX_KERNELS 16
 
+struct kernel_option {
+	char *path;
+	int has_address;        /* FILE@ADDR: the image was loaded at ADDR */
+	uint64_t address;
+};
+
 struct options {
 	const char *qmp;
 	const char *gdb;
 	const char *domain;
-	const char *kernels[UP_MAX_KERNELS];
+	struct kernel_option kernels[UP_MAX_KERNELS];
 	size_t nr_kernels;
+	int has_slide;          /* --slide for the first -k file */
+	int64_t slide;
+	int inline_frames;
+	int lines;
+	int no_demangle;
 	const char *output;     /* NULL: stdout */
 	double frequency;       /* samples per second */
 	double duration;        /* seconds; 0: until -n or Ctrl-C */
@@ -30,5 +41,8 @@ enum parse_result {
 
 /* Parse argv into *opts; prints help, version or one error line itself. */
 enum parse_result parse_options(int argc, char **argv, struct options *opts);
+
+/* Free what parse_options allocated. */
+void free_options(struct options *opts);
 
 #endif

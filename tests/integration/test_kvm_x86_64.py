@@ -111,7 +111,7 @@ class ProfileX86_64(unittest.TestCase):
         finally:
             srv.close()
         self.check_bad(["--qmp", q, "-k", "/nonexistent/guest.elf"], "/nonexistent/guest.elf")
-        self.check_bad(["--qmp", q, "-k", self.guest.serial], "not an ELF file")
+        self.check_bad(["--qmp", q, "-k", self.guest.serial], "not a symbol file")
         self.check_bad(["--qmp", q, "--frobnicate"], "unknown option '--frobnicate'", rc=2)
         self.check_bad(["--qmp", q, "-F", "fast"], "bad frequency", rc=2)
         self.check_bad(["--qmp", q, "-o", "/nonexistent/dir/out.folded"], "/nonexistent/dir")
@@ -136,7 +136,7 @@ class ExistingGdbstub(unittest.TestCase):
     def run_profile(self, *extra):
         out = os.path.join(self.tmp, "out.folded")
         rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.kernel, "-F", "250",
-                                  "-t", "2", "--per-vcpu", "-v", "-o", out] + list(extra))
+                                  "-t", "4", "--per-vcpu", "-v", "-o", out] + list(extra))
         self.assertEqual(rc, 0, err)
         failures, _ = check_profile(parse_folded(open(out).read()), EXPECTED)
         self.assertEqual(failures, [])

@@ -13,16 +13,23 @@
 
 static void symbolizer(struct up_symbolizer *s)
 {
-	up_symbolizer_init(s);
-	assert_null(up_symtab_add(&s->tab, 0x1000, 0x100, "root", 4));
-	assert_null(up_symtab_add(&s->tab, 0x1100, 0x100, "middle", 4));
-	assert_null(up_symtab_add(&s->tab, 0x1200, 0x100, "leaf_a", 4));
-	assert_null(up_symtab_add(&s->tab, 0x1300, 0x100, "leaf_b", 4));
-	assert_null(up_symtab_add(&s->tab, 0x1400, 0x100, "odd;name\nwith controls", 4));
-	up_symbolizer_finish(s);
+	struct up_symfile *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	up_symbolizer_init(s, NULL);
+	assert_null(up_symtab_add(&f->tab, 0x1000, 0x100, "root", 4));
+	assert_null(up_symtab_add(&f->tab, 0x1100, 0x100, "middle", 4));
+	assert_null(up_symtab_add(&f->tab, 0x1200, 0x100, "leaf_a", 4));
+	assert_null(up_symtab_add(&f->tab, 0x1300, 0x100, "leaf_b", 4));
+	assert_null(up_symtab_add(&f->tab, 0x1400, 0x100, "odd;name\nwith controls", 4));
+	up_symtab_finish(&f->tab);
+	s->files = calloc(1, sizeof(*s->files));
+	assert_non_null(s->files);
+	s->files[0] = f;
+	s->nr_files = 1;
 }
 
-static char *folded(const struct up_profile *p, const struct up_symbolizer *s, int per_vcpu)
+static char *folded(const struct up_profile *p, struct up_symbolizer *s, int per_vcpu)
 {
 	struct up_folded_options opts = { .per_vcpu = per_vcpu };
 	char *text = NULL;

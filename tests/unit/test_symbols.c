@@ -9,7 +9,6 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "../../symbolize/elf_symbols.h"
 #include "../../symbolize/symbolize.h"
 
 static void lookup_rules(void **state)
@@ -82,34 +81,45 @@ static void elf_self(void **state)
 	struct up_symbolizer s;
 	uint64_t one = (uint64_t)(uintptr_t)&uniprof_test_marker_one;
 	uint64_t two = (uint64_t)(uintptr_t)&uniprof_test_marker_two;
-	char buf[32];
 
 	(void)state;
-	up_symbolizer_init(&s);
-	assert_null(up_symbolizer_add_file(&s, "/proc/self/exe"));
-	up_symbolizer_finish(&s);
-	assert_string_equal(up_symbolizer_name(&s, one, 0, buf, sizeof(buf)), "uniprof_test_marker_one");
-	assert_string_equal(up_symbolizer_name(&s, one + 2, 0, buf, sizeof(buf)), "uniprof_test_marker_one");
-	assert_string_equal(up_symbolizer_name(&s, two, 0, buf, sizeof(buf)), "uniprof_test_marker_two");
+	up_symbolizer_init(&s, NULL);
+	assert_null(up_symbolizer_add_file(&s, "/proc/self/exe", 0, 0));
+	assert_int_equal(s.files[0]->kind, UP_SYMFILE_ELF);
+	assert_false(s.files[0]->relocatable);
+	assert_string_equal(up_symbolizer_name(&s, one, 0), "uniprof_test_marker_one");
+	assert_string_equal(up_symbolizer_name(&s, one + 2, 0), "uniprof_test_marker_one");
+	assert_string_equal(up_symbolizer_name(&s, two, 0), "uniprof_test_marker_two");
 	/* A return address right after a function's last call names the caller, not its neighbour. */
-	assert_string_not_equal(up_symbolizer_name(&s, two, 1, buf, sizeof(buf)), "uniprof_test_marker_two");
+	assert_string_not_equal(up_symbolizer_name(&s, two, 1), "uniprof_test_marker_two");
 	/* Unknown addresses come out as hex. */
-	assert_string_equal(up_symbolizer_name(&s, 0x10, 0, buf, sizeof(buf)), "0x10");
-	assert_ptr_equal(up_symbolizer_name(&s, 0x10, 0, buf, sizeof(buf)), buf);
+	assert_string_equal(up_symbolizer_name(&s, 0x10, 0), "0x10");
+	assert_string_equal(up_symbolizer_name(&s, 0x10, 1), "0x10");
+	/* The code oracle hands out the function's start and its bytes. */
+	assert_int_equal(up_symbolizer_func_start(&s, one + 2), one);
+	{
+		uint8_t b[4];
+
+		assert_int_equal(up_symbolizer_read_code(&s, one, b, 4), 0);
+		assert_memory_equal(b, (const void *)(uintptr_t)one, 4);
+	}
+	/* With a slide, the same names sit at moved addresses. */
+	up_symbolizer_set_slide(&s, 0, 0x100000, "test");
+	assert_string_equal(up_symbolizer_name(&s, one + 0x100000, 0), "uniprof_test_marker_one");
+	assert_int_equal(up_symbolizer_func_start(&s, one + 0x100002), one + 0x100000);
 	up_symbolizer_deinit(&s);
 	assert_int_equal(uniprof_test_marker_one(1) + uniprof_test_marker_two(2), 7);
 }
 
 static void elf_errors(void **state)
 {
-	struct up_symtab tab;
+	struct up_symfile *f;
 	struct up_error *err;
 	char path[] = "/tmp/uniprof-test-XXXXXX";
 	int fd;
 
 	(void)state;
-	up_symtab_init(&tab);
-	err = up_elf_load_symbols("/nonexistent/kernel.elf", &tab, NULL);
+	err = up_symfile_load("/nonexistent/kernel.elf", &f);
 	assert_non_null(err);
 	assert_int_equal(err->code, UP_ERR_OS);
 	assert_non_null(strstr(err->message, "/nonexistent/kernel.elf"));
@@ -119,13 +129,13 @@ static void elf_errors(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "hello, not an ELF\n", 18), 18);
 	close(fd);
-	err = up_elf_load_symbols(path, &tab, NULL);
+	err = up_symfile_load(path, &f);
 	assert_non_null(err);
 	assert_int_equal(err->code, UP_ERR_INVALID);
-	assert_non_null(strstr(err->message, "not an ELF file"));
+	assert_non_null(strstr(err->message, "not a symbol file"));
+	assert_non_null(strstr(err->message, path));
 	up_error_destroy(err);
 	unlink(path);
-	up_symtab_deinit(&tab);
 }
 
 int main(void)

@@ -1,0 +1,234 @@
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pe.h"
+#include "slide.h"
+
+#define CODE_COMPARE 64          /* bytes compared per function */
+#define MIN_MATCH_PERCENT 75     /* runtime patching (alternatives, ftrace) changes a few */
+#define MAX_FUNCS 4
+#define KASLR_ALIGN (2ULL << 20)
+#define KASLR_RANGE (1ULL << 30)
+#define PE_SCAN_RANGE (64ULL << 20)
+#define PE_MAX_PCS 8
+
+struct search {
+	const struct up_slide_probe *probe;
+	unsigned int reads;
+};
+
+static int guest_read(struct search *se, uint64_t addr, void *buf, size_t len)
+{
+	struct up_error *err;
+
+	if (se->reads >= se->probe->max_reads)
+		return -1;
+	se->reads++;
+	err = se->probe->read(se->probe->ctx, addr, buf, len);
+	if (err) {
+		up_error_destroy(err);
+		return -1;
+	}
+	return 0;
+}
+
+static int same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	size_t same = 0;
+
+	for (size_t i = 0; i < n; i++)
+		same += a[i] == b[i];
+	return same * 100 >= n * MIN_MATCH_PERCENT;
+}
+
+/*
+ * Compare the guest's code at slide with the file's: the functions holding the sampled pcs
+ * first, else the file's first functions.  Confirmed when at least two functions (or the
+ * only one there is) match and none differs.
+ */
+static int code_matches(struct search *se, const struct up_symfile *f, int64_t slide)
+{
+	const struct up_symbol *picked[MAX_FUNCS];
+	size_t nr = 0, matched = 0;
+
+	for (size_t i = 0; i < se->probe->nr_pcs && nr < MAX_FUNCS; i++) {
+		const struct up_symbol *sym = up_symtab_lookup(&f->tab, se->probe->pcs[i] - slide);
+		int dup = 0;
+
+		for (size_t k = 0; k < nr; k++)
+			dup |= picked[k] == sym;
+		if (sym && !dup)
+			picked[nr++] = sym;
+	}
+	for (size_t i = 0; !nr && i < f->tab.nr && i < MAX_FUNCS; i++)
+		picked[nr++] = &f->tab.syms[i];
+	for (size_t i = 0; i < nr; i++) {
+		uint8_t want[CODE_COMPARE], got[CODE_COMPARE];
+		size_t n = picked[i]->size && picked[i]->size < CODE_COMPARE ? picked[i]->size
+									     : CODE_COMPARE;
+
+		if (n < 8 || up_code_read(&f->code, picked[i]->start, want, n))
+			continue;
+		if (guest_read(se, picked[i]->start + slide, got, n) || !same_bytes(want, got, n))
+			return 0;
+		matched++;
+	}
+	return matched >= (nr > 1 ? 2 : 1);
+}
+
+static int banner_at(struct search *se, uint64_t addr)
+{
+	static const char want[] = "Linux version ";
+	char got[sizeof(want) - 1];
+
+	return !guest_read(se, addr, got, sizeof(got)) && !memcmp(got, want, sizeof(got));
+}
+
+static int confirm(struct search *se, const struct up_symfile *f, int64_t slide, char *how,
+		   size_t howlen)
+{
+	if (f->code.nr) {
+		if (!code_matches(se, f, slide))
+			return 0;
+		snprintf(how, howlen, "the guest's code matches the file's at slide 0x%" PRIx64,
+			 (uint64_t)slide);
+		return 1;
+	}
+	if (f->banner) {
+		if (!banner_at(se, f->banner + slide))
+			return 0;
+		snprintf(how, howlen, "\"Linux version\" found at linux_banner 0x%" PRIx64,
+			 f->banner + slide);
+		return 1;
+	}
+	return 0;
+}
+
+/* A map with neither code nor banner: trust slide 0 only if the guest's pcs fall in it. */
+static int pcs_fall_inside(const struct up_slide_probe *p, const struct up_symfile *f,
+			   char *how, size_t howlen)
+{
+	size_t inside = 0;
+
+	for (size_t i = 0; i < p->nr_pcs; i++)
+		inside += up_symtab_lookup(&f->tab, p->pcs[i]) != NULL;
+	if (!p->nr_pcs || inside * 2 < p->nr_pcs)
+		return 0;
+	snprintf(how, howlen, "not confirmable (no code bytes); %zu of %zu sampled pcs fall in "
+		 "its functions at slide 0", inside, p->nr_pcs);
+	return 1;
+}
+
+static int find_kaslr(struct search *se, const struct up_symfile *f, int64_t *slide, char *how,
+		      size_t howlen)
+{
+	for (uint64_t s = KASLR_ALIGN; s < KASLR_RANGE; s += KASLR_ALIGN) {
+		if (banner_at(se, f->banner + s) && confirm(se, f, (int64_t)s, how, howlen)) {
+			size_t n = strlen(how);
+
+			snprintf(how + n, howlen - n, " (KASLR)");
+			*slide = (int64_t)s;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Look below pc, page by page, for an "MZ" header whose image covers pc. */
+static int find_pe_below(struct search *se, uint64_t pc, uint16_t machine, uint64_t *ret_base,
+			 struct up_pe_info *pe)
+{
+	uint64_t page = pc & ~0xfffULL;
+
+	for (uint64_t back = 0; back < PE_SCAN_RANGE && back <= page; back += 0x1000) {
+		uint8_t dos[64], hdr[4096];
+		uint64_t base = page - back;
+
+		if (guest_read(se, base, dos, sizeof(dos)))
+			continue;
+		if (dos[0] != 'M' || dos[1] != 'Z')
+			continue;
+		if (guest_read(se, base, hdr, sizeof(hdr)) || up_pe_headers(hdr, sizeof(hdr), pe))
+			continue;
+		if ((machine && pe->machine != machine) || pc - base >= pe->size_of_image)
+			continue;
+		*ret_base = base;
+		return 1;
+	}
+	return 0;
+}
+
+static int find_pe(struct search *se, const struct up_symfile *f, int64_t *slide, char *how,
+		   size_t howlen)
+{
+	const struct up_slide_probe *p = se->probe;
+
+	for (size_t i = 0; i < p->nr_pcs && i < PE_MAX_PCS; i++) {
+		struct up_pe_info pe;
+		uint64_t base;
+
+		if (!find_pe_below(se, p->pcs[i], f->pe_machine, &base, &pe))
+			continue;
+		/* The file's image starts at the base; else one of its code ranges is a PE
+		 * code section. */
+		if (confirm(se, f, (int64_t)(base - f->link_base), how, howlen)) {
+			*slide = (int64_t)(base - f->link_base);
+			goto found;
+		}
+		for (size_t k = 0; k < pe.nr_sections; k++) {
+			const struct up_pe_section *sec = &pe.sections[k];
+
+			if (!(sec->flags & (UP_PE_SCN_CODE | UP_PE_SCN_EXECUTE)))
+				continue;
+			for (size_t r = 0; r < f->code.nr; r++) {
+				int64_t cand = (int64_t)(base + sec->vaddr - f->code.ranges[r].addr);
+
+				if (confirm(se, f, cand, how, howlen)) {
+					*slide = cand;
+					goto found;
+				}
+			}
+		}
+		continue;
+found:
+		{
+			size_t n = strlen(how);
+
+			snprintf(how + n, howlen - n, " (PE image at 0x%" PRIx64 ")", base);
+		}
+		return 1;
+	}
+	return 0;
+}
+
+void up_symbolizer_find_slides(struct up_symbolizer *s, const struct up_slide_probe *probe)
+{
+	struct search se = { .probe = probe };
+
+	for (size_t i = 0; i < s->nr_files; i++) {
+		struct up_symfile *f = s->files[i];
+		char how[sizeof(f->slide_how)];
+		int64_t slide = 0;
+		int found;
+
+		if (f->slide_state != UP_SLIDE_UNKNOWN)
+			continue;
+		found = confirm(&se, f, 0, how, sizeof(how));
+		if (!found && f->banner)
+			found = find_kaslr(&se, f, &slide, how, sizeof(how));
+		if (!found && f->code.nr)
+			found = find_pe(&se, f, &slide, how, sizeof(how));
+		if (!found && !f->code.nr && !f->banner)
+			found = pcs_fall_inside(probe, f, how, sizeof(how));
+		if (found) {
+			f->slide = slide;
+			f->slide_state = UP_SLIDE_CONFIRMED;
+		} else {
+			f->slide_state = UP_SLIDE_REFUSED;
+			snprintf(how, sizeof(how), "no slide confirmed after %u guest reads: "
+				 "its addresses print as hex", se.reads);
+		}
+		memcpy(f->slide_how, how, sizeof(how));
+	}
+}

@@ -1,0 +1,31 @@
+/*
+ * Finding where the guest really runs the images the symbol files describe.
+ *
+ * Firmware (EFI) and KASLR load kernels away from their link address.  For each symbol file
+ * whose slide the user did not give, the finder tries, over guest memory read through a
+ * callback while the guest is paused:
+ *   1. slide 0, confirmed by comparing the guest's code with the file's code bytes (or, for a
+ *      Linux System.map without code, by finding "Linux version" at linux_banner);
+ *   2. Linux KASLR: every 2 MiB-aligned slide up to 1 GiB, confirmed at linux_banner;
+ *   3. a PE image header (EFI) below the sampled pcs: the image base it gives, confirmed by
+ *      code bytes.
+ * A file whose slide nothing confirms is refused: it names no address, so no name is wrong.
+ */
+#ifndef UP_SYMBOLIZE_SLIDE_H
+#define UP_SYMBOLIZE_SLIDE_H
+
+#include "../arch/arch.h"
+#include "symbolize.h"
+
+struct up_slide_probe {
+	up_read_mem_fn *read;     /* guest virtual memory, while the guest is paused */
+	void *ctx;
+	const uint64_t *pcs;      /* code addresses seen in the guest (pcs, link registers) */
+	size_t nr_pcs;
+	unsigned int max_reads;   /* budget of reads for the whole search */
+};
+
+/* Decide the slide of every file whose slide is unknown; see each file's slide_how. */
+void up_symbolizer_find_slides(struct up_symbolizer *s, const struct up_slide_probe *probe);
+
+#endif

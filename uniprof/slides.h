@@ -1,0 +1,15 @@
+/* Deciding the slides of the -k files against the running guest (see symbolize/slide.h). */
+#ifndef UP_UNIPROF_SLIDES_H
+#define UP_UNIPROF_SLIDES_H
+
+#include "../backends/target.h"
+#include "../symbolize/symbolize.h"
+
+/*
+ * If any symbol file's slide is unknown: look at a few samples' code addresses, then search
+ * guest memory in one pause.  The guest runs again when this returns, error or not.
+ * *ret_pause_us tells how long the search kept the guest stopped.
+ */
+struct up_error *find_slides(struct up_target *t, struct up_symbolizer *s, double *ret_pause_us);
+
+#endif
