@@ -4,9 +4,15 @@
 #include "target.h"
 
 extern const struct up_target_ops up_target_kvm;
+#ifdef HAVE_LIBXENCTRL
+extern const struct up_target_ops up_target_xen;
+#endif
 
 static const struct up_target_ops *const backends[] = {
 	&up_target_kvm,
+#ifdef HAVE_LIBXENCTRL
+	&up_target_xen,
+#endif
 };
 
 const struct up_target_ops *up_backend_find(const char *name)

@@ -1,0 +1,472 @@
+/*
+ * The Xen target: profile a domain from dom0 through libxenctrl (pause, vCPU state, domain
+ * information) and libxenforeignmemory (read-only mappings of the domain's frames).
+ *
+ * attach: resolve the id or name, refuse a domain that is not running (dying, shut down, or
+ * paused by someone else: pausing is counted in Xen, and a sample's unpause must never be what
+ * lets a paused domain go), learn its kind (PV or HVM/PVH, from XEN_DOMINF_hvm_guest), its vCPUs
+ * and its architecture.  Per sample: xc_domain_pause, the registers of each vCPU, the walks
+ * (read_virt: the arch page walker over frames mapped through the mapping cache), then
+ * xc_domain_unpause.  Every path that paused unpauses: resume() and detach() both do, and
+ * detach() unpauses only a pause of ours.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include <xenctrl.h>
+#include <xenforeignmemory.h>
+
+#include "../target.h"
+#include "mapcache.h"
+#include "xen.h"
+
+/* Frames kept mapped: page-table pages and stack pages of every vCPU, with room to spare. */
+#define CACHE_FRAMES 1024
+/* Between two checks that the domain still exists and runs (poll), in nanoseconds. */
+#define POLL_INTERVAL_NS 100000000ull
+/*
+ * An HVM guest's frame numbers go through its p2m, which can change under a mapping we keep
+ * (ballooning, sharing): forget all mappings this often.  PV mappings are of machine frames and
+ * cannot go stale (see read_phys).
+ */
+#define HVM_FLUSH_INTERVAL_NS 1000000000ull
+/* Longest message libxenctrl's log gives us, kept for -vv. */
+#define LOG_LINE 256
+
+/* Forwards libxenctrl's and libxenforeignmemory's messages to our log callback (or nowhere). */
+struct xen_logger {
+	xentoollog_logger base;
+	up_log_fn *log;
+	void *log_ctx;
+};
+
+/* Where a sample's time goes, summed over the run (shown with -vv). */
+struct xen_timing {
+	uint64_t pause_ns, unpause_ns, regs_ns, map_ns, read_ns;
+	uint64_t pauses, regs_calls, maps, reads;
+};
+
+struct xen_target {
+	struct up_target base;
+	struct xen_logger logger;
+	xc_interface *xch;
+	xenforeignmemory_handle *fmem;
+	struct xen_mapcache *cache;
+	const struct up_arch *arch;
+	uint32_t domid;
+	char *name;
+	int hvm;
+	unsigned int nr_vcpus;
+	uint8_t handle[16];
+	uint64_t nr_pages;
+	int paused;              /* a pause of ours is in force */
+	struct up_regs *regs;    /* per vCPU, read during the current pause */
+	uint64_t *regs_pause;    /* pause number the registers of each vCPU were read in */
+	uint64_t pause_count;
+	void *vcpu_ctx;          /* scratch for xen_vcpu_get_regs */
+	struct up_error *fatal;  /* a failure inside a page walk that is not a fault */
+	uint64_t last_poll, last_flush;
+	struct xen_timing timing;
+};
+
+#define LOG(x, level, ...) do { if ((x)->logger.log) (x)->logger.log((x)->logger.log_ctx, level, __VA_ARGS__); } while (0)
+
+static struct xen_target *to_xen(struct up_target *t)
+{
+	return (struct xen_target *)t;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void logger_vmessage(struct xentoollog_logger *l, xentoollog_level level, int errnoval,
+			    const char *context, const char *format, va_list al)
+{
+	struct xen_logger *x = (struct xen_logger *)l;
+	char line[LOG_LINE];
+
+	if (!x->log || level < XTL_DETAIL)
+		return;
+	vsnprintf(line, sizeof(line), format, al);
+	x->log(x->log_ctx, 2, "%s: %s%s%s", context ? context : "xen", line,
+	       errnoval >= 0 ? ": " : "", errnoval >= 0 ? strerror(errnoval) : "");
+}
+
+static void logger_destroy(struct xentoollog_logger *l)
+{
+	(void)l;
+}
+
+/* Mapping-cache callbacks: one read-only frame of the domain. */
+static struct up_error *map_frame(void *ctx, uint64_t frame, void **ret)
+{
+	struct xen_target *x = ctx;
+	xen_pfn_t pfn = frame;
+	int rc = 0;
+	uint64_t t0 = now_ns();
+	void *p = xenforeignmemory_map(x->fmem, x->domid, PROT_READ, 1, &pfn, &rc);
+	int errnum = errno;
+
+	x->timing.map_ns += now_ns() - t0;
+	x->timing.maps++;
+	if (p && rc) {
+		/* Mapped the range, but not the frame in it. */
+		xenforeignmemory_unmap(x->fmem, p, 1);
+		p = NULL;
+		errnum = -rc;
+	}
+	if (!p) {
+		if (errnum == ESRCH)
+			return xen_call_error(errnum, x->domid, "mapping a frame");
+		return up_error_fault(frame << XEN_FRAME_SHIFT, "cannot map frame 0x%llx of domain %u: %s",
+				      (unsigned long long)frame, x->domid, strerror(errnum));
+	}
+	*ret = p;
+	return NULL;
+}
+
+static void unmap_frame(void *ctx, void *addr)
+{
+	struct xen_target *x = ctx;
+
+	xenforeignmemory_unmap(x->fmem, addr, 1);
+}
+
+/*
+ * Read guest-physical (HVM) or machine (PV) memory through the mapping cache.  A PV page walk
+ * reads machine frames straight from the page-table entries, and a mapping of a machine frame is
+ * that frame itself: our mapping holds a reference to the page, so Xen cannot give it to anyone
+ * else while we keep it, and a frame the guest freed is reached by no current page table, so it
+ * is never read again and ages out.  For HVM the frame number goes through the p2m at map time:
+ * see HVM_FLUSH_INTERVAL_NS.
+ */
+static struct up_error *read_phys(void *ctx, uint64_t paddr, void *buf, size_t len)
+{
+	struct xen_target *x = ctx;
+	uint8_t *out = buf;
+
+	while (len) {
+		size_t off = paddr & (XEN_FRAME_SIZE - 1), n = XEN_FRAME_SIZE - off;
+		const void *frame;
+		struct up_error *err = xen_mapcache_get(x->cache, paddr >> XEN_FRAME_SHIFT, &frame);
+
+		if (err) {
+			if (err->code != UP_ERR_FAULT && !x->fatal) {
+				x->fatal = err;
+				return up_error_fault(paddr, "target failed");
+			}
+			return err;
+		}
+		if (n > len)
+			n = len;
+		memcpy(out, (const uint8_t *)frame + off, n);
+		out += n;
+		paddr += n;
+		len -= n;
+	}
+	return NULL;
+}
+
+static struct up_error *check_runnable(const struct xen_domain_info *info)
+{
+	if (info->dying)
+		return up_error_create(UP_ERR_LOST, "domain %u is being destroyed", info->domid);
+	if (info->shutdown)
+		return up_error_create(UP_ERR_LOST, "domain %u has %s", info->domid,
+				       xen_shutdown_reason_name(info->shutdown_reason));
+	return NULL;
+}
+
+static void xen_detach(struct up_target *t);
+
+static struct up_error *open_handles(struct xen_target *x)
+{
+	x->xch = xc_interface_open(&x->logger.base, &x->logger.base, 0);
+	if (!x->xch)
+		return up_error_errno(errno, "cannot open the Xen control interface (run uniprof as root in dom0)");
+	x->fmem = xenforeignmemory_open(&x->logger.base, 0);
+	if (!x->fmem)
+		return up_error_errno(errno, "cannot open Xen's foreign memory interface");
+	return xen_mapcache_create(CACHE_FRAMES, map_frame, unmap_frame, x, &x->cache);
+}
+
+static struct up_error *find_domain(struct xen_target *x, const char *spec)
+{
+	struct xen_domain_info info;
+	struct up_error *err;
+
+	err = xen_domain_resolve(x->xch, spec, &x->domid);
+	if (!err)
+		err = xen_domain_get_info(x->xch, x->domid, &info);
+	if (!err && x->domid == 0)
+		err = up_error_create(UP_ERR_UNSUPPORTED, "domain 0 cannot profile itself; give a guest domain");
+	if (!err)
+		err = check_runnable(&info);
+	if (!err && info.paused)
+		err = up_error_create(UP_ERR_INVALID, "domain %u is paused; unpause it first (xl unpause %u)",
+				      x->domid, x->domid);
+	if (err)
+		return err;
+	x->hvm = info.hvm;
+	x->nr_vcpus = info.nr_vcpus;
+	x->nr_pages = info.nr_pages;
+	memcpy(x->handle, info.handle, sizeof(x->handle));
+	if (x->nr_vcpus == 0 || x->nr_vcpus > 4096)
+		return up_error_create(UP_ERR_PROTOCOL, "domain %u has %u vCPUs", x->domid, x->nr_vcpus);
+	x->name = xen_domain_name(x->domid);
+	return xen_guest_arch(x->xch, x->domid, x->hvm, &x->arch);
+}
+
+static struct up_error *xen_attach(const struct up_target_options *opts, struct up_target **ret)
+{
+	struct xen_target *x = calloc(1, sizeof(*x));
+	struct up_error *err;
+
+	if (!x)
+		return &up_error_nomem;
+	x->base.ops = &up_target_xen;
+	x->logger.base.vmessage = logger_vmessage;
+	x->logger.base.destroy = logger_destroy;
+	x->logger.log = opts->log;
+	x->logger.log_ctx = opts->log_ctx;
+	if (!opts->domain) {
+		free(x);
+		return up_error_create(UP_ERR_INVALID, "no Xen domain given");
+	}
+	err = open_handles(x);
+	if (!err)
+		err = find_domain(x, opts->domain);
+	if (!err) {
+		x->regs = calloc(x->nr_vcpus, sizeof(*x->regs));
+		x->regs_pause = calloc(x->nr_vcpus, sizeof(*x->regs_pause));
+		x->vcpu_ctx = calloc(1, xen_vcpu_context_size());
+		if (!x->regs || !x->regs_pause || !x->vcpu_ctx)
+			err = &up_error_nomem;
+	}
+	if (err) {
+		xen_detach(&x->base);
+		return err;
+	}
+	x->last_poll = x->last_flush = now_ns();
+	LOG(x, 1, "attached: domain %u (%s), %s x86_64 guest, %u vCPUs", x->domid,
+	    x->name ? x->name : "no name", x->hvm ? "HVM/PVH" : "PV", x->nr_vcpus);
+	*ret = &x->base;
+	return NULL;
+}
+
+static void log_timing(struct xen_target *x)
+{
+	const struct xen_timing *t = &x->timing;
+	struct xen_mapcache_stats cs;
+
+	if (!t->pauses)
+		return;
+	xen_mapcache_stats(x->cache, &cs);
+	LOG(x, 2, "time per sample: pause %.1f us, registers %.1f us (%.1f per vCPU), "
+	    "memory reads %.1f us (%.2f reads, %.3f frame maps), unpause %.1f us",
+	    t->pause_ns / 1e3 / t->pauses, t->regs_ns / 1e3 / t->pauses,
+	    t->regs_calls ? t->regs_ns / 1e3 / t->regs_calls : 0.0, t->read_ns / 1e3 / t->pauses,
+	    (double)t->reads / t->pauses, (double)t->maps / t->pauses, t->unpause_ns / 1e3 / t->pauses);
+	LOG(x, 2, "frame maps: %llu taking %.1f us each; cache %llu hits, %llu misses, %llu evictions, "
+	    "%llu failures, %zu frames mapped at the end",
+	    (unsigned long long)t->maps, t->maps ? t->map_ns / 1e3 / t->maps : 0.0,
+	    (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+	    (unsigned long long)cs.evictions, (unsigned long long)cs.failures,
+	    xen_mapcache_size(x->cache));
+}
+
+static void xen_detach(struct up_target *t)
+{
+	struct xen_target *x = to_xen(t);
+
+	if (!x)
+		return;
+	if (x->paused && x->xch) {
+		/* Ours to undo, and only ours: Xen counts pauses. */
+		if (xc_domain_unpause(x->xch, x->domid) && errno != ESRCH)
+			LOG(x, 1, "could not unpause domain %u: %s", x->domid, strerror(errno));
+		x->paused = 0;
+	}
+	if (x->cache)
+		log_timing(x);
+	/* Mappings keep a destroyed domain's memory alive: drop them before anything else. */
+	xen_mapcache_destroy(x->cache);
+	if (x->fmem)
+		xenforeignmemory_close(x->fmem);
+	if (x->xch)
+		xc_interface_close(x->xch);
+	up_error_destroy(x->fatal);
+	free(x->vcpu_ctx);
+	free(x->regs);
+	free(x->regs_pause);
+	free(x->name);
+	free(x);
+}
+
+static unsigned int xen_nr_vcpus(struct up_target *t)
+{
+	return to_xen(t)->nr_vcpus;
+}
+
+static const struct up_arch *xen_arch(struct up_target *t)
+{
+	return to_xen(t)->arch;
+}
+
+static struct up_error *xen_pause(struct up_target *t)
+{
+	struct xen_target *x = to_xen(t);
+	uint64_t t0;
+
+	if (x->paused)
+		return NULL;
+	t0 = now_ns();
+	if (xc_domain_pause(x->xch, x->domid))
+		return xen_call_error(errno, x->domid, "pausing");
+	x->timing.pause_ns += now_ns() - t0;
+	x->timing.pauses++;
+	x->paused = 1;
+	x->pause_count++;
+	return NULL;
+}
+
+static struct up_error *xen_resume(struct up_target *t)
+{
+	struct xen_target *x = to_xen(t);
+	uint64_t t0;
+
+	if (!x->paused)
+		return NULL;
+	t0 = now_ns();
+	if (xc_domain_unpause(x->xch, x->domid)) {
+		int errnum = errno;
+
+		/* A domain that is gone is not paused either. */
+		if (errnum == ESRCH)
+			x->paused = 0;
+		return xen_call_error(errnum, x->domid, "unpausing");
+	}
+	x->timing.unpause_ns += now_ns() - t0;
+	x->paused = 0;
+	return NULL;
+}
+
+/* Forget every mapping: the domain is going, or its memory map may have changed. */
+static void flush_mappings(struct xen_target *x)
+{
+	xen_mapcache_flush(x->cache);
+	x->last_flush = now_ns();
+}
+
+static struct up_error *xen_poll(struct up_target *t)
+{
+	struct xen_target *x = to_xen(t);
+	struct xen_domain_info info;
+	struct up_error *err;
+	uint64_t now = now_ns();
+
+	if (now - x->last_poll < POLL_INTERVAL_NS)
+		return NULL;
+	x->last_poll = now;
+	err = xen_domain_get_info(x->xch, x->domid, &info);
+	if (!err && memcmp(info.handle, x->handle, sizeof(x->handle)))
+		err = up_error_create(UP_ERR_LOST, "domain %u was destroyed (its id now names another domain)",
+				      x->domid);
+	if (!err)
+		err = check_runnable(&info);
+	if (err) {
+		/* Our mappings would keep a dying domain's memory from being freed. */
+		flush_mappings(x);
+		return err;
+	}
+	if (info.nr_pages != x->nr_pages) {
+		LOG(x, 2, "domain %u now has %llu pages (was %llu): dropping mappings", x->domid,
+		    (unsigned long long)info.nr_pages, (unsigned long long)x->nr_pages);
+		x->nr_pages = info.nr_pages;
+		flush_mappings(x);
+	} else if (x->hvm && now - x->last_flush >= HVM_FLUSH_INTERVAL_NS) {
+		flush_mappings(x);
+	}
+	return NULL;
+}
+
+static struct up_error *xen_get_regs(struct up_target *t, unsigned int vcpu, struct up_regs *ret)
+{
+	struct xen_target *x = to_xen(t);
+	struct up_error *err;
+	uint64_t t0;
+
+	if (vcpu >= x->nr_vcpus)
+		return up_error_create(UP_ERR_INVALID, "no vCPU %u in domain %u", vcpu, x->domid);
+	if (!x->paused)
+		return up_error_create(UP_ERR_INVALID, "domain %u: registers read while it runs", x->domid);
+	if (x->regs_pause[vcpu] != x->pause_count) {
+		t0 = now_ns();
+		err = xen_vcpu_get_regs(x->xch, x->domid, x->hvm, vcpu, x->vcpu_ctx, &x->regs[vcpu]);
+		x->timing.regs_ns += now_ns() - t0;
+		x->timing.regs_calls++;
+		if (err)
+			return err;
+		x->regs_pause[vcpu] = x->pause_count;
+	}
+	*ret = x->regs[vcpu];
+	return NULL;
+}
+
+static struct up_error *xen_read_virt(struct up_target *t, unsigned int vcpu, uint64_t addr,
+				      void *buf, size_t len)
+{
+	struct xen_target *x = to_xen(t);
+	struct up_regs regs;
+	struct up_error *err = NULL;
+	uint8_t *out = buf;
+	uint64_t t0 = now_ns();
+
+	err = xen_get_regs(t, vcpu, &regs);
+	while (!err && len) {
+		struct up_translation tr;
+		size_t n = XEN_FRAME_SIZE - (addr & (XEN_FRAME_SIZE - 1));
+
+		if (n > len)
+			n = len;
+		err = x->arch->translate(&regs, addr, read_phys, x, &tr);
+		if (!err)
+			err = read_phys(x, tr.paddr, out, n);
+		if (x->fatal) {
+			/* The run cannot go on: hand the real reason up instead of a fault. */
+			up_error_destroy(err);
+			err = x->fatal;
+			x->fatal = NULL;
+		}
+		out += n;
+		addr += n;
+		len -= n;
+	}
+	x->timing.read_ns += now_ns() - t0;
+	x->timing.reads++;
+	return err;
+}
+
+const struct up_target_ops up_target_xen = {
+	.name = "xen",
+	.attach = xen_attach,
+	.detach = xen_detach,
+	.nr_vcpus = xen_nr_vcpus,
+	.arch = xen_arch,
+	.pause = xen_pause,
+	.resume = xen_resume,
+	.poll = xen_poll,
+	.get_regs = xen_get_regs,
+	.read_virt = xen_read_virt,
+};
