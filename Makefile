@@ -131,7 +131,12 @@ $(GUEST_ARM64): $(wildcard tests/guests/arm64/*)
 deps:
 	scripts/install-deps.sh
 
-unit: $(UNIT_BINS)
+# Test data: a program whose DWARF describes nested inlining (for test_symfiles).
+$(BUILD)/tests/data/inline_example: tests/unit/data/inline_example.c
+	@mkdir -p $(@D)
+	$(CC) -g -O2 -o $@ $<
+
+unit: $(UNIT_BINS) $(BUILD)/tests/data/inline_example
 
 test: deps
 	$(MAKE) all unit guests fuzz-run

@@ -92,32 +92,61 @@ static void call_site(Dwarf_Die *cu, Dwarf_Die *inlined, const char **file, unsi
 		*file = base_name(dwarf_filesrc(files, idx, NULL, NULL));
 }
 
+static int is_function(Dwarf_Die *die)
+{
+	int tag = dwarf_tag(die);
+
+	return tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram;
+}
+
 size_t up_dwarf_frames(struct up_dwarf *d, uint64_t addr, struct up_dwarf_frame *out, size_t max)
 {
-	Dwarf_Die cu, *scopes = NULL;
+	Dwarf_Die cu, *scopes = NULL, *chain = NULL, innermost;
 	Dwarf_Line *line;
 	size_t n = 0;
-	int nscopes;
+	int nscopes, nchain, i;
 
 	if (!max || !dwarf_addrdie(d->dw, addr, &cu))
 		return 0;
 	nscopes = dwarf_getscopes(&cu, addr, &scopes);
-	if (nscopes <= 0)
+	for (i = 0; i < nscopes && !is_function(&scopes[i]); i++)
+		;
+	if (i >= nscopes) {
+		free(scopes);
 		return 0;
-	for (int i = 0; i < nscopes && n < max; i++) {
-		int tag = dwarf_tag(&scopes[i]);
-
-		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+	}
+	/*
+	 * Past an inlined instance dwarf_getscopes continues in its abstract definition; the
+	 * concrete scopes that hold it come from dwarf_getscopes_die on the instance itself.
+	 */
+	innermost = scopes[i];
+	free(scopes);
+	nchain = dwarf_getscopes_die(&innermost, &chain);
+	if (nchain <= 0)
+		return 0;
+	for (i = 0; i < nchain && n < max; i++) {
+		if (!is_function(&chain[i]))
 			continue;
-		out[n].name = die_name(&scopes[i]);
-		out[n].inlined = tag == DW_TAG_inlined_subroutine;
+		out[n].name = die_name(&chain[i]);
+		out[n].inlined = dwarf_tag(&chain[i]) == DW_TAG_inlined_subroutine;
 		out[n].file = NULL;
 		out[n].line = 0;
+		if (n > 0) {
+			/* This frame's line is where it called the previous (inlined) frame. */
+			Dwarf_Die *callee = NULL;
+
+			for (int k = i - 1; k >= 0 && !callee; k--) {
+				if (is_function(&chain[k]))
+					callee = &chain[k];
+			}
+			if (callee && dwarf_tag(callee) == DW_TAG_inlined_subroutine)
+				call_site(&cu, callee, &out[n].file, &out[n].line);
+		}
 		n++;
-		if (tag == DW_TAG_subprogram)
+		if (!out[n - 1].inlined)
 			break;
 	}
-	/* Lines: addr's own for the innermost, then each inlined instance's call site. */
+	/* The innermost frame's line is addr's own. */
 	line = dwarf_getsrc_die(&cu, addr);
 	if (n && line) {
 		int ln = 0;
@@ -126,21 +155,6 @@ size_t up_dwarf_frames(struct up_dwarf *d, uint64_t addr, struct up_dwarf_frame 
 		out[0].file = base_name(dwarf_linesrc(line, NULL, NULL));
 		out[0].line = ln > 0 ? ln : 0;
 	}
-	for (size_t k = 1, s = 0; k < n; k++) {
-		/* Find the scope of frame k-1 (the k-1'th function-like scope). */
-		size_t seen = 0;
-
-		for (s = 0; s < (size_t)nscopes; s++) {
-			int tag = dwarf_tag(&scopes[s]);
-
-			if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
-				continue;
-			if (seen++ == k - 1)
-				break;
-		}
-		if (s < (size_t)nscopes && dwarf_tag(&scopes[s]) == DW_TAG_inlined_subroutine)
-			call_site(&cu, &scopes[s], &out[k].file, &out[k].line);
-	}
-	free(scopes);
+	free(chain);
 	return n;
 }
