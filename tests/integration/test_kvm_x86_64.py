@@ -86,6 +86,32 @@ class ProfileX86_64(unittest.TestCase):
         self.assertEqual(p.returncode, 0)
         self.assert_running()
 
+    def test_inline_frames_and_lines(self):
+        # Every leaf spins in spin_units, an always_inline helper: DWARF knows it.
+        src = os.path.join(ROOT, "tests", "guests", "x86_64", "workload.c")
+        lines = open(src).read().splitlines()
+        loop = 1 + next(i for i, l in enumerate(lines) if "for (uint64_t left" in l)
+        stacks, err = self.profile("--per-vcpu", "--inline", seconds=2)
+        inline = dict((vcpu, [(w, c + ["spin_units"]) for w, c in chains])
+                      for vcpu, chains in EXPECTED.items())
+        failures, _ = check_profile(stacks, inline)
+        self.assertEqual(failures, [])
+        stacks, err = self.profile("--per-vcpu", "--lines", seconds=2)
+        leaf_lines = dict((vcpu, [(w, c[:-1] + ["%s (workload.c:%d)" % (c[-1], loop)])
+                                  for w, c in chains]) for vcpu, chains in EXPECTED.items())
+        failures, _ = check_profile(stacks, leaf_lines)
+        self.assertEqual(failures, [])
+        self.assert_running()
+
+    def test_slide_given_and_confirmed(self):
+        # The kernel runs at its link address: the slide found is 0, confirmed by code bytes.
+        stacks, err = self.profile("--per-vcpu", "-v", seconds=1)
+        self.assertIn("slide 0x0: the guest's code matches the file's", err)
+        # A wrong slide given by the user is obeyed (no names match): the user is in charge.
+        stacks, err = self.profile("--per-vcpu", "--slide", "0x200000", seconds=1)
+        self.assertTrue(all(f.startswith("0x") for frames, _ in stacks for f in frames[1:]))
+        self.assert_running()
+
     def check_bad(self, args, needle, rc=None):
         code, out, err = run_uniprof(args, timeout=30)
         self.assertNotEqual(code, 0)
