@@ -1,0 +1,68 @@
+#!/bin/sh
+# /init of the Linux test guest (busybox only). The kernel command line picks what it does:
+#
+#   uniprof.mode=kallsyms   dump /proc/kallsyms to the second serial port (ttyS1) between markers,
+#                           print its line count and md5sum on the console, power off
+#   uniprof.work=LIST       otherwise: run these workloads forever (comma-separated, default
+#                           "loop"), the i-th pinned to CPU i modulo the CPU count:
+#                             loop     busybox sh spinning in `while :; do :; done` (user space)
+#                             dd       dd if=/dev/zero of=/dev/null bs=1M (kernel: clear_user)
+#                             urandom  dd if=/dev/urandom of=/dev/null bs=64k (kernel: chacha20)
+#
+# Console lines for the host (each on its own line, in this order):
+#   uniprof-guest: _text 0x<addr>       the kernel's runtime _text (KASLR slide = this - System.map's)
+#   uniprof-guest: clocksource <name>   (tsc with one vCPU; hpet with two, TCG's TSCs are not synced)
+#   uniprof-guest: work <name> cpu <n> pid <pid>
+#   uniprof-guest: ready
+export PATH=/usr/sbin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+mode=run work=loop
+# shellcheck disable=SC2013 # the command line is split into words on purpose
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	uniprof.mode=*) mode=${arg#uniprof.mode=} ;;
+	uniprof.work=*) work=${arg#uniprof.work=} ;;
+	esac
+done
+
+# Root sees real addresses in /proc/kallsyms only with kptr_restrict 0 (Debian boots with 1).
+echo 0 >/proc/sys/kernel/kptr_restrict
+
+if [ "$mode" = kallsyms ]; then
+	cat /proc/kallsyms >/tmp/kallsyms
+	out=/dev/ttyS1
+	[ -c $out ] || out=/dev/console
+	stty -F $out raw -echo 2>/dev/null
+	{
+		echo "=== BEGIN kallsyms ==="
+		cat /tmp/kallsyms
+		echo "=== END kallsyms ==="
+	} >$out
+	echo "uniprof-guest: kallsyms lines $(wc -l </tmp/kallsyms) md5 $(md5sum </tmp/kallsyms | cut -d' ' -f1)"
+	echo "uniprof-guest: kallsyms done"
+	sync
+	poweroff -f
+fi
+
+echo "uniprof-guest: _text 0x$(grep -m1 ' _text$' /proc/kallsyms | cut -d' ' -f1)"
+echo "uniprof-guest: clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+ncpu=$(nproc)
+i=0
+for w in $(echo "$work" | tr ',' ' '); do
+	cpu=$((i % ncpu))
+	case $w in
+	loop) taskset -c $cpu sh -c 'while :; do :; done' & ;;
+	dd) taskset -c $cpu dd if=/dev/zero of=/dev/null bs=1M 2>/dev/null & ;;
+	urandom) taskset -c $cpu dd if=/dev/urandom of=/dev/null bs=64k 2>/dev/null & ;;
+	*) echo "uniprof-guest: unknown workload $w"; poweroff -f ;;
+	esac
+	echo "uniprof-guest: work $w cpu $cpu pid $!"
+	i=$((i + 1))
+done
+echo "uniprof-guest: ready"
+# PID 1 must not exit; it sleeps in wait() while the workloads run.
+wait
+while :; do sleep 3600; done

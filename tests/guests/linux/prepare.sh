@@ -1,0 +1,107 @@
+#!/bin/bash
+# Prepare the Linux test guest: Debian's kernel (the one tests/xen/fetch.sh caches), a busybox
+# initramfs with init.sh as /init, and a System.map for that kernel made from its own
+# /proc/kallsyms (Debian ships only a placeholder System.map).
+#
+#   tests/guests/linux/prepare.sh [--out DIR] [--force] [--timeout SEC]
+#
+#   --out DIR      where to put vmlinuz (a link into the cache), initramfs.cpio.gz and System.map
+#                  (default: build/guests/linux at the top of the repository)
+#   --force        make the System.map again even if the cache has one for this kernel
+#   --timeout SEC  give up on the kallsyms boot after SEC seconds (default 300)
+#
+# The System.map is cached in $UNIPROF_CACHE/linux/<kernel version>/ (default
+# /var/cache/uniprof); making it boots the kernel once under QEMU TCG with
+# "nokaslr uniprof.mode=kallsyms", which takes 13-21 s. On success prints, one per line:
+#   kernel=PATH  initrd=PATH  system_map=PATH  version=KERNEL_VERSION
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../../.." && pwd)
+# shellcheck source=../../xen/lib.sh
+. "$REPO/tests/xen/lib.sh"
+
+out=$REPO/build/guests/linux force=0 timeout=300
+while [ $# -gt 0 ]; do
+	case $1 in
+	--out) out=$2; shift 2 ;;
+	--force) force=1; shift ;;
+	--timeout) timeout=$2; shift 2 ;;
+	-h|--help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) die "unknown argument $1 (see --help)" ;;
+	esac
+done
+need_host_tools cpio:cpio gzip:gzip qemu-system-x86_64:qemu-system-x86 md5sum:coreutils
+"$REPO/tests/xen/fetch.sh" >/dev/null
+
+vmlinuz=$(linux_vmlinuz)
+kver=$(linux_kver)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+# The initramfs: busybox with every applet linked (init.sh needs no --install), init.sh as /init.
+work=$(mktemp -d "${TMPDIR:-/tmp}/uniprof-linux.XXXXXX")
+qemu_pid=''
+cleanup() {
+	if [ -n "$qemu_pid" ]; then kill "$qemu_pid" 2>/dev/null || true; wait "$qemu_pid" 2>/dev/null || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+make_busybox_root "$work/root"
+for applet in $("$work/root/usr/bin/busybox" --list); do
+	[ -e "$work/root/usr/bin/$applet" ] || ln -s busybox "$work/root/usr/bin/$applet"
+done
+install -m 755 "$HERE/init.sh" "$work/root/init"
+pack_cpio "$work/root" "$out/initramfs.cpio.gz"
+ln -sfn "$vmlinuz" "$out/vmlinuz"
+
+# The System.map, cached per kernel version and checked against the vmlinuz it came from.
+cache=${UNIPROF_CACHE:-/var/cache/uniprof}/linux/$kver
+sum=$(sha256sum "$vmlinuz" | cut -d' ' -f1)
+if [ $force -eq 1 ] || [ ! -s "$cache/System.map" ] || [ "$(cat "$cache/vmlinuz.sha256" 2>/dev/null)" != "$sum" ]; then
+	need_host_tools qemu-system-x86_64:qemu-system-x86
+	say "making the System.map of $kver (one boot with nokaslr uniprof.mode=kallsyms)"
+	start=$(date +%s.%N)
+	# ttyS0 is the console (markers, counts); ttyS1 carries the dump alone, in raw mode.
+	qemu-system-x86_64 -accel tcg -m 512M -smp 1 -display none -nodefaults -no-user-config \
+		-no-reboot -kernel "$vmlinuz" -initrd "$out/initramfs.cpio.gz" \
+		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr uniprof.mode=kallsyms" \
+		-serial "file:$work/console.log" -serial "file:$work/kallsyms.raw" \
+		</dev/null >/dev/null 2>"$work/qemu.err" &
+	qemu_pid=$!
+	deadline=$((SECONDS + timeout))
+	while kill -0 "$qemu_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+	if kill -0 "$qemu_pid" 2>/dev/null; then
+		kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null || true; qemu_pid=''
+		tail -n 20 "$work/console.log" >&2 || true
+		die "the kallsyms boot did not finish within $timeout s"
+	fi
+	wait "$qemu_pid" 2>/dev/null || true
+	qemu_pid=''
+	elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+	sed -n '/^=== BEGIN kallsyms ===$/,/^=== END kallsyms ===$/p' "$work/kallsyms.raw" |
+		sed '1d;$d' >"$work/kallsyms"
+	read -r lines md5 < <(sed -n 's/^uniprof-guest: kallsyms lines \([0-9]*\) md5 \([0-9a-f]*\).*/\1 \2/p' \
+		"$work/console.log" | tr -d '\r')
+	[ -n "${md5:-}" ] || { tail -n 20 "$work/console.log" >&2; cat "$work/qemu.err" >&2; die "the kallsyms boot printed no summary"; }
+	got=$(wc -l <"$work/kallsyms")
+	[ "$got" = "$lines" ] || die "the kallsyms dump arrived damaged: $got of $lines lines"
+	[ "$(md5sum <"$work/kallsyms" | cut -d' ' -f1)" = "$md5" ] || die "the kallsyms dump arrived damaged: md5 differs"
+	# Module symbols ("addr type name [module]", also [bpf] and [__builtin__ftrace]) are dropped.
+	awk 'NF == 3 && $1 ~ /^[0-9a-f]+$/ && length($1) == 16' "$work/kallsyms" |
+		LC_ALL=C sort -s -k1,1 >"$work/System.map"
+	grep -q '^ffffffff81000000 T _text$' "$work/System.map" ||
+		die "_text is not at ffffffff81000000 in the dump: was nokaslr ignored?"
+	grep -q ' linux_banner$' "$work/System.map" || die "no linux_banner in the dump"
+	mkdir -p "$cache"
+	mv "$work/System.map" "$cache/System.map.tmp"
+	mv "$cache/System.map.tmp" "$cache/System.map"
+	echo "$sum" >"$cache/vmlinuz.sha256"
+	say "System.map: $(wc -l <"$cache/System.map") symbols of $lines in /proc/kallsyms, kallsyms boot took $elapsed s"
+fi
+cp "$cache/System.map" "$out/System.map"
+
+echo "kernel=$out/vmlinuz"
+echo "initrd=$out/initramfs.cpio.gz"
+echo "system_map=$out/System.map"
+echo "version=$kver"
