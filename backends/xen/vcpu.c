@@ -34,14 +34,22 @@ unsigned long xen_vcpu_context_size(void)
 
 #if defined(__x86_64__)
 
-static void regs_from_pv(const vcpu_guest_context_x86_64_t *c, struct up_regs *ret)
+static void regs_from_pv(const vcpu_guest_context_x86_64_t *c, struct up_regs *ret,
+			 uint64_t *ret_kernel_cr3)
 {
 	uint64_t cr3 = c->ctrlreg[3];
 
+	memset(ret, 0, sizeof(*ret));
+	*ret_kernel_cr3 = 0;
+	/*
+	 * A vCPU that is down has no state worth walking (a never started one is all zeroes):
+	 * report pc, sp and fp 0, so that its sample is a lone "0x0" frame.
+	 */
+	if (!(c->flags & VGCF_online_X86_64))
+		return;
 	/* A guest without a separate user page table (ours, a kernel-only one) leaves it 0. */
 	if (!(c->flags & VGCF_in_kernel_X86_64) && c->ctrlreg[1])
 		cr3 = c->ctrlreg[1];
-	memset(ret, 0, sizeof(*ret));
 	ret->pc = c->user_regs.rip;
 	ret->sp = c->user_regs.rsp;
 	ret->fp = c->user_regs.rbp;
@@ -50,6 +58,7 @@ static void regs_from_pv(const vcpu_guest_context_x86_64_t *c, struct up_regs *r
 	ret->x86_64.cr3 = xen_cr3_to_pfn_x86_64(cr3) << XC_PAGE_SHIFT;
 	ret->x86_64.cr4 = (c->ctrlreg[4] | X86_CR4_PAE) & ~X86_CR4_LA57;
 	ret->x86_64.efer = X86_EFER_LME | X86_EFER_LMA;
+	*ret_kernel_cr3 = xen_cr3_to_pfn_x86_64(c->ctrlreg[3]) << XC_PAGE_SHIFT;
 }
 
 static void regs_from_hvm(const struct hvm_hw_cpu *c, struct up_regs *ret)
@@ -65,7 +74,8 @@ static void regs_from_hvm(const struct hvm_hw_cpu *c, struct up_regs *ret)
 }
 
 struct up_error *xen_vcpu_get_regs(struct xc_interface_core *xch, uint32_t domid, int hvm,
-				   unsigned int vcpu, void *ctx, struct up_regs *ret)
+				   unsigned int vcpu, void *ctx, struct up_regs *ret,
+				   uint64_t *ret_kernel_cr3)
 {
 	if (hvm) {
 		struct hvm_hw_cpu *c = ctx;
@@ -74,12 +84,13 @@ struct up_error *xen_vcpu_get_regs(struct xc_interface_core *xch, uint32_t domid
 						     sizeof(*c)))
 			return xen_call_error(errno, domid, "reading a vCPU's HVM state");
 		regs_from_hvm(c, ret);
+		*ret_kernel_cr3 = ret->x86_64.cr3;
 	} else {
 		vcpu_guest_context_any_t *c = ctx;
 
 		if (xc_vcpu_getcontext(xch, domid, vcpu, c))
 			return xen_call_error(errno, domid, "reading a vCPU's context");
-		regs_from_pv(&c->x64, ret);
+		regs_from_pv(&c->x64, ret, ret_kernel_cr3);
 	}
 	return NULL;
 }
@@ -104,9 +115,10 @@ struct up_error *xen_guest_arch(struct xc_interface_core *xch, uint32_t domid, i
 #else
 
 struct up_error *xen_vcpu_get_regs(struct xc_interface_core *xch, uint32_t domid, int hvm,
-				   unsigned int vcpu, void *ctx, struct up_regs *ret)
+				   unsigned int vcpu, void *ctx, struct up_regs *ret,
+				   uint64_t *ret_kernel_cr3)
 {
-	(void)xch; (void)hvm; (void)vcpu; (void)ctx; (void)ret;
+	(void)xch; (void)hvm; (void)vcpu; (void)ctx; (void)ret; (void)ret_kernel_cr3;
 	return up_error_create(UP_ERR_UNSUPPORTED, "domain %u: Xen guests on this host architecture are not supported yet",
 			       domid);
 }

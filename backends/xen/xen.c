@@ -67,6 +67,7 @@ struct xen_target {
 	uint64_t nr_pages;
 	int paused;              /* a pause of ours is in force */
 	struct up_regs *regs;    /* per vCPU, read during the current pause */
+	uint64_t *kernel_cr3;    /* per vCPU: its kernel's page table (see xen_vcpu_get_regs) */
 	uint64_t *regs_pause;    /* pause number the registers of each vCPU were read in */
 	uint64_t pause_count;
 	void *vcpu_ctx;          /* scratch for xen_vcpu_get_regs */
@@ -88,6 +89,21 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * The clock for the per-stage timings.  Reading a clock can be a system call in a PV dom0 (the
+ * xen clocksource has a vDSO mode only when Xen vouches for a stable TSC): measured 0.2 us with
+ * one pCPU but 20-65 us with two under nested TCG, several times per sample.  So only an
+ * instrumented build (make XEN_TIMING=1) reads it; otherwise only counts are kept.
+ */
+static uint64_t stage_clock(void)
+{
+#ifdef UP_XEN_TIMING
+	return now_ns();
+#else
+	return 0;
+#endif
 }
 
 static void logger_vmessage(struct xentoollog_logger *l, xentoollog_level level, int errnoval,
@@ -114,11 +130,11 @@ static struct up_error *map_frame(void *ctx, uint64_t frame, void **ret)
 	struct xen_target *x = ctx;
 	xen_pfn_t pfn = frame;
 	int rc = 0;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = stage_clock();
 	void *p = xenforeignmemory_map(x->fmem, x->domid, PROT_READ, 1, &pfn, &rc);
 	int errnum = errno;
 
-	x->timing.map_ns += now_ns() - t0;
+	x->timing.map_ns += stage_clock() - t0;
 	x->timing.maps++;
 	if (p && rc) {
 		/* Mapped the range, but not the frame in it. */
@@ -250,8 +266,9 @@ static struct up_error *xen_attach(const struct up_target_options *opts, struct 
 	if (!err) {
 		x->regs = calloc(x->nr_vcpus, sizeof(*x->regs));
 		x->regs_pause = calloc(x->nr_vcpus, sizeof(*x->regs_pause));
+		x->kernel_cr3 = calloc(x->nr_vcpus, sizeof(*x->kernel_cr3));
 		x->vcpu_ctx = calloc(1, xen_vcpu_context_size());
-		if (!x->regs || !x->regs_pause || !x->vcpu_ctx)
+		if (!x->regs || !x->regs_pause || !x->kernel_cr3 || !x->vcpu_ctx)
 			err = &up_error_nomem;
 	}
 	if (err) {
@@ -273,17 +290,20 @@ static void log_timing(struct xen_target *x)
 	if (!t->pauses)
 		return;
 	xen_mapcache_stats(x->cache, &cs);
-	LOG(x, 2, "time per sample: pause %.1f us, registers %.1f us (%.1f per vCPU), "
-	    "memory reads %.1f us (%.2f reads, %.3f frame maps), unpause %.1f us",
-	    t->pause_ns / 1e3 / t->pauses, t->regs_ns / 1e3 / t->pauses,
-	    t->regs_calls ? t->regs_ns / 1e3 / t->regs_calls : 0.0, t->read_ns / 1e3 / t->pauses,
-	    (double)t->reads / t->pauses, (double)t->maps / t->pauses, t->unpause_ns / 1e3 / t->pauses);
-	LOG(x, 2, "frame maps: %llu taking %.1f us each; cache %llu hits, %llu misses, %llu evictions, "
-	    "%llu failures, %zu frames mapped at the end",
-	    (unsigned long long)t->maps, t->maps ? t->map_ns / 1e3 / t->maps : 0.0,
-	    (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+	LOG(x, 2, "per sample: %.2f vCPU contexts read, %.2f memory reads, %.3f frames mapped; "
+	    "mapping cache: %llu hits, %llu misses, %llu evictions, %llu failures, %zu frames mapped at the end",
+	    (double)t->regs_calls / t->pauses, (double)t->reads / t->pauses,
+	    (double)t->maps / t->pauses, (unsigned long long)cs.hits, (unsigned long long)cs.misses,
 	    (unsigned long long)cs.evictions, (unsigned long long)cs.failures,
 	    xen_mapcache_size(x->cache));
+#ifdef UP_XEN_TIMING
+	LOG(x, 2, "time per sample: pause %.1f us, registers %.1f us (%.1f per vCPU), "
+	    "memory reads %.1f us (%.1f per read), unpause %.1f us; %.1f us per frame map",
+	    t->pause_ns / 1e3 / t->pauses, t->regs_ns / 1e3 / t->pauses,
+	    t->regs_calls ? t->regs_ns / 1e3 / t->regs_calls : 0.0, t->read_ns / 1e3 / t->pauses,
+	    t->reads ? t->read_ns / 1e3 / t->reads : 0.0, t->unpause_ns / 1e3 / t->pauses,
+	    t->maps ? t->map_ns / 1e3 / t->maps : 0.0);
+#endif
 }
 
 static void xen_detach(struct up_target *t)
@@ -310,6 +330,7 @@ static void xen_detach(struct up_target *t)
 	free(x->vcpu_ctx);
 	free(x->regs);
 	free(x->regs_pause);
+	free(x->kernel_cr3);
 	free(x->name);
 	free(x);
 }
@@ -331,10 +352,10 @@ static struct up_error *xen_pause(struct up_target *t)
 
 	if (x->paused)
 		return NULL;
-	t0 = now_ns();
+	t0 = stage_clock();
 	if (xc_domain_pause(x->xch, x->domid))
 		return xen_call_error(errno, x->domid, "pausing");
-	x->timing.pause_ns += now_ns() - t0;
+	x->timing.pause_ns += stage_clock() - t0;
 	x->timing.pauses++;
 	x->paused = 1;
 	x->pause_count++;
@@ -348,7 +369,7 @@ static struct up_error *xen_resume(struct up_target *t)
 
 	if (!x->paused)
 		return NULL;
-	t0 = now_ns();
+	t0 = stage_clock();
 	if (xc_domain_unpause(x->xch, x->domid)) {
 		int errnum = errno;
 
@@ -357,7 +378,7 @@ static struct up_error *xen_resume(struct up_target *t)
 			x->paused = 0;
 		return xen_call_error(errnum, x->domid, "unpausing");
 	}
-	x->timing.unpause_ns += now_ns() - t0;
+	x->timing.unpause_ns += stage_clock() - t0;
 	x->paused = 0;
 	return NULL;
 }
@@ -412,9 +433,10 @@ static struct up_error *xen_get_regs(struct up_target *t, unsigned int vcpu, str
 	if (!x->paused)
 		return up_error_create(UP_ERR_INVALID, "domain %u: registers read while it runs", x->domid);
 	if (x->regs_pause[vcpu] != x->pause_count) {
-		t0 = now_ns();
-		err = xen_vcpu_get_regs(x->xch, x->domid, x->hvm, vcpu, x->vcpu_ctx, &x->regs[vcpu]);
-		x->timing.regs_ns += now_ns() - t0;
+		t0 = stage_clock();
+		err = xen_vcpu_get_regs(x->xch, x->domid, x->hvm, vcpu, x->vcpu_ctx, &x->regs[vcpu],
+					&x->kernel_cr3[vcpu]);
+		x->timing.regs_ns += stage_clock() - t0;
 		x->timing.regs_calls++;
 		if (err)
 			return err;
@@ -431,7 +453,7 @@ static struct up_error *xen_read_virt(struct up_target *t, unsigned int vcpu, ui
 	struct up_regs regs;
 	struct up_error *err = NULL;
 	uint8_t *out = buf;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = stage_clock();
 
 	err = xen_get_regs(t, vcpu, &regs);
 	while (!err && len) {
@@ -441,6 +463,18 @@ static struct up_error *xen_read_virt(struct up_target *t, unsigned int vcpu, ui
 		if (n > len)
 			n = len;
 		err = x->arch->translate(&regs, addr, read_phys, x, &tr);
+		if (err && err->code == UP_ERR_FAULT && !x->fatal &&
+		    x->kernel_cr3[vcpu] != regs.x86_64.cr3) {
+			/*
+			 * A PV vCPU in user mode runs on a table without the kernel: kernel memory
+			 * (symbol slides, a walk that crosses into the kernel) is in its kernel's.
+			 */
+			struct up_regs kregs = regs;
+
+			kregs.x86_64.cr3 = x->kernel_cr3[vcpu];
+			up_error_destroy(err);
+			err = x->arch->translate(&kregs, addr, read_phys, x, &tr);
+		}
 		if (!err)
 			err = read_phys(x, tr.paddr, out, n);
 		if (x->fatal) {
@@ -453,7 +487,7 @@ static struct up_error *xen_read_virt(struct up_target *t, unsigned int vcpu, ui
 		addr += n;
 		len -= n;
 	}
-	x->timing.read_ns += now_ns() - t0;
+	x->timing.read_ns += stage_clock() - t0;
 	x->timing.reads++;
 	return err;
 }

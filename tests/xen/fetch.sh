@@ -35,7 +35,7 @@ need_host_tools dpkg-deb:dpkg
 # linux-image-amd64 is a meta package: fetch the image package it points at.
 resolve_kernel() {
 	apt-cache depends linux-image-amd64 2>/dev/null |
-		awk '/Depends: linux-image-[0-9]/ { print $2; exit }'
+		awk '/Depends: linux-image-[0-9]/ && !found { print $2; found = 1 }'
 }
 # The kernel package recorded by an earlier fetch keeps re-extraction offline.
 kpkg=$( [ -f "$STAMP" ] && tail -n 1 "$STAMP" || true)

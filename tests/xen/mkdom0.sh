@@ -40,7 +40,7 @@ for t in "${TOOLS[@]}"; do
 	copy_elf_libs "$root" "$XEN_ROOT$bindir/$t"
 done
 # libgcc_s is dlopen()ed by glibc (pthread_cancel, backtraces), so ldd does not list it.
-gcc_s=$(ldconfig -p 2>/dev/null | awk '/libgcc_s.so.1 .*x86-64/ { print $NF; exit }')
+gcc_s=$(ldconfig -p 2>/dev/null | awk '/libgcc_s.so.1 .*x86-64/ && !found { print $NF; found = 1 }')
 [ -n "$gcc_s" ] || gcc_s=/lib/x86_64-linux-gnu/libgcc_s.so.1
 cp -L "$gcc_s" "$root/usr/lib/x86_64-linux-gnu/libgcc_s.so.1"
 

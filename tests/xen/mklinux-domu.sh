@@ -1,6 +1,7 @@
 #!/bin/bash
-# Build the initramfs of the Linux PV domU used by the examples: busybox only, whose /init prints a
-# line and then spins in a CPU-bound shell loop (`while :; do :; done`) forever.
+# Build the initramfs of the Linux PV domU used by the examples: busybox only, whose /init starts
+# `dd if=/dev/zero of=/dev/null` (time in the kernel: system calls, clearing pages), prints a line
+# and then spins in a CPU-bound shell loop (`while :; do :; done`, user space) forever.
 #
 #   tests/xen/mklinux-domu.sh -o linux-domu.cpio.gz
 #
@@ -28,7 +29,9 @@ cat >"$work/root/init" <<'INIT'
 export PATH=/usr/sbin:/usr/bin
 /usr/bin/busybox --install -s
 mount -t proc proc /proc
-echo "linux-domu: spinning in a shell loop"
+mount -t devtmpfs devtmpfs /dev
+dd if=/dev/zero of=/dev/null bs=65536 2>/dev/null &
+echo "linux-domu: spinning in a shell loop, dd in the background"
 while :; do :; done
 INIT
 chmod 755 "$work/root/init"

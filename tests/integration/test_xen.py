@@ -1,0 +1,113 @@
+"""uniprof -d against Xen PV domains, in Xen 4.17 nested in QEMU TCG (tests/xen/).
+
+One boot for everything (~1-2 minutes): inside dom0 the script tests/xen/dom0/uniprof-test.sh
+profiles our 2-vCPU PV test guest (tests/guests/xen-pv) by id and by name, is refused a paused
+domain, a missing id and a missing name, loses the guest to `xl destroy` mid-run, and profiles a
+Linux PV domU.  The checks here read what it printed.
+"""
+import os
+import re
+import unittest
+
+from guestlib import ROOT, UNIPROF, check_profile, load_expected, parse_folded
+from xenlib import NestedRun
+
+EXPECTED = load_expected(os.path.join(ROOT, "tests", "guests", "xen-pv", "expected.txt"))
+
+
+def state_ok(state):
+    """An `xl list` state column of a domain that may run: none of paused, shut down, crashed,
+    dying.  "------" is a domain whose vCPUs are runnable but waiting for a pCPU (dom0 has the
+    only one while it runs xl)."""
+    return bool(re.fullmatch(r"[-rb]{6}", (state or "").strip()))
+
+
+class XenNested(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(UNIPROF, os.X_OK):
+            raise RuntimeError("no %s: run make first" % UNIPROF)
+        cls.xen = NestedRun()
+        print("\n    nested Xen run: %.0f s, exit %d" % (cls.xen.seconds, cls.xen.returncode))
+
+    def setUp(self):
+        self.assertEqual(self.xen.returncode, 0,
+                         "the nested run failed; its log ends:\n" + self.xen.tail())
+
+    def assert_profile(self, name):
+        rc, folded, err = self.xen.uniprof(name)
+        self.assertIsNotNone(folded, "no output from uniprof run %s" % name)
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("this build has no Xen support", err)
+        stacks = parse_folded(folded)
+        failures, report = check_profile(stacks, EXPECTED)
+        print("\n    %s: %s\n    %s" % (name, report, err.strip().splitlines()[-1]))
+        self.assertEqual(failures, [])
+        self.assertEqual(set(f[0] for f, _ in stacks), {"vcpu0", "vcpu1"})
+        return stacks, err
+
+    def test_pv_by_id(self):
+        _, err = self.assert_profile("pv-id")
+        self.assertRegex(err, r"\d+ samples in [\d.]+ s")
+        self.assertIn("PV x86_64 guest, 2 vCPUs", err)
+
+    def test_pv_by_name(self):
+        self.assert_profile("pv-name")
+
+    def test_domain_runs_afterwards(self):
+        listing = self.xen.section("xl-list-after")
+        self.assertRegex(listing, r"(?m)^uniprof-pv\s")
+        self.assertTrue(state_ok(self.xen.section("pv-state-after")), listing)
+
+    def assert_refused(self, name, *words):
+        rc, folded, err = self.xen.uniprof(name)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(folded, "")
+        lines = err.strip().splitlines()
+        self.assertEqual(len(lines), 1, err)
+        for w in words:
+            self.assertIn(w, lines[0])
+        return lines[0]
+
+    def test_paused_domain_refused_and_left_paused_by_its_owner(self):
+        self.assert_refused("paused", "paused")
+        # After the owner's `xl unpause`, it runs: our refusal did not add a pause of its own.
+        self.assertTrue(state_ok(self.xen.section("pv-state-after-paused")))
+
+    def test_no_such_domain_id(self):
+        self.assert_refused("bad-id", "9999")
+
+    def test_no_such_domain_name(self):
+        self.assert_refused("bad-name", "nosuchname")
+
+    def test_domain_destroyed_mid_run(self):
+        rc, folded, err = self.xen.uniprof("lost")
+        self.assertEqual(rc, 1, err)
+        self.assertRegex(err, r"sampling stopped: domain \d+ (is being destroyed|is gone|was destroyed|does not exist)")
+        stacks = parse_folded(folded)
+        self.assertGreater(sum(n for _, n in stacks), 100)
+        # Gone for good: our mappings did not keep it as a zombie.
+        self.assertNotRegex(self.xen.section("xl-list-after-lost"), r"(?m)^(uniprof-pv|\(null\))\s")
+
+    def test_linux_pv_domu(self):
+        """Debian's kernel has no frame pointers: expect a named kernel leaf and short stacks."""
+        rc, folded, err = self.xen.uniprof("linux")
+        self.assertIsNotNone(folded, "no Linux domU run")
+        how = "uniprof -k kallsyms"
+        if rc != 0 or "print as hex" in err:
+            # uniprof could not use dom0's kallsyms: the unsymbolized run, named by awk in dom0.
+            print("\n    linux: uniprof -k kallsyms did not name the kernel: %s" % err.strip())
+            rc, _, err = self.xen.uniprof("linux-raw")
+            folded, how = self.xen.section("linux.named"), "awk over kallsyms"
+        self.assertEqual(rc, 0, err)
+        stacks = parse_folded(folded)
+        total = sum(n for _, n in stacks)
+        self.assertGreater(total, 100)
+        kernel = sum(n for f, n in stacks if re.fullmatch(r"[A-Za-z_][\w.]*", f[-1]))
+        top = sorted(stacks, key=lambda s: -s[1])[:6]
+        print("\n    linux (%s): %d samples, %d with a named leaf; %s\n    top stacks: %s" %
+              (how, total, kernel, err.strip().splitlines()[-1],
+               [(";".join(f), n) for f, n in top]))
+        # dd spends much of its time in the kernel.
+        self.assertGreater(kernel, 0)
+        self.assertTrue(state_ok(self.xen.section("linux-state-after")))

@@ -1,0 +1,213 @@
+#!/bin/sh
+# dom0 test of `uniprof -d` (busybox sh), run as /test/run.sh by dom0's init.  Expects:
+#   /usr/bin/uniprof                          the build under test
+#   /guests/xen-pv.elf, /guests/xen-pv.syms   our Xen PV test guest and its `nm -n` symbols
+#   /guests/linux/vmlinuz, /guests/linux/initrd.cpio.gz   a Linux PV domU (optional)
+# Prints sections (=== BEGIN name === ... === END name ===) that tests/integration/test_xen.py
+# checks on the host: folded profiles, uniprof's stderr and exit status, xl list.  With a file
+# /test/bench it also times xenctx and uniprof per trace (bench/xen_trace_cost.sh).
+#
+# Sections: pv-id.folded pv-id.err pv-id.rc (by domain id, -F 200 -t 8 --per-vcpu -vv),
+# pv-name.* (by name), xl-list-after, paused.*, bad-id.*, bad-name.*, lost.*, linux.* and,
+# when benchmarking, bench-*.
+
+G=/guests
+F=${UNIPROF_HZ:-200}
+T=${UNIPROF_SECONDS:-8}
+
+section() { echo "=== BEGIN $1 ==="; }
+end() { echo "=== END $1 ==="; }
+uptime_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+
+# Wait up to $2 seconds for the console log of domain $1 to contain $3.
+wait_console() {
+	i=0
+	while [ $i -lt "$2" ]; do
+		grep -q "$3" "/var/log/xen/console/guest-$1.log" 2>/dev/null && return 0
+		sleep 1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# run NAME ARGS...: run uniprof ARGS with its profile, stderr and exit status in sections
+# NAME.folded, NAME.err, NAME.rc.
+run() {
+	name=$1
+	shift
+	uniprof "$@" >/tmp/$name.folded 2>/tmp/$name.err
+	echo $? >/tmp/$name.rc
+	for s in folded err rc; do
+		section "$name.$s"
+		cat "/tmp/$name.$s"
+		end "$name.$s"
+	done
+}
+
+# State column of `xl list` for domain $1 ("r-----", "-b----", "--p---" ...).
+xl_state() { xl list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }'; }
+
+cat >/tmp/uniprof-pv.cfg <<CFG
+name = "uniprof-pv"
+type = "pv"
+kernel = "$G/xen-pv.elf"
+memory = 16
+vcpus = 2
+on_crash = "preserve"
+CFG
+
+section xl-create-pv
+xl create /tmp/uniprof-pv.cfg 2>&1
+end xl-create-pv
+domid=$(xl domid uniprof-pv)
+wait_console uniprof-pv 30 "vcpu1 running" || echo "uniprof-pv: no 'vcpu1 running' on its console"
+section domid
+echo "$domid"
+end domid
+
+# By id, with the per-stage timings (-vv), then by name.
+t0=$(uptime_ms)
+run pv-id -d "$domid" -k "$G/xen-pv.elf" -F "$F" -t "$T" --per-vcpu -vv
+t1=$(uptime_ms)
+section pv-id.wall_ms
+echo $((t1 - t0))
+end pv-id.wall_ms
+run pv-name -d uniprof-pv -k "$G/xen-pv.elf" -F "$F" -t 5 --per-vcpu
+section xl-list-after
+xl list
+end xl-list-after
+section pv-state-after
+xl_state uniprof-pv
+end pv-state-after
+
+# Refused: a domain someone else paused, one that does not exist, a name nobody has.
+xl pause uniprof-pv
+run paused -d uniprof-pv -t 1
+xl unpause uniprof-pv
+section pv-state-after-paused
+xl_state uniprof-pv
+end pv-state-after-paused
+run bad-id -d 9999 -t 1
+run bad-name -d nosuchname -t 1
+
+# bench_round LABEL: per trace, xenctx -f -s (one process, one vCPU's trace) against uniprof's
+# pauses, the Xen calls one by one, and the instrumented build's per-stage times.
+bench_round() {
+	l=$1
+	RUNS=${XENCTX_RUNS:-20}
+	section "bench-$l-xenctx"
+	t0=$(uptime_ms)
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		a=$(uptime_ms)
+		xenctx -f -s "$G/xen-pv.syms" "$domid" $((i % 2)) >/dev/null 2>&1
+		echo "xenctx_ms $(($(uptime_ms) - a))"
+		i=$((i + 1))
+	done
+	echo "runs $RUNS total_ms $(($(uptime_ms) - t0))"
+	end "bench-$l-xenctx"
+	if command -v xen_call_cost >/dev/null; then
+		section "bench-$l-calls"
+		xen_call_cost "$domid" 100 2>&1
+		end "bench-$l-calls"
+	fi
+	for hz in 100 1000; do
+		t0=$(uptime_ms)
+		run "bench-$l-uniprof-$hz" -d "$domid" -F "$hz" -n 500 --per-vcpu -vv
+		section "bench-$l-uniprof-$hz.wall_ms"
+		echo $(($(uptime_ms) - t0))
+		end "bench-$l-uniprof-$hz.wall_ms"
+	done
+	# The instrumented build (make XEN_TIMING=1): where the time of a sample goes.
+	if command -v uniprof-timing >/dev/null; then
+		uniprof-timing -d "$domid" -F 100 -n 300 --per-vcpu -vv >/dev/null 2>/tmp/timing.err
+		section "bench-$l-timing"
+		cat /tmp/timing.err
+		end "bench-$l-timing"
+	fi
+}
+
+if [ -f /test/bench ]; then
+	bench_round shared
+fi
+if [ -f /test/bench ] && [ "$(xl info | awk '$1 == "nr_cpus" { print $3 }')" -gt 1 ]; then
+	# dom0 alone on pCPU 0, the guest's vCPUs on pCPU 1: an unpause then does not hand dom0's
+	# CPU to a guest vCPU before the call returns.
+	xl vcpu-pin Domain-0 0 0
+	xl vcpu-pin uniprof-pv all 1
+	section bench-pinned-vcpus
+	xl vcpu-list
+	end bench-pinned-vcpus
+	bench_round pinned
+	xl vcpu-pin uniprof-pv all all
+	xl vcpu-pin Domain-0 0 all
+fi
+
+# Destroyed while sampled: the profile so far is written, the exit status says so.
+(sleep 2; xl destroy uniprof-pv) &
+run lost -d uniprof-pv -k "$G/xen-pv.elf" -F "$F" -t 30 --per-vcpu
+wait
+section xl-list-after-lost
+xl list
+end xl-list-after-lost
+
+if [ -f "$G/linux/vmlinuz" ]; then
+	cat >/tmp/uniprof-linux.cfg <<CFG
+name = "uniprof-linux"
+type = "pv"
+kernel = "$G/linux/vmlinuz"
+ramdisk = "$G/linux/initrd.cpio.gz"
+extra = "console=hvc0 loglevel=4"
+memory = 128
+vcpus = 1
+on_crash = "preserve"
+CFG
+	section xl-create-linux
+	t0=$(uptime_ms)
+	xl create /tmp/uniprof-linux.cfg 2>&1
+	if wait_console uniprof-linux 180 "linux-domu: spinning"; then
+		echo "linux domU reached its shell loop $(( ($(uptime_ms) - t0) / 1000 )) s after xl create"
+	else
+		echo "linux domU did not reach its shell loop"
+	fi
+	end xl-create-linux
+	# Same vmlinuz as dom0 and PV kernels are not relocated: dom0's kallsyms names the domU.
+	# uniprof reads all of it (linux_banner confirms the slide); the awk fallback below wants
+	# the sorted text symbols.
+	cat /proc/kallsyms >/tmp/kallsyms
+	grep -v '\[' /tmp/kallsyms | awk '$2 == "t" || $2 == "T"' | sort >/tmp/linux.syms
+	# Named by uniprof itself (it reads kallsyms); should its loader refuse the file, profile
+	# without symbols (linux-raw) and name the kernel addresses here with awk (linux.named).
+	run linux -d uniprof-linux -k /tmp/kallsyms -F "$F" -t 3 -v
+	if [ "$(cat /tmp/linux.rc)" != 0 ] || grep -q 'print as hex' /tmp/linux.err; then
+		run linux-raw -d uniprof-linux -F "$F" -t 3 -v
+		section linux.named
+		awk 'NR == FNR { addr[NR] = $1; name[NR] = $3; n = NR; next }
+		function lookup(a,   lo, hi, mid, x) {
+			x = sprintf("%016s", a); gsub(/ /, "0", x)
+			lo = 1; hi = n
+			if (x < addr[1]) return a
+			while (lo < hi) { mid = int((lo + hi + 1) / 2); if (addr[mid] <= x) lo = mid; else hi = mid - 1 }
+			return name[lo]
+		}
+		{
+			count = $NF; $NF = ""; sub(/ $/, "")
+			k = split($0, f, ";"); out = ""
+			for (i = 1; i <= k; i++) {
+				s = f[i]
+				if (s ~ /^0x[0-9a-f]+$/) { h = substr(s, 3); if (length(h) == 16 && substr(h, 1, 4) == "ffff") s = lookup(h) }
+				out = out (i > 1 ? ";" : "") s
+			}
+			print out, count
+		}' /tmp/linux.syms /tmp/linux-raw.folded
+		end linux.named
+	fi
+	section xl-list-linux-after
+	xl list
+	end xl-list-linux-after
+	section linux-state-after
+	xl_state uniprof-linux
+	end linux-state-after
+	xl destroy uniprof-linux
+fi
+exit 0
