@@ -102,8 +102,9 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 		st->stacks ? 100.0 * st->truncated / st->stacks : 0.0, st->rate, opts->frequency,
 		st->pause_median_us);
 	if (verbosity) {
-		fprintf(stderr, "uniprof: %llu sample slots missed, longest pause %.0f us\n",
-			(unsigned long long)st->missed, st->pause_max_us);
+		fprintf(stderr, "uniprof: %llu sample slots missed, longest pause %.0f us; "
+			"median %.0f us from pause to the resume request\n",
+			(unsigned long long)st->missed, st->pause_max_us, st->held_median_us);
 		fprintf(stderr, "uniprof: leaf callers found:");
 		for (int i = 0; i < UP_FIXUP_COUNT; i++)
 			fprintf(stderr, "%s %s %llu", i ? "," : "", up_walk_fixup_name(i),

@@ -39,6 +39,7 @@ struct sample {
 	uint64_t *pcs;            /* nr_vcpus rows of max_depth */
 	struct up_walk *walks;
 	struct up_regs *regs;
+	uint64_t resume_at;       /* when resume was requested */
 };
 
 static struct up_error *take_sample(struct up_target *t, const struct sampler_options *opts,
@@ -67,6 +68,7 @@ static struct up_error *take_sample(struct up_target *t, const struct sampler_op
 		err = ctx.fatal;
 	}
 	/* Resume whatever happened above. */
+	s->resume_at = now_ns();
 	rerr = t->ops->resume(t);
 	if (err) {
 		up_error_destroy(rerr);
@@ -102,14 +104,26 @@ static void durations_add(struct durations *d, uint64_t ns)
 	d->ns[d->nr++] = ns > UINT32_MAX ? UINT32_MAX : ns;
 }
 
-static void durations_summary(struct durations *d, struct sampler_stats *stats)
+static void durations_summary(struct durations *d, double *ret_median_us, double *ret_max_us)
 {
 	if (!d->nr)
 		return;
 	qsort(d->ns, d->nr, sizeof(*d->ns), compare_u32);
-	stats->pause_median_us = d->nr % 2 ? d->ns[d->nr / 2] / 1e3
-					  : (d->ns[d->nr / 2 - 1] + (double)d->ns[d->nr / 2]) / 2e3;
-	stats->pause_max_us = d->ns[d->nr - 1] / 1e3;
+	*ret_median_us = d->nr % 2 ? d->ns[d->nr / 2] / 1e3
+				   : (d->ns[d->nr / 2 - 1] + (double)d->ns[d->nr / 2]) / 2e3;
+	*ret_max_us = d->ns[d->nr - 1] / 1e3;
+}
+
+/* A uniformly random number below n (xorshift64*; statistics only, not security). */
+static uint64_t random_below(uint64_t *state, uint64_t n)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return n ? (x * 0x2545f4914f6cdd1dULL) % n : 0;
 }
 
 /* Sleep until the absolute monotonic time deadline; returns early when a signal arrives. */
@@ -127,13 +141,15 @@ struct up_error *sampler_run(struct up_target *t, const struct sampler_options *
 			     struct up_profile *profile, struct sampler_stats *stats)
 {
 	uint64_t period = (uint64_t)(1e9 / opts->frequency);
-	uint64_t start, next, end = 0, now, first = 0, last = 0;
-	struct durations durations = { 0 };
+	uint64_t start, next, slot, end = 0, now, first = 0, last = 0, seed;
+	struct durations durations = { 0 }, held = { 0 };
 	struct sample s = { 0 };
 	struct up_error *err = NULL;
 
 	memset(stats, 0, sizeof(*stats));
-	start = next = now_ns();
+	start = slot = now_ns();
+	seed = start | 1;
+	next = slot + random_below(&seed, period);
 	if (!period)
 		period = 1;
 	s.nr_vcpus = t->ops->nr_vcpus(t);
@@ -169,6 +185,7 @@ struct up_error *sampler_run(struct up_target *t, const struct sampler_options *
 			err = t->ops->poll(t);
 		if (err)
 			break;
+		durations_add(&held, s.resume_at - t0);
 		durations_add(&durations, t1 - t0);
 		stats->samples++;
 		for (unsigned int i = 0; i < s.nr_vcpus; i++) {
@@ -180,22 +197,29 @@ struct up_error *sampler_run(struct up_target *t, const struct sampler_options *
 			if (err)
 				goto out;
 		}
-		/* Keep the schedule; when we fall behind, skip the lost slots instead of bursting. */
-		next += period;
+		/*
+		 * Keep the schedule; when we fall behind, skip the lost slots instead of bursting.
+		 * Each sample lands at a random point of its slot, so a guest that works in rounds
+		 * of the sampling period cannot fall into step with it.
+		 */
+		slot += period;
 		now = now_ns();
-		if (next < now) {
-			uint64_t behind = (now - next) / period + 1;
+		if (slot + period < now) {
+			uint64_t behind = (now - slot) / period;
 
 			stats->missed += behind;
-			next += behind * period;
+			slot += behind * period;
 		}
+		next = slot + random_below(&seed, period);
 	}
 out:
 	stats->elapsed = (now_ns() - start) / 1e9;
 	if (stats->samples > 1 && last > first)
 		stats->rate = (stats->samples - 1) / ((last - first) / 1e9);
-	durations_summary(&durations, stats);
+	durations_summary(&durations, &stats->pause_median_us, &stats->pause_max_us);
+	durations_summary(&held, &stats->held_median_us, &stats->held_max_us);
 	free(durations.ns);
+	free(held.ns);
 	free(s.pcs);
 	free(s.walks);
 	free(s.regs);

@@ -31,8 +31,10 @@ struct sampler_stats {
 	uint64_t fixups[UP_FIXUP_COUNT];  /* how each leaf's caller was found */
 	double elapsed;         /* seconds the run took */
 	double rate;            /* achieved samples per second, from first to last sample */
-	double pause_median_us; /* median time the guest was stopped per sample */
+	double pause_median_us; /* median time from pause to resume done, per sample */
 	double pause_max_us;
+	double held_median_us;  /* median time from pause to resume requested */
+	double held_max_us;
 };
 
 /*
