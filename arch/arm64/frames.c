@@ -162,6 +162,15 @@ void arm64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env
 		else
 			ret->fixup = UP_FIXUP_NONE;
 	}
+	/*
+	 * The leaf's frame lies on the stack in use, at or above the stack pointer: a frame
+	 * pointer below it (user-space junk in rbp while the kernel runs, say) is not followed.
+	 */
+	if (fp && regs->sp && fp < regs->sp) {
+		ret->stop = UP_WALK_BAD_ADDRESS;
+		ret->depth = n;
+		return;
+	}
 	for (;;) {
 		uint8_t record[16];
 		uint64_t next_fp, ra;

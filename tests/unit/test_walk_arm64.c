@@ -265,6 +265,13 @@ static void stop_rules(void **state)
 	w = walk(&r, 0, pcs, 4);
 	assert_int_equal(w.stop, UP_WALK_BAD_ADDRESS);
 	assert_int_equal(mem.reads, 0);
+	/* x29 below sp is not a frame of the running stack. */
+	record(STACK_BASE + 0x100, 0, CALLER + 12);
+	r = regs(FRAMED + 12, STACK_BASE + 0x100, 0);
+	r.sp = STACK_BASE + 0x108;
+	w = walk(&r, 0, pcs, 4);
+	assert_int_equal(w.stop, UP_WALK_BAD_ADDRESS);
+	assert_int_equal(w.depth, 1);
 	/* Depth cap, with a frameless leaf's LR counted as a frame. */
 	for (int i = 0; i < 8; i++)
 		record(STACK_BASE + 0x100 + 0x10 * i, STACK_BASE + 0x110 + 0x10 * i, CALLER + 12);

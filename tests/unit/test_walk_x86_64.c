@@ -149,6 +149,28 @@ static void non_canonical(void **state)
 	assert_int_equal(w.stop, UP_WALK_BAD_ADDRESS);
 }
 
+static void frame_below_stack_pointer(void **state)
+{
+	struct fake_memory m = memory();
+	struct up_regs r = regs_at(0xffffffff81000010, STACK_BASE + 0x100);
+	uint64_t pcs[16];
+	struct up_walk w;
+
+	(void)state;
+	frame(STACK_BASE + 0x100, 0, 0xffffffff81000100);
+	/* rbp below rsp is not a frame of the running stack (a user rbp in the kernel). */
+	r.sp = STACK_BASE + 0x200;
+	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
+	assert_int_equal(w.stop, UP_WALK_BAD_ADDRESS);
+	assert_int_equal(w.depth, 1);
+	assert_int_equal(m.reads, 0);
+	/* At or above it, the walk goes on. */
+	r.sp = STACK_BASE + 0x100;
+	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
+	assert_int_equal(w.stop, UP_WALK_END);
+	assert_int_equal(w.depth, 2);
+}
+
 static void canonical_by_paging_mode(void **state)
 {
 	(void)state;
@@ -330,6 +352,7 @@ int main(void)
 		cmocka_unit_test(loop_is_cut),
 		cmocka_unit_test(unmapped_frame),
 		cmocka_unit_test(non_canonical),
+		cmocka_unit_test(frame_below_stack_pointer),
 		cmocka_unit_test(canonical_by_paging_mode),
 		cmocka_unit_test(depth_cap),
 		cmocka_unit_test(regs_from_gdb),
