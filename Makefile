@@ -69,6 +69,8 @@ LIB := $(BUILD)/libuniprof.a
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 GUEST_X86_64 := $(BUILD)/guests/x86_64/guest.elf
 GUEST_ARM64 := $(BUILD)/guests/arm64/guest.elf
+GUEST_EFI_X86_64 := $(BUILD)/guests/efi-x86_64/guest.elf
+GUEST_EFI_ARM64 := $(BUILD)/guests/efi-arm64/guest.elf
 
 # libFuzzer harnesses (fuzz/), built with clang whenever it is there and run briefly by make test.
 FUZZ_CC ?= clang
@@ -125,7 +127,13 @@ fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o
 			> $(BUILD)/fuzz/$$f.log 2>&1 || { tail -n 30 $(BUILD)/fuzz/$$f.log; exit 1; }; \
 	done
 
-guests: $(GUEST_X86_64) $(GUEST_ARM64)
+guests: $(GUEST_X86_64) $(GUEST_ARM64) $(GUEST_EFI_X86_64) $(GUEST_EFI_ARM64)
+
+$(GUEST_EFI_X86_64): $(wildcard tests/guests/efi-x86_64/*)
+	$(MAKE) -C tests/guests/efi-x86_64 O=$(abspath $(@D))
+
+$(GUEST_EFI_ARM64): $(wildcard tests/guests/efi-arm64/*)
+	$(MAKE) -C tests/guests/efi-arm64 O=$(abspath $(@D))
 
 $(GUEST_X86_64): $(wildcard tests/guests/x86_64/*)
 	$(MAKE) -C tests/guests/x86_64 O=$(abspath $(@D))

@@ -6,6 +6,7 @@ signal), and only those: other QEMUs on the machine are left alone.
 import atexit
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -65,12 +66,18 @@ class QMP:
 
 
 class Guest:
-    """A QEMU process running one of our test guests, with a QMP socket and a serial log."""
+    """A QEMU process running one of our test guests, with a QMP socket and a serial log.
+
+    args may be a callable taking the guest's private directory (for files like a copy of
+    the firmware's variable store) and returning the machine arguments.
+    """
 
     def __init__(self, system, args, ready="uniprof-guest: ready", timeout=60, extra=()):
         self.dir = tempfile.mkdtemp(prefix="uniprof-test-")
         self.qmp_path = os.path.join(self.dir, "qmp.sock")
         self.serial = os.path.join(self.dir, "serial.log")
+        if callable(args):
+            args = args(self.dir)
         cmd = [system, "-accel", "tcg", "-display", "none", "-nodefaults", "-no-user-config",
                "-serial", "file:" + self.serial,
                "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path] + list(args) + list(extra)
@@ -89,6 +96,9 @@ class Guest:
             time.sleep(0.1)
         raise RuntimeError("guest did not print %r within %d s; serial: %r" %
                            (text, timeout, open(self.serial, errors="replace").read()[-500:]))
+
+    def console(self):
+        return open(self.serial, errors="replace").read()
 
     def status(self):
         q = QMP(self.qmp_path)
@@ -115,6 +125,44 @@ def arm64_guest(cpu="cortex-a57", smp=2, extra=()):
     kernel = os.path.join(BUILD, "guests", "arm64", "guest.elf")
     return Guest("qemu-system-aarch64", ["-M", "virt", "-cpu", cpu, "-smp", str(smp),
                                          "-m", "128M", "-kernel", kernel], extra=extra), kernel
+
+
+def efi_x86_64_guest():
+    """Our EFI application under OVMF (tests/guests/efi-x86_64); loaded where OVMF likes."""
+    out = os.path.join(BUILD, "guests", "efi-x86_64")
+
+    def machine(private):
+        vars_copy = os.path.join(private, "OVMF_VARS.fd")
+        shutil.copy("/usr/share/OVMF/OVMF_VARS.fd", vars_copy)
+        return ["-M", "q35", "-m", "256M", "-smp", "1", "-net", "none",
+                "-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE.fd",
+                "-drive", "if=pflash,format=raw,file=" + vars_copy,
+                "-drive", "if=none,id=esp,format=raw,readonly=on,file=fat:" + os.path.join(out, "esp"),
+                "-device", "virtio-blk-pci,drive=esp"]
+    return Guest("qemu-system-x86_64", machine, timeout=120), os.path.join(out, "guest.elf")
+
+
+def efi_arm64_guest():
+    """Our AArch64 EFI application under QEMU_EFI (tests/guests/efi-arm64)."""
+    out = os.path.join(BUILD, "guests", "efi-arm64")
+    args = ["-M", "virt", "-cpu", "cortex-a57", "-m", "256M", "-smp", "1",
+            "-bios", "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd",
+            "-drive", "if=none,id=esp,format=raw,readonly=on,file=fat:" + os.path.join(out, "esp"),
+            "-device", "virtio-blk-pci,drive=esp"]
+    return Guest("qemu-system-aarch64", args, timeout=120), os.path.join(out, "guest.elf")
+
+
+def linux_guest(work="dd"):
+    """Debian's kernel with KASLR and a busybox workload (tests/guests/linux/prepare.sh)."""
+    out = subprocess.run([os.path.join(ROOT, "tests", "guests", "linux", "prepare.sh")],
+                         capture_output=True, text=True, timeout=900)
+    if out.returncode:
+        raise RuntimeError("prepare.sh failed: " + out.stderr[-2000:])
+    paths = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    args = ["-smp", "1", "-m", "512M", "-kernel", paths["kernel"], "-initrd", paths["initrd"],
+            "-no-reboot", "-append",
+            "console=ttyS0 loglevel=4 panic=-1 tsc=reliable uniprof.work=" + work]
+    return Guest("qemu-system-x86_64", args, timeout=180), paths["system_map"]
 
 
 def run_uniprof(args, timeout=120):
