@@ -16,6 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct up_symfile *f;
+	struct up_error *err;
 	char path[64];
 	uint8_t b[16];
 	int fd = memfd_create("symfile", 0);
@@ -27,7 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if (!up_symfile_load(path, &f)) {
+	err = up_symfile_load(path, &f);
+	up_error_destroy(err);
+	if (!err) {
 		for (size_t i = 0; i < f->tab.nr; i++) {
 			up_symtab_lookup(&f->tab, f->tab.syms[i].start);
 			up_code_read(&f->code, f->tab.syms[i].start, b, sizeof(b));
