@@ -377,6 +377,7 @@ static void dwarf_inline_frames_and_lines(void **state)
 	struct up_symbolizer_options opts = { .demangle = 1, .inline_frames = 1, .lines = 1 };
 	struct up_symbolizer s;
 	const struct up_symbol *outer;
+	uint64_t outer_start, outer_end;
 	char path[512];
 	int found = 0;
 
@@ -391,8 +392,10 @@ static void dwarf_inline_frames_and_lines(void **state)
 			outer = &s.files[0]->tab.syms[i];
 	}
 	assert_non_null(outer);
+	outer_start = outer->start;
+	outer_end = outer->start + outer->size;
 	/* Somewhere in outer, inner's code runs inlined into middle inlined into outer. */
-	for (uint64_t a = outer->start; a < outer->start + outer->size && !found; a++) {
+	for (uint64_t a = outer_start; a < outer_end && !found; a++) {
 		const struct up_frame *fr;
 		size_t n = up_symbolizer_frames(&s, a, 0, &fr);
 
@@ -415,7 +418,7 @@ static void dwarf_inline_frames_and_lines(void **state)
 	up_symbolizer_init(&s, &opts);
 	assert_null(up_symbolizer_add_file(&s, path, 0, 0));
 	found = 0;
-	for (uint64_t a = outer->start; a < outer->start + outer->size; a++) {
+	for (uint64_t a = outer_start; a < outer_end; a++) {
 		const struct up_frame *fr;
 
 		assert_int_equal(up_symbolizer_frames(&s, a, 0, &fr), 1);
