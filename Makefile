@@ -32,7 +32,7 @@ endif
 
 LIB_SRCS := \
 	util/error.c util/sock.c util/profile.c \
-	arch/arch.c arch/x86_64/regs.c arch/x86_64/frames.c arch/x86_64/pgtable.c \
+	arch/arch.c arch/frame_records.c arch/x86_64/regs.c arch/x86_64/frames.c arch/x86_64/pgtable.c \
 	arch/arm64/regs.c arch/arm64/frames.c arch/arm64/pgtable.c \
 	backends/registry.c backends/kvm/rsp.c backends/kvm/gdbstub.c backends/kvm/qmp.c \
 	backends/kvm/target_xml.c backends/kvm/kvm.c \
@@ -80,10 +80,10 @@ FUZZ_RUNS ?= 20000
 FUZZERS := fuzz_rsp fuzz_walk fuzz_symfile fuzz_target_xml fuzz_pgtable
 fuzz_rsp_SRCS := backends/kvm/rsp.c
 fuzz_target_xml_SRCS := backends/kvm/target_xml.c util/error.c
-fuzz_walk_SRCS := arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
+fuzz_walk_SRCS := arch/frame_records.c arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
 fuzz_symfile_SRCS := symbolize/symfile.c symbolize/elf_symbols.c symbolize/map_symbols.c \
 	symbolize/pe.c symbolize/dwarf.c symbolize/symtab.c symbolize/code.c util/error.c
-fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/arm64/pgtable.c util/error.c
+fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/frame_records.c arch/arm64/pgtable.c util/error.c
 FUZZ_BINS := $(if $(HAVE_FUZZ_CC),$(FUZZERS:%=$(BUILD)/fuzz/%))
 
 .PHONY: all deps test unit integration demo guests fuzz fuzz-run bench check-headers clean

@@ -10,20 +10,10 @@
  */
 #include <string.h>
 
+#include "../util/bytes.h"
 #include "symfile.h"
 
 #define MAX_NAME 1024
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* A hex number of 1 to 16 digits ending at a space or tab. */
 static const char *parse_hex(const char *p, const char *end, uint64_t *ret)
@@ -31,10 +21,10 @@ static const char *parse_hex(const char *p, const char *end, uint64_t *ret)
 	uint64_t v = 0;
 	int n = 0;
 
-	while (p < end && hexval(*p) >= 0) {
+	while (p < end && up_hexval(*p) >= 0) {
 		if (++n > 16)
 			return NULL;
-		v = v << 4 | hexval(*p++);
+		v = v << 4 | up_hexval(*p++);
 	}
 	if (!n || p == end || (*p != ' ' && *p != '\t'))
 		return NULL;

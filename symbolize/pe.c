@@ -4,23 +4,9 @@
  */
 #include <string.h>
 
+#include "../util/bytes.h"
 #include "pe.h"
 #include "symfile.h"
-
-static uint16_t le16(const uint8_t *p)
-{
-	return p[0] | p[1] << 8;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return le16(p) | (uint32_t)le16(p + 2) << 16;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return le32(p) | (uint64_t)le32(p + 4) << 32;
-}
 
 int up_pe_headers(const uint8_t *buf, size_t len, struct up_pe_info *ret)
 {
@@ -30,27 +16,27 @@ int up_pe_headers(const uint8_t *buf, size_t len, struct up_pe_info *ret)
 
 	if (len < 64 || buf[0] != 'M' || buf[1] != 'Z')
 		return -1;
-	lfanew = le32(buf + 0x3c);
+	lfanew = up_le32(buf + 0x3c);
 	if (lfanew < 64 || lfanew > len || len - lfanew < 24 || memcmp(buf + lfanew, "PE\0\0", 4))
 		return -1;
 	memset(ret, 0, sizeof(*ret));
-	ret->machine = le16(buf + lfanew + 4);
-	n = le16(buf + lfanew + 6);
-	ret->symtab_offset = le32(buf + lfanew + 12);
-	ret->nr_symbols = le32(buf + lfanew + 16);
-	optsize = le16(buf + lfanew + 20);
+	ret->machine = up_le16(buf + lfanew + 4);
+	n = up_le16(buf + lfanew + 6);
+	ret->symtab_offset = up_le32(buf + lfanew + 12);
+	ret->nr_symbols = up_le32(buf + lfanew + 16);
+	optsize = up_le16(buf + lfanew + 20);
 	opt = lfanew + 24;
 	if (optsize < 64 || len - opt < optsize)
 		return -1;
-	magic = le16(buf + opt);
+	magic = up_le16(buf + opt);
 	if (magic == 0x20b) {            /* PE32+ */
-		ret->image_base = le64(buf + opt + 24);
+		ret->image_base = up_le64(buf + opt + 24);
 	} else if (magic == 0x10b) {     /* PE32 */
-		ret->image_base = le32(buf + opt + 28);
+		ret->image_base = up_le32(buf + opt + 28);
 	} else {
 		return -1;
 	}
-	ret->size_of_image = le32(buf + opt + 56);
+	ret->size_of_image = up_le32(buf + opt + 56);
 	sects = opt + optsize;
 	if (n > UP_PE_MAX_SECTIONS || (len - sects) / 40 < n)
 		return -1;
@@ -60,11 +46,11 @@ int up_pe_headers(const uint8_t *buf, size_t len, struct up_pe_info *ret)
 
 		memcpy(sec->name, s, 8);
 		sec->name[8] = '\0';
-		sec->vsize = le32(s + 8);
-		sec->vaddr = le32(s + 12);
-		sec->raw_size = le32(s + 16);
-		sec->raw_offset = le32(s + 20);
-		sec->flags = le32(s + 36);
+		sec->vsize = up_le32(s + 8);
+		sec->vaddr = up_le32(s + 12);
+		sec->raw_size = up_le32(s + 16);
+		sec->raw_offset = up_le32(s + 20);
+		sec->flags = up_le32(s + 36);
 	}
 	ret->nr_sections = n;
 	return 0;
@@ -90,14 +76,14 @@ static struct up_error *load_coff_symbols(const uint8_t *image, size_t len,
 	if (!off || !nr || off > len || (len - off) / 18 < nr)
 		return NULL;
 	strtab = off + 18 * nr;
-	strsize = len - strtab >= 4 ? le32(image + strtab) : 0;
+	strsize = len - strtab >= 4 ? up_le32(image + strtab) : 0;
 	if (strsize > len - strtab)
 		strsize = 0;
 	for (uint64_t i = 0; i < nr; i++) {
 		const uint8_t *s = image + off + 18 * i;
-		uint32_t value = le32(s + 8);
-		int16_t secnum = (int16_t)le16(s + 12);
-		uint16_t type = le16(s + 14);
+		uint32_t value = up_le32(s + 8);
+		int16_t secnum = (int16_t)up_le16(s + 12);
+		uint16_t type = up_le16(s + 14);
 		uint8_t class = s[16], aux = s[17];
 		char name[256];
 		const struct up_pe_section *sec;
@@ -110,8 +96,8 @@ static struct up_error *load_coff_symbols(const uint8_t *image, size_t len,
 		if (!(sec->flags & (UP_PE_SCN_CODE | UP_PE_SCN_EXECUTE)) ||
 		    (type != 0x20 && class != 2))
 			continue;
-		if (le32(s) == 0) {
-			uint32_t so = le32(s + 4);
+		if (up_le32(s) == 0) {
+			uint32_t so = up_le32(s + 4);
 			size_t n;
 
 			if (so < 4 || so >= strsize)

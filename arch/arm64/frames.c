@@ -14,6 +14,8 @@
  * Return addresses may carry a pointer-authentication code in their upper bits: they are
  * stripped to the address size TCR_EL1 configures before use.
  */
+#include "../../util/bytes.h"
+#include "../frame_records.h"
 #include "arm64.h"
 
 #define INSN_PACIASP 0xd503233fu
@@ -56,15 +58,21 @@ static int canonical(const struct up_regs *regs, uint64_t addr)
 	return strip_pac(regs, addr) == addr;
 }
 
-static uint32_t le32(const uint8_t *p)
+static int valid_fp(const struct up_regs *regs, uint64_t fp)
 {
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+	return !(fp & 7) && canonical(regs, fp) && canonical(regs, fp + 15);
 }
 
-static uint64_t le64(const uint8_t *p)
+static int clean_ra(const struct up_regs *regs, uint64_t *ra)
 {
-	return le32(p) | (uint64_t)le32(p + 4) << 32;
+	*ra = strip_pac(regs, *ra);
+	return 1;
 }
+
+static const struct up_record_rules rules = {
+	.valid_fp = valid_fp,
+	.clean_ra = clean_ra,
+};
 
 static int read_insn(const struct up_walk_env *env, uint64_t addr, uint32_t *ret)
 {
@@ -72,7 +80,7 @@ static int read_insn(const struct up_walk_env *env, uint64_t addr, uint32_t *ret
 
 	if (env->read_code(env->code_ctx, addr, b, 4))
 		return -1;
-	*ret = le32(b);
+	*ret = up_le32(b);
 	return 0;
 }
 
@@ -162,50 +170,5 @@ void arm64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env
 		else
 			ret->fixup = UP_FIXUP_NONE;
 	}
-	/*
-	 * The leaf's frame lies on the stack in use, at or above the stack pointer: a frame
-	 * pointer below it (user-space junk in rbp while the kernel runs, say) is not followed.
-	 */
-	if (fp && regs->sp && fp < regs->sp) {
-		ret->stop = UP_WALK_BAD_ADDRESS;
-		ret->depth = n;
-		return;
-	}
-	for (;;) {
-		uint8_t record[16];
-		uint64_t next_fp, ra;
-		struct up_error *err;
-
-		if (!fp) {
-			ret->stop = UP_WALK_END;
-			break;
-		}
-		if (n == max) {
-			ret->stop = UP_WALK_DEPTH;
-			break;
-		}
-		if ((fp & 7) || !canonical(regs, fp) || !canonical(regs, fp + 15)) {
-			ret->stop = UP_WALK_BAD_ADDRESS;
-			break;
-		}
-		err = env->read(env->read_ctx, fp, record, sizeof(record));
-		if (err) {
-			up_error_destroy(err);
-			ret->stop = UP_WALK_FAULT;
-			break;
-		}
-		next_fp = le64(record);
-		ra = strip_pac(regs, le64(record + 8));
-		if (!ra) {
-			ret->stop = UP_WALK_END;
-			break;
-		}
-		pcs[n++] = ra;
-		if (next_fp && next_fp <= fp) {
-			ret->stop = UP_WALK_NOT_GROWING;
-			break;
-		}
-		fp = next_fp;
-	}
-	ret->depth = n;
+	up_walk_records(regs, env, fp, &rules, pcs, n, max, ret);
 }

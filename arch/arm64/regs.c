@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "../../util/bytes.h"
 #include "arm64.h"
 
 /* 'g': x0-x30, sp, pc (8 bytes each), then cpsr (4), little-endian. */
@@ -14,15 +15,6 @@ enum {
 	G_END = G_CPSR + 4,
 };
 
-static uint64_t get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 struct up_error *arm64_regs_from_gdb(const uint8_t *g, size_t len, struct up_regs *ret)
 {
 	if (len < G_END)
@@ -30,11 +22,11 @@ struct up_error *arm64_regs_from_gdb(const uint8_t *g, size_t len, struct up_reg
 				       "aarch64 register packet is %zu bytes, expected at least %d",
 				       len, (int)G_END);
 	memset(ret, 0, sizeof(*ret));
-	ret->fp = get_le(g + G_X29, 8);
-	ret->lr = get_le(g + G_X30, 8);
-	ret->sp = get_le(g + G_SP, 8);
-	ret->pc = get_le(g + G_PC, 8);
-	ret->arm64.cpsr = get_le(g + G_CPSR, 4);
+	ret->fp = up_get_le(g + G_X29, 8);
+	ret->lr = up_get_le(g + G_X30, 8);
+	ret->sp = up_get_le(g + G_SP, 8);
+	ret->pc = up_get_le(g + G_PC, 8);
+	ret->arm64.cpsr = up_get_le(g + G_CPSR, 4);
 	return NULL;
 }
 

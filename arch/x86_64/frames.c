@@ -14,6 +14,8 @@
  */
 #include <string.h>
 
+#include "../../util/bytes.h"
+#include "../frame_records.h"
 #include "x86_64.h"
 
 int x86_64_canonical(uint64_t addr, uint64_t cr4)
@@ -24,14 +26,21 @@ int x86_64_canonical(uint64_t addr, uint64_t cr4)
 	return (uint64_t)sext == addr;
 }
 
-static uint64_t le64(const uint8_t *p)
+static int valid_fp(const struct up_regs *regs, uint64_t fp)
 {
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
+	return !(fp & 7) && x86_64_canonical(fp, regs->x86_64.cr4) &&
+	       x86_64_canonical(fp + 15, regs->x86_64.cr4);
 }
+
+static int clean_ra(const struct up_regs *regs, uint64_t *ra)
+{
+	return x86_64_canonical(*ra, regs->x86_64.cr4);
+}
+
+static const struct up_record_rules rules = {
+	.valid_fp = valid_fp,
+	.clean_ra = clean_ra,
+};
 
 /* Whether the code before ra ends with a call instruction, so ra is a return address. */
 static int after_call(const struct up_walk_env *env, uint64_t ra)
@@ -134,7 +143,7 @@ void x86_64_walk_frames(const struct up_regs *regs, const struct up_walk_env *en
 		if (n < max && x86_64_canonical(slot, cr4))
 			err = env->read(env->read_ctx, slot, buf, sizeof(buf));
 		if (!err && n < max && x86_64_canonical(slot, cr4))
-			ra = le64(buf);
+			ra = up_le64(buf);
 		up_error_destroy(err);
 		/*
 		 * Only a value that follows a call in known code of another function counts as
@@ -147,54 +156,5 @@ void x86_64_walk_frames(const struct up_regs *regs, const struct up_walk_env *en
 		else
 			ret->fixup = UP_FIXUP_NONE;
 	}
-	/*
-	 * The leaf's frame lies on the stack in use, at or above the stack pointer: a frame
-	 * pointer below it (user-space junk in rbp while the kernel runs, say) is not followed.
-	 */
-	if (fp && regs->sp && fp < regs->sp) {
-		ret->stop = UP_WALK_BAD_ADDRESS;
-		ret->depth = n;
-		return;
-	}
-	for (;;) {
-		uint8_t record[16];
-		uint64_t next_fp, ra;
-		struct up_error *err;
-
-		if (!fp) {
-			ret->stop = UP_WALK_END;
-			break;
-		}
-		if (n == max) {
-			ret->stop = UP_WALK_DEPTH;
-			break;
-		}
-		if ((fp & 7) || !x86_64_canonical(fp, cr4) || !x86_64_canonical(fp + 15, cr4)) {
-			ret->stop = UP_WALK_BAD_ADDRESS;
-			break;
-		}
-		err = env->read(env->read_ctx, fp, record, sizeof(record));
-		if (err) {
-			up_error_destroy(err);
-			ret->stop = UP_WALK_FAULT;
-			break;
-		}
-		next_fp = le64(record);
-		ra = le64(record + 8);
-		if (!ra) {
-			ret->stop = UP_WALK_END;
-			break;
-		}
-		if (!x86_64_canonical(ra, cr4)) {
-			ret->stop = UP_WALK_BAD_ADDRESS;
-			break;
-		}
-		pcs[n++] = ra;
-		if (next_fp && next_fp <= fp) {
-			ret->stop = UP_WALK_NOT_GROWING;
-			break;
-		}
-		fp = next_fp;
-	}
-	ret->depth = n;
+	up_walk_records(regs, env, fp, &rules, pcs, n, max, ret);
 }

@@ -1,6 +1,7 @@
 /* x86_64 registers as QEMU's gdbstub lays them out in a 'g' reply. */
 #include <string.h>
 
+#include "../../util/bytes.h"
 #include "x86_64.h"
 
 /* Byte offsets in the 'g' reply (QEMU's i386:x86-64 layout, little-endian). */
@@ -16,15 +17,6 @@ enum {
 	G_END = G_EFER + 8,
 };
 
-static uint64_t get_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 struct up_error *x86_64_regs_from_gdb(const uint8_t *g, size_t len, struct up_regs *ret)
 {
 	if (len < G_END)
@@ -32,13 +24,13 @@ struct up_error *x86_64_regs_from_gdb(const uint8_t *g, size_t len, struct up_re
 				       "x86_64 register packet is %zu bytes, expected at least %d",
 				       len, (int)G_END);
 	memset(ret, 0, sizeof(*ret));
-	ret->fp = get_le64(g + G_RBP);
-	ret->sp = get_le64(g + G_RSP);
-	ret->pc = get_le64(g + G_RIP);
-	ret->x86_64.cr0 = get_le64(g + G_CR0);
-	ret->x86_64.cr3 = get_le64(g + G_CR3);
-	ret->x86_64.cr4 = get_le64(g + G_CR4);
-	ret->x86_64.efer = get_le64(g + G_EFER);
+	ret->fp = up_le64(g + G_RBP);
+	ret->sp = up_le64(g + G_RSP);
+	ret->pc = up_le64(g + G_RIP);
+	ret->x86_64.cr0 = up_le64(g + G_CR0);
+	ret->x86_64.cr3 = up_le64(g + G_CR3);
+	ret->x86_64.cr4 = up_le64(g + G_CR4);
+	ret->x86_64.efer = up_le64(g + G_EFER);
 	return NULL;
 }
 

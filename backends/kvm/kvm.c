@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../util/bytes.h"
 #include "../target.h"
 #include "gdbstub.h"
 #include "kvm.h"
@@ -490,15 +491,6 @@ static unsigned int requests_per_vcpu(const struct kvm_target *k)
 	return 2 + k->nr_sysregs;
 }
 
-static uint64_t le_value(const uint8_t *b, long n)
-{
-	uint64_t v = 0;
-
-	for (long i = (n > 8 ? 8 : n) - 1; i >= 0; i--)
-		v = v << 8 | b[i];
-	return v;
-}
-
 /* Read the registers of vCPUs first..first+n-1 in one round trip. */
 static struct up_error *read_regs_batch(struct kvm_target *k, unsigned int first, unsigned int n)
 {
@@ -548,7 +540,7 @@ static struct up_error *read_regs_batch(struct kvm_target *k, unsigned int first
 			if (err)
 				return err;
 		} else {
-			k->arch->set_sysreg(&k->regs[v], sys++, le_value(bytes, nbytes));
+			k->arch->set_sysreg(&k->regs[v], sys++, up_get_le(bytes, nbytes));
 		}
 	}
 	k->selected = k->tids[v];

@@ -1,17 +1,7 @@
 #include <string.h>
 
+#include "../../util/bytes.h"
 #include "rsp.h"
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decode the raw payload raw[0..n) (escapes and run lengths); -1 if it overflows cap. */
 static long decode_payload(const char *raw, size_t n, char *out, size_t cap)
@@ -72,8 +62,8 @@ enum rsp_scan rsp_scan(const char *buf, size_t len, size_t *consumed,
 	*consumed = hash + 3;
 	for (size_t i = start + 1; i < hash; i++)
 		sum += (unsigned char)buf[i];
-	hi = hexval(buf[hash + 1]);
-	lo = hexval(buf[hash + 2]);
+	hi = up_hexval(buf[hash + 1]);
+	lo = up_hexval(buf[hash + 2]);
 	if (hi < 0 || lo < 0 || (unsigned int)(hi << 4 | lo) != (sum & 0xff))
 		return RSP_BAD_CHECKSUM;
 	n = decode_payload(buf + start + 1, hash - start - 1, out, cap);
@@ -120,8 +110,8 @@ long rsp_hex_decode(const char *hex, size_t len, uint8_t *out, size_t cap)
 	if (len % 2 || len / 2 > cap)
 		return -1;
 	for (size_t i = 0; i < len; i += 2) {
-		int hi = hex[i] == 'x' ? 0 : hexval(hex[i]);
-		int lo = hex[i + 1] == 'x' ? 0 : hexval(hex[i + 1]);
+		int hi = hex[i] == 'x' ? 0 : up_hexval(hex[i]);
+		int lo = hex[i + 1] == 'x' ? 0 : up_hexval(hex[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;
@@ -136,8 +126,8 @@ int rsp_parse_hex(const char **p, const char *end, uint64_t *ret)
 	uint64_t v = 0;
 	int digits = 0;
 
-	while (s < end && hexval(*s) >= 0 && digits < 16) {
-		v = v << 4 | hexval(*s);
+	while (s < end && up_hexval(*s) >= 0 && digits < 16) {
+		v = v << 4 | up_hexval(*s);
 		s++;
 		digits++;
 	}

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "../../util/bytes.h"
 #include "../../arch/arch.h"
 
 /* Bounds on what a data file may hold: a page in hex is 8192 characters. */
@@ -164,17 +165,6 @@ static int parse_name(struct parser *p, char *ret)
 	return 0;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Hex bytes into buf (at most max); *ret_len is their number. */
 static int parse_hex(struct parser *p, uint8_t *buf, size_t max, size_t *ret_len)
 {
@@ -187,7 +177,7 @@ static int parse_hex(struct parser *p, uint8_t *buf, size_t max, size_t *ret_len
 	if (n % 2 || n == 0 || n / 2 > max)
 		return parse_error(p, "hex bytes: odd length, empty, or more than %zu", max);
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hex_digit(tok[2 * i]), lo = hex_digit(tok[2 * i + 1]);
+		int hi = up_hexval(tok[2 * i]), lo = up_hexval(tok[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return parse_error(p, "not a hex digit");

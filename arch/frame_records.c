@@ -1,0 +1,58 @@
+#include "../util/bytes.h"
+#include "frame_records.h"
+
+void up_walk_records(const struct up_regs *regs, const struct up_walk_env *env, uint64_t fp,
+		     const struct up_record_rules *rules, uint64_t *pcs, size_t n, size_t max,
+		     struct up_walk *ret)
+{
+	/*
+	 * The leaf's frame lies on the stack in use, at or above the stack pointer: a frame
+	 * pointer below it (user-space junk in rbp while the kernel runs, say) is not followed.
+	 */
+	if (fp && regs->sp && fp < regs->sp) {
+		ret->stop = UP_WALK_BAD_ADDRESS;
+		ret->depth = n;
+		return;
+	}
+	for (;;) {
+		uint8_t record[16];
+		uint64_t next_fp, ra;
+		struct up_error *err;
+
+		if (!fp) {
+			ret->stop = UP_WALK_END;
+			break;
+		}
+		if (n == max) {
+			ret->stop = UP_WALK_DEPTH;
+			break;
+		}
+		if (!rules->valid_fp(regs, fp)) {
+			ret->stop = UP_WALK_BAD_ADDRESS;
+			break;
+		}
+		err = env->read(env->read_ctx, fp, record, sizeof(record));
+		if (err) {
+			up_error_destroy(err);
+			ret->stop = UP_WALK_FAULT;
+			break;
+		}
+		next_fp = up_le64(record);
+		ra = up_le64(record + 8);
+		if (!ra) {
+			ret->stop = UP_WALK_END;
+			break;
+		}
+		if (!rules->clean_ra(regs, &ra)) {
+			ret->stop = UP_WALK_BAD_ADDRESS;
+			break;
+		}
+		pcs[n++] = ra;
+		if (next_fp && next_fp <= fp) {
+			ret->stop = UP_WALK_NOT_GROWING;
+			break;
+		}
+		fp = next_fp;
+	}
+	ret->depth = n;
+}
