@@ -111,6 +111,37 @@ static void elf_self(void **state)
 	assert_int_equal(uniprof_test_marker_one(1) + uniprof_test_marker_two(2), 7);
 }
 
+static void several_files(void **state)
+{
+	const uint64_t load = 0x500000000000ULL;
+	uint64_t one = (uint64_t)(uintptr_t)&uniprof_test_marker_one, link_base;
+	char path[] = "/tmp/uniprof-test-map-XXXXXX";
+	const char map[] = "0000600000001000 T map_function\n0000600000001100 T map_other\n";
+	struct up_symbolizer s;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, map, sizeof(map) - 1), (ssize_t)sizeof(map) - 1);
+	close(fd);
+	up_symbolizer_init(&s, NULL);
+	/* Our own image, said to be loaded at load (-k FILE@ADDR), and a map at its own place. */
+	assert_null(up_symbolizer_add_file(&s, "/proc/self/exe", 1, load));
+	assert_null(up_symbolizer_add_file(&s, path, 0, 0));
+	link_base = s.files[0]->link_base;
+	assert_int_equal(s.files[0]->slide_state, UP_SLIDE_GIVEN);
+	assert_int_equal(s.files[0]->slide, (int64_t)(load - link_base));
+	assert_int_equal(s.files[1]->kind, UP_SYMFILE_MAP);
+	assert_string_equal(up_symbolizer_name(&s, one - link_base + load, 0), "uniprof_test_marker_one");
+	assert_string_equal(up_symbolizer_name(&s, 0x600000001010ULL, 0), "map_function");
+	assert_string_equal(up_symbolizer_name(&s, 0x600000001110ULL, 0), "map_other");
+	/* At its link address the moved image names nothing. */
+	assert_string_not_equal(up_symbolizer_name(&s, one, 0), "uniprof_test_marker_one");
+	up_symbolizer_deinit(&s);
+	unlink(path);
+}
+
 static void elf_errors(void **state)
 {
 	struct up_symfile *f;
@@ -144,6 +175,7 @@ int main(void)
 		cmocka_unit_test(lookup_rules),
 		cmocka_unit_test(many_symbols),
 		cmocka_unit_test(elf_self),
+		cmocka_unit_test(several_files),
 		cmocka_unit_test(elf_errors),
 	};
 
