@@ -51,6 +51,13 @@ struct up_target_ops {
 	struct up_error *(*resume)(struct up_target *t);
 	/* Housekeeping between samples, while the guest runs; may be NULL. */
 	struct up_error *(*poll)(struct up_target *t);
+	/*
+	 * Last resort, run in uniprof's guardian process after uniprof died without detaching
+	 * (killed, crashed): let the guest run again and remove what we set up, with what the
+	 * target held when the guardian was forked and the connections it inherited.  paused
+	 * says whether a pause of ours may have been in force.  May be NULL.
+	 */
+	void (*rescue)(struct up_target *t, int paused);
 	/* Registers of vCPU vcpu; only while paused. */
 	struct up_error *(*get_regs)(struct up_target *t, unsigned int vcpu, struct up_regs *ret);
 	/*

@@ -15,6 +15,7 @@
 #include "../backends/target.h"
 #include "../flamegraph/folded.h"
 #include "../symbolize/symbolize.h"
+#include "guard.h"
 #include "options.h"
 #include "sampler.h"
 #include "slides.h"
@@ -179,8 +180,11 @@ int main(int argc, char **argv)
 		return report(err);
 	}
 
-	err = find_slides(target, &sym, &slide_pause_us);
+	err = guard_start(target);
+	if (!err)
+		err = find_slides(target, &sym, &slide_pause_us);
 	if (err) {
+		guard_stop(target);
 		backend->detach(target);
 		if (out != stdout) {
 			fclose(out);
@@ -206,6 +210,7 @@ int main(int argc, char **argv)
 		.code_ctx = &sym,
 	};
 	run_err = sampler_run(target, &sopts, &profile, &stats);
+	guard_stop(target);
 	backend->detach(target);
 	if (run_err)
 		fprintf(stderr, "uniprof: sampling stopped: %s; writing the %llu samples taken\n",

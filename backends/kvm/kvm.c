@@ -643,6 +643,31 @@ static struct up_error *kvm_read_virt(struct up_target *t, unsigned int vcpu, ui
 	return NULL;
 }
 
+static void kvm_rescue(struct up_target *t, int paused)
+{
+	struct kvm_target *k = to_kvm(t);
+	struct up_error *err;
+	int running = 1;
+	char *out;
+	json_t *val;
+
+	(void)paused;  /* the run state says it better: the guest ran when we attached */
+	/* Our copy of the gdbstub connection is the last: closing it ends the session. */
+	gdb_close(k->gdb);
+	k->gdb = NULL;
+	qmp_reset(k->qmp);
+	if (k->stub_path && !qmp_hmp(k->qmp, "gdbserver none", &out))
+		free(out);
+	err = query_running(k, &running, NULL);
+	if (!err && !running && !qmp_execute(k->qmp, "cont", NULL, &val))
+		json_decref(val);
+	up_error_destroy(err);
+	if (k->stub_path)
+		unlink(k->stub_path);
+	if (k->stub_dir)
+		rmdir(k->stub_dir);
+}
+
 const struct up_target_ops up_target_kvm = {
 	.name = "kvm",
 	.attach = kvm_attach,
@@ -652,6 +677,7 @@ const struct up_target_ops up_target_kvm = {
 	.pause = kvm_pause,
 	.resume = kvm_resume,
 	.poll = kvm_poll,
+	.rescue = kvm_rescue,
 	.get_regs = kvm_get_regs,
 	.read_virt = kvm_read_virt,
 };

@@ -12,6 +12,7 @@
 struct qmp {
 	int fd;
 	const char *address;
+	uint64_t next_id;     /* every command carries an id; its reply must echo it */
 	size_t len;
 	char buf[MSG_CAP];
 };
@@ -71,6 +72,7 @@ struct up_error *qmp_execute(struct qmp *q, const char *command, json_t *args, j
 		return &up_error_nomem;
 	}
 	json_object_set_new(req, "execute", json_string(command));
+	json_object_set_new(req, "id", json_integer((json_int_t)++q->next_id));
 	if (args)
 		json_object_set_new(req, "arguments", args);
 	err = send_json(q, req);
@@ -78,10 +80,15 @@ struct up_error *qmp_execute(struct qmp *q, const char *command, json_t *args, j
 	if (err)
 		return up_error_prefix(err, "QMP %s", command);
 	for (;;) {
+		json_t *id;
+
 		err = read_message(q, REPLY_TIMEOUT_MS, &msg);
 		if (err)
 			return up_error_prefix(err, "QMP %s", command);
-		if (json_object_get(msg, "event")) {
+		id = json_object_get(msg, "id");
+		/* Events, and replies to someone else's commands (see qmp_reset), are skipped. */
+		if (json_object_get(msg, "event") || !json_is_integer(id) ||
+		    (uint64_t)json_integer_value(id) != q->next_id) {
 			json_decref(msg);
 			continue;
 		}
@@ -125,6 +132,14 @@ struct up_error *qmp_hmp(struct qmp *q, const char *command_line, char **ret)
 	return NULL;
 }
 
+void qmp_reset(struct qmp *q)
+{
+	q->len = 0;
+	q->next_id += 1000000;
+	/* End whatever a dead writer left half-sent, so the next command parses on its own. */
+	up_error_destroy(up_sock_send(q->fd, "\n", 1));
+}
+
 struct up_error *qmp_drain(struct qmp *q)
 {
 	for (;;) {
@@ -150,6 +165,7 @@ struct up_error *qmp_connect(const char *address, struct qmp **ret)
 	if (!q)
 		return &up_error_nomem;
 	q->len = 0;
+	q->next_id = 0;
 	q->address = address;
 	err = up_sock_connect(address, &q->fd);
 	if (err) {

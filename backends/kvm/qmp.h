@@ -29,6 +29,12 @@ struct up_error *qmp_execute(struct qmp *q, const char *command, json_t *args, j
 /* Run an HMP command line through human-monitor-command; *ret is its output (malloc'd). */
 struct up_error *qmp_hmp(struct qmp *q, const char *command_line, char **ret);
 
+/*
+ * Forget the stream's state (a process inherited q from one that died mid-conversation):
+ * later commands skip whatever replies were meant for the dead process.
+ */
+void qmp_reset(struct qmp *q);
+
 /* Read and discard whatever events are waiting, without blocking. */
 struct up_error *qmp_drain(struct qmp *q);
 

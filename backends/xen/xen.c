@@ -492,6 +492,21 @@ static struct up_error *xen_read_virt(struct up_target *t, unsigned int vcpu, ui
 	return err;
 }
 
+static void xen_rescue(struct up_target *t, int paused)
+{
+	struct xen_target *x = to_xen(t);
+	xc_interface *xch;
+
+	if (!paused)
+		return;
+	/* A fresh handle: the inherited one may be mid-call in the dead process's state. */
+	xch = xc_interface_open(NULL, NULL, 0);
+	if (!xch)
+		return;
+	xc_domain_unpause(xch, x->domid);
+	xc_interface_close(xch);
+}
+
 const struct up_target_ops up_target_xen = {
 	.name = "xen",
 	.attach = xen_attach,
@@ -501,6 +516,7 @@ const struct up_target_ops up_target_xen = {
 	.pause = xen_pause,
 	.resume = xen_resume,
 	.poll = xen_poll,
+	.rescue = xen_rescue,
 	.get_regs = xen_get_regs,
 	.read_virt = xen_read_virt,
 };

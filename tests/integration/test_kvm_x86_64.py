@@ -112,6 +112,23 @@ class ProfileX86_64(unittest.TestCase):
         self.assertTrue(all(f.startswith("0x") for frames, _ in stacks for f in frames[1:]))
         self.assert_running()
 
+    def test_sigkill_leaves_guest_running(self):
+        # Killed while it samples as fast as it can (mostly with the guest stopped), uniprof
+        # cannot clean up: its guardian process resumes the guest instead.
+        for _ in range(3):
+            p = subprocess.Popen([UNIPROF, "--qmp", self.guest.qmp_path, "-F", "5000",
+                                  "-o", os.devnull], stderr=subprocess.DEVNULL)
+            time.sleep(1.5)
+            p.kill()
+            p.wait()
+            deadline = time.monotonic() + 10
+            while self.guest.status() != "running" and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assert_running()
+        # And the guest still works for the next profiler.
+        stacks, _ = self.profile("--per-vcpu", seconds=1)
+        self.assertGreater(sum(n for _, n in stacks), 0)
+
     def check_bad(self, args, needle, rc=None):
         code, out, err = run_uniprof(args, timeout=30)
         self.assertNotEqual(code, 0)
