@@ -59,6 +59,11 @@ class XenNested(unittest.TestCase):
         self.assertRegex(listing, r"(?m)^uniprof-pv\s")
         self.assertTrue(state_ok(self.xen.section("pv-state-after")), listing)
 
+    def test_sigkill_leaves_domain_unpaused(self):
+        # uniprof -d killed three times mid-run: its guardian undoes the pause it held.
+        self.assertTrue(state_ok(self.xen.section("pv-state-after-kill")),
+                        self.xen.section("pv-state-after-kill"))
+
     def assert_refused(self, name, *words):
         rc, folded, err = self.xen.uniprof(name)
         self.assertEqual(rc, 1, err)

@@ -80,6 +80,19 @@ section pv-state-after
 xl_state uniprof-pv
 end pv-state-after
 
+# Killed while sampling fast (the domain is paused most of the time): the guardian unpauses.
+for i in 1 2 3; do
+	uniprof -d uniprof-pv -F 5000 -o /dev/null 2>/dev/null &
+	pid=$!
+	sleep 1
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null
+	sleep 1
+done
+section pv-state-after-kill
+xl_state uniprof-pv
+end pv-state-after-kill
+
 # Refused: a domain someone else paused, one that does not exist, a name nobody has.
 xl pause uniprof-pv
 run paused -d uniprof-pv -t 1
