@@ -40,7 +40,7 @@ LIB_SRCS := \
 	symbolize/map_symbols.c symbolize/pe.c symbolize/dwarf.c symbolize/demangle.c \
 	symbolize/slide.c symbolize/symbolize.c \
 	flamegraph/folded.c
-CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c uniprof/slides.c uniprof/guard.c
+CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c uniprof/slides.c uniprof/guard.c uniprof/output.c
 
 # ---- Xen backend (uniprof -d) -------------------------------------------------------------
 # Built when libxen-dev's libraries are there (pkg-config knows them); otherwise left out, and

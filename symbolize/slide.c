@@ -159,6 +159,12 @@ static int find_pe_below(struct search *se, uint64_t pc, uint16_t machine, uint6
 	return 0;
 }
 
+/* A slide worth checking puts the pc that led to it inside one of the file's functions. */
+static int names_pc(const struct up_symfile *f, uint64_t pc, int64_t slide)
+{
+	return up_symtab_lookup(&f->tab, pc - (uint64_t)slide) != NULL;
+}
+
 static int find_pe(struct search *se, const struct up_symfile *f, int64_t *slide, char *how,
 		   size_t howlen)
 {
@@ -167,13 +173,15 @@ static int find_pe(struct search *se, const struct up_symfile *f, int64_t *slide
 	for (size_t i = 0; i < p->nr_pcs && i < PE_MAX_PCS; i++) {
 		struct up_pe_info pe;
 		uint64_t base;
+		int64_t cand;
 
 		if (!find_pe_below(se, p->pcs[i], f->pe_machine, &base, &pe))
 			continue;
 		/* The file's image starts at the base; else one of its code ranges is a PE
 		 * code section. */
-		if (confirm(se, f, (int64_t)(base - f->link_base), how, howlen)) {
-			*slide = (int64_t)(base - f->link_base);
+		cand = (int64_t)(base - f->link_base);
+		if (names_pc(f, p->pcs[i], cand) && confirm(se, f, cand, how, howlen)) {
+			*slide = cand;
 			goto found;
 		}
 		for (size_t k = 0; k < pe.nr_sections; k++) {
@@ -182,9 +190,8 @@ static int find_pe(struct search *se, const struct up_symfile *f, int64_t *slide
 			if (!(sec->flags & (UP_PE_SCN_CODE | UP_PE_SCN_EXECUTE)))
 				continue;
 			for (size_t r = 0; r < f->code.nr; r++) {
-				int64_t cand = (int64_t)(base + sec->vaddr - f->code.ranges[r].addr);
-
-				if (confirm(se, f, cand, how, howlen)) {
+				cand = (int64_t)(base + sec->vaddr - f->code.ranges[r].addr);
+				if (names_pc(f, p->pcs[i], cand) && confirm(se, f, cand, how, howlen)) {
 					*slide = cand;
 					goto found;
 				}

@@ -17,6 +17,7 @@
 #include "../symbolize/symbolize.h"
 #include "guard.h"
 #include "options.h"
+#include "output.h"
 #include "sampler.h"
 #include "slides.h"
 
@@ -128,7 +129,7 @@ int main(int argc, char **argv)
 	struct up_target *target = NULL;
 	struct up_error *err, *run_err;
 	struct options opts;
-	FILE *out = stdout;
+	struct output output;
 	int rc = 0;
 
 	switch (parse_options(argc, argv, &opts)) {
@@ -157,12 +158,11 @@ int main(int argc, char **argv)
 		free_options(&opts);
 		return report(err);
 	}
-	if (opts.output) {
-		out = fopen(opts.output, "w");
-		if (!out) {
-			up_symbolizer_deinit(&sym);
-			return report(up_error_errno(errno, "%s", opts.output));
-		}
+	err = output_open(&output, opts.output);
+	if (err) {
+		up_symbolizer_deinit(&sym);
+		free_options(&opts);
+		return report(err);
 	}
 
 	install_signals();
@@ -171,10 +171,7 @@ int main(int argc, char **argv)
 	topts.domain = opts.domain;
 	err = backend->attach(&topts, &target);
 	if (err) {
-		if (out != stdout) {
-			fclose(out);
-			remove(opts.output);
-		}
+		output_abandon(&output);
 		up_symbolizer_deinit(&sym);
 		free_options(&opts);
 		return report(err);
@@ -186,10 +183,7 @@ int main(int argc, char **argv)
 	if (err) {
 		guard_stop(target);
 		backend->detach(target);
-		if (out != stdout) {
-			fclose(out);
-			remove(opts.output);
-		}
+		output_abandon(&output);
 		up_symbolizer_deinit(&sym);
 		free_options(&opts);
 		return report(up_error_prefix(err, "looking for the symbol files' slides"));
@@ -218,9 +212,15 @@ int main(int argc, char **argv)
 
 	fopts.per_vcpu = opts.per_vcpu;
 	fopts.lines = opts.lines;
-	err = up_write_folded(out, &profile, &sym, &fopts);
-	if (out != stdout && fclose(out) && !err)
-		err = up_error_errno(errno, "%s", opts.output);
+	err = up_write_folded(output_begin(&output), &profile, &sym, &fopts);
+	{
+		struct up_error *cerr = output_close(&output);
+
+		if (err)
+			up_error_destroy(cerr);
+		else
+			err = cerr;
+	}
 	if (err)
 		rc = report(err);
 	print_summary(&opts, &stats);

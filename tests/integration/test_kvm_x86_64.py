@@ -2,6 +2,7 @@
 import os
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -160,6 +161,17 @@ class ProfileX86_64(unittest.TestCase):
         self.check_bad(["--qmp", q, "-o", "/nonexistent/dir/out.folded"], "/nonexistent/dir")
         self.check_bad([], "give exactly one target", rc=2)
         self.check_bad(["--qmp", q, "--gdb", "/nonexistent/gdb.sock"], "gdbstub")
+        # A failed run leaves the output as it was: an old profile keeps its content, a new
+        # file is not left behind, and a device such as /dev/null stays a device.
+        old = os.path.join(self.tmp, "old.folded")
+        with open(old, "w") as f:
+            f.write("root;leaf 1\n")
+        new = os.path.join(self.tmp, "new.folded")
+        for out in (old, new, "/dev/null"):
+            self.check_bad(["--qmp", "/nonexistent/qmp.sock", "-o", out], "No such file")
+        self.assertEqual(open(old).read(), "root;leaf 1\n")
+        self.assertFalse(os.path.exists(new))
+        self.assertTrue(stat.S_ISCHR(os.stat("/dev/null").st_mode))
 
 
 class ExistingGdbstub(unittest.TestCase):
