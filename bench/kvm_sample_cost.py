@@ -11,11 +11,10 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
-from guestlib import BUILD, run_uniprof, x86_64_guest  # noqa: E402
+from guestlib import BUILD, run_uniprof, tempdir, x86_64_guest  # noqa: E402
 
 
 def uniprof_run(guest, kernel, rate, seconds):
@@ -30,7 +29,7 @@ def uniprof_run(guest, kernel, rate, seconds):
 
 def gdb_snapshots(guest, kernel, n):
     """Time n 'gdb -batch' stack snapshots through a gdbstub opened with HMP."""
-    sock = os.path.join(tempfile.mkdtemp(prefix="uniprof-bench-"), "gdb.sock")
+    sock = os.path.join(tempdir("uniprof-bench-"), "gdb.sock")
     from guestlib import QMP
     q = QMP(guest.qmp_path)
     q.execute("human-monitor-command", **{"command-line": "gdbserver unix:%s,server=on,wait=off" % sock})

@@ -19,6 +19,23 @@ BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 UNIPROF = os.path.join(BUILD, "uniprof")
 
 _live = []
+_tempdirs = []
+
+
+def tempdir(prefix):
+    """A private directory, removed when the test run ends."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    _tempdirs.append(path)
+    return path
+
+
+def _remove_tempdirs():
+    for path in _tempdirs:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# atexit runs last-registered first: this one, registered first, runs after QEMU is killed.
+atexit.register(_remove_tempdirs)
 
 
 def _kill_all(*_):
@@ -73,7 +90,7 @@ class Guest:
     """
 
     def __init__(self, system, args, ready="uniprof-guest: ready", timeout=60, extra=()):
-        self.dir = tempfile.mkdtemp(prefix="uniprof-test-")
+        self.dir = tempdir("uniprof-test-")
         self.qmp_path = os.path.join(self.dir, "qmp.sock")
         self.serial = os.path.join(self.dir, "serial.log")
         if callable(args):

@@ -6,10 +6,10 @@ the gdbstub numbers the system registers differently on each.
 """
 import os
 import re
-import tempfile
 import unittest
 
-from guestlib import ROOT, arm64_guest, check_profile, load_expected, parse_folded, run_uniprof
+from guestlib import (ROOT, arm64_guest, check_profile, load_expected, parse_folded, run_uniprof,
+                      tempdir)
 
 EXPECTED = load_expected(os.path.join(ROOT, "tests", "guests", "arm64", "expected.txt"))
 
@@ -21,7 +21,7 @@ class Arm64Base:
     @classmethod
     def setUpClass(cls):
         cls.guest, cls.kernel = arm64_guest(cpu=cls.cpu)
-        cls.tmp = tempfile.mkdtemp(prefix="uniprof-arm64-")
+        cls.tmp = tempdir("uniprof-arm64-")
 
     @classmethod
     def tearDownClass(cls):

@@ -4,12 +4,11 @@ import signal
 import socket
 import stat
 import subprocess
-import tempfile
 import time
 import unittest
 
 from guestlib import (ROOT, UNIPROF, check_profile, load_expected, parse_folded, run_uniprof,
-                      x86_64_guest)
+                      tempdir, x86_64_guest)
 
 EXPECTED = load_expected(os.path.join(ROOT, "tests", "guests", "x86_64", "expected.txt"))
 
@@ -18,7 +17,7 @@ class ProfileX86_64(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.guest, cls.kernel = x86_64_guest(smp=2)
-        cls.tmp = tempfile.mkdtemp(prefix="uniprof-x86-")
+        cls.tmp = tempdir("uniprof-x86-")
 
     @classmethod
     def tearDownClass(cls):
@@ -179,7 +178,7 @@ class ExistingGdbstub(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="uniprof-gdb-")
+        cls.tmp = tempdir("uniprof-gdb-")
         cls.gdb = os.path.join(cls.tmp, "gdb.sock")
         cls.guest, cls.kernel = x86_64_guest(
             smp=2, extra=["-gdb", "unix:%s,server=on,wait=off" % cls.gdb])

@@ -8,11 +8,10 @@
 """
 import os
 import re
-import tempfile
 import unittest
 
 from guestlib import (ROOT, check_profile, efi_arm64_guest, efi_x86_64_guest, linux_guest,
-                      load_expected, parse_folded, run_uniprof)
+                      load_expected, parse_folded, run_uniprof, tempdir)
 
 
 def guest_slide(console):
@@ -32,7 +31,7 @@ class EfiBase:
     @classmethod
     def setUpClass(cls):
         cls.guest, cls.kernel = cls.guest_fn()
-        cls.tmp = tempfile.mkdtemp(prefix="uniprof-efi-")
+        cls.tmp = tempdir("uniprof-efi-")
         cls.expected = load_expected(os.path.join(ROOT, "tests", "guests", cls.folder, "expected.txt"))
 
     @classmethod
@@ -86,7 +85,7 @@ class LinuxKaslr(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.guest, cls.system_map = linux_guest(work="dd")
-        cls.tmp = tempfile.mkdtemp(prefix="uniprof-linux-")
+        cls.tmp = tempdir("uniprof-linux-")
 
     @classmethod
     def tearDownClass(cls):
