@@ -18,20 +18,19 @@ import argparse
 import os
 import random
 import shutil
-import socket
 import struct
-import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
 import guestlib  # noqa: E402
+from gdbstub import Stub, StubError, nm_symbols  # noqa: E402
+import gdbstub  # noqa: E402
 
 PAGE = 4096
-MAX_M = 2048          # the largest 'm' read QEMU 7.2 answers
 MAX_DEPTH = 64
 MAX_STOPS = 60        # give up on covering every chain after this many stops
 
@@ -48,139 +47,6 @@ class WalkFailed(Exception):
     """A stop whose frame records cannot be followed (the guest was between calls)."""
 
 
-# ---- gdbstub client ---------------------------------------------------------------------------
-
-class Stub:
-    """Remote serial protocol over a unix socket, all-stop, with acks."""
-
-    def __init__(self, path, timeout=10):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
-        self.pending = b""
-
-    def close(self):
-        self.sock.close()
-
-    def _byte(self):
-        if not self.pending:
-            self.pending = self.sock.recv(65536)
-            if not self.pending:
-                raise CaptureError("gdbstub closed the connection")
-        b, self.pending = self.pending[0], self.pending[1:]
-        return b
-
-    def _packet(self):
-        """The next packet's payload, unescaped and run-length decoded; acks it."""
-        while self._byte() != ord("$"):
-            pass  # acks ('+') before the packet
-        raw = bytearray()
-        while True:
-            b = self._byte()
-            if b == ord("#"):
-                break
-            raw.append(b)
-        checksum = int(bytes([self._byte(), self._byte()]), 16)
-        if sum(raw) & 0xff != checksum:
-            raise CaptureError("bad checksum from gdbstub")
-        self.sock.sendall(b"+")
-        out, i = bytearray(), 0
-        while i < len(raw):
-            b = raw[i]
-            if b == ord("}"):
-                out.append(raw[i + 1] ^ 0x20)
-                i += 2
-            elif b == ord("*"):
-                out.extend(out[-1:] * (raw[i + 1] - 29))
-                i += 2
-            else:
-                out.append(b)
-                i += 1
-        return bytes(out)
-
-    def _send(self, payload):
-        data = payload.encode()
-        self.sock.sendall(b"$%s#%02x" % (data, sum(data) & 0xff))
-
-    def command(self, payload):
-        """Send payload and return its reply.  A stop reply ('T...') is never the answer to
-        the commands we send: QEMU sends one by itself when a client connects."""
-        self._send(payload)
-        while True:
-            reply = self._packet().decode("latin-1")
-            if not reply.startswith("T"):
-                return reply
-
-    def cont(self):
-        # No reply until the next stop, and no byte may follow while the VM runs.
-        self._send("c")
-        if self._byte() != ord("+"):
-            raise CaptureError("gdbstub did not ack 'c'")
-
-    def interrupt(self):
-        self.sock.sendall(b"\x03")
-        reply = self._packet().decode("latin-1")
-        if not reply.startswith(("T", "S")):
-            raise CaptureError("unexpected stop reply %r" % reply)
-
-    def ok(self, payload):
-        reply = self.command(payload)
-        if reply != "OK":
-            raise CaptureError("%s: gdbstub answered %r" % (payload, reply))
-
-    def threads(self):
-        tids, reply = [], self.command("qfThreadInfo")
-        while reply.startswith("m"):
-            tids += [int(t, 16) for t in reply[1:].split(",")]
-            reply = self.command("qsThreadInfo")
-        return tids
-
-    def read_memory(self, addr, length):
-        """Bytes at addr (virtual or physical, per PhyMemMode), or None when unreadable."""
-        out = bytearray()
-        while len(out) < length:
-            n = min(MAX_M, length - len(out))
-            reply = self.command("m%x,%x" % (addr + len(out), n))
-            if not reply or reply.startswith("E"):
-                return None
-            out += bytes.fromhex(reply)
-        return bytes(out)
-
-    def xfer(self, annex):
-        data, offset = b"", 0
-        while True:
-            self._send("qXfer:features:read:%s:%x,%x" % (annex, offset, 0xf00))
-            reply = self._packet()
-            if not reply or reply[:1] not in (b"m", b"l"):
-                raise CaptureError("qXfer %s: %r" % (annex, reply[:40]))
-            data += reply[1:]
-            offset += len(reply) - 1
-            if reply[:1] == b"l":
-                return data
-
-    def _xml(self, annex):
-        # QEMU writes "xi:include" without declaring the xi prefix.
-        return ET.fromstring(self.xfer(annex).replace(b"xi:include", b"include"))
-
-    def register_numbers(self):
-        """Name -> number for every register the target description lists."""
-        numbers, nxt = {}, 0
-        target = self._xml("target.xml")
-        features = []
-        for child in target:
-            if child.tag.endswith("include"):
-                features.append(self._xml(child.get("href")))
-            elif child.tag == "feature":
-                features.append(child)
-        for feature in features:
-            for reg in feature.iter("reg"):
-                if reg.get("regnum") is not None:
-                    nxt = int(reg.get("regnum"))
-                numbers[reg.get("name")] = nxt
-                nxt += 1
-        return numbers
-
-
 # ---- guest physical memory, page walks --------------------------------------------------------
 
 class Memory:
@@ -193,7 +59,7 @@ class Memory:
 
     def _mode(self, physical):
         if physical != self.physical:
-            self.stub.ok("Qqemu.PhyMemMode:%d" % physical)
+            self.stub.set_physical(physical)
             self.physical = physical
 
     def page(self, paddr):
@@ -217,7 +83,7 @@ class Memory:
     def virt(self, tid, vaddr, length):
         """Through the gdbstub's own translation, with vCPU tid's page tables."""
         self._mode(False)
-        self.stub.ok("Hg%x" % tid)
+        self.stub.select(tid)
         return self.stub.read_memory(vaddr, length)
 
 
@@ -242,7 +108,7 @@ class X86_64:
         return guestlib.x86_64_guest()
 
     def read_regs(self, stub, numbers):
-        g = bytes.fromhex(stub.command("g"))
+        g = stub.g()
         regs = {"pc": le64(g, self.G_RIP), "sp": le64(g, self.G_RSP), "fp": le64(g, self.G_RBP),
                 "lr": 0}
         for name, off in self.G_OFFSETS.items():
@@ -299,7 +165,7 @@ class Arm64:
         return guestlib.arm64_guest()
 
     def read_regs(self, stub, numbers):
-        g = bytes.fromhex(stub.command("g"))
+        g = stub.g()
         regs = {"pc": le64(g, 32 * 8), "sp": le64(g, 31 * 8), "fp": le64(g, 29 * 8),
                 "lr": le64(g, 30 * 8), "cpsr": struct.unpack_from("<I", g, 33 * 8)[0]}
         sysregs = {}
@@ -308,10 +174,7 @@ class Arm64:
             name = next((n for n in names if n in numbers), None)
             if name is None:
                 raise CaptureError("target description has no %s" % "/".join(names))
-            reply = stub.command("p%x" % numbers[name])
-            if not reply or reply.startswith("E"):
-                raise CaptureError("p %s: %r" % (name, reply))
-            sysregs[name] = int.from_bytes(bytes.fromhex(reply), "little")
+            sysregs[name] = stub.p(numbers[name])
         regs["ttbr0"], regs["ttbr1"], regs["tcr"] = (sysregs[n] for n in self.SYSREGS[:3])
         regs["sctlr"] = sysregs.get("SCTLR_EL1", sysregs.get("SCTLR"))
         return g, sysregs, regs
@@ -374,38 +237,19 @@ class Arm64:
 
 def text_section(path):
     """(address, size) of the ELF64 file's .text section."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
-        raise CaptureError("%s: not a little-endian ELF64 file" % path)
-    shoff, = struct.unpack_from("<Q", data, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
-
-    def section(i):
-        return struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
-
-    strtab = section(shstrndx)[4]
-    for i in range(shnum):
-        name, _, _, addr, _, size = section(i)
-        end = data.index(b"\0", strtab + name)
-        if data[strtab + name:end] == b".text":
-            return addr, size
-    raise CaptureError("%s has no .text" % path)
+    try:
+        addr, _, size = gdbstub.text_section(path)
+    except ValueError as e:
+        raise CaptureError(str(e))
+    return addr, size
 
 
 def text_symbols(arch, elf):
     """[(start, size, name)] of the functions in .text, sorted; an assembly label without a
     size extends to the next symbol (or the end of .text)."""
     start, size = text_section(elf)
-    out = subprocess.run([arch.nm, "-S", "-n", elf], capture_output=True, text=True,
-                         check=True).stdout
-    syms = []
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) == 4 and f[2] in "tT":
-            syms.append([int(f[0], 16), int(f[1], 16), f[3]])
-        elif len(f) == 3 and f[1] in "tT":
-            syms.append([int(f[0], 16), 0, f[2]])
+    syms = [[addr, size, name] for addr, size, kind, name in nm_symbols(arch.nm, elf)
+            if kind in "tT"]
     syms = [s for s in syms if start <= s[0] < start + size]
     for i, s in enumerate(syms):
         if not s[1]:
@@ -474,7 +318,7 @@ class Capture:
         mem = Memory(stub)
         vcpus, stack_bytes, ok = [], {}, True
         for index, tid in enumerate(tids):
-            stub.ok("Hg%x" % tid)
+            stub.select(tid)
             g, sysregs, regs = self.arch.read_regs(stub, numbers)
             if not self.code:
                 self.capture_code(mem, tid, regs)
@@ -614,6 +458,21 @@ def select(samples, want):
     return sorted(chosen, key=lambda s: s[0])
 
 
+def attach(guest):
+    """A gdbstub started in the running guest through QMP (HMP gdbserver), connected (which
+    stops the VM) and past qSupported."""
+    qmp = guestlib.QMP(guest.qmp_path)
+    sock = os.path.join(guest.dir, "gdb.sock")
+    out = qmp.execute("human-monitor-command",
+                      **{"command-line": "gdbserver unix:%s,server=on,wait=off" % sock})
+    qmp.close()
+    if not os.path.exists(sock):
+        raise CaptureError("gdbserver did not start: %r" % out)
+    stub = Stub(sock)
+    stub.supported()
+    return stub
+
+
 def capture(arch, want, rng, log):
     elf_dir = "x86_64" if arch.name == "x86_64" else "arm64"
     elf = os.path.join(guestlib.BUILD, "guests", elf_dir, "guest.elf")
@@ -626,18 +485,10 @@ def capture(arch, want, rng, log):
     guest, _ = arch.boot()
     stub = None
     try:
-        qmp = guestlib.QMP(guest.qmp_path)
-        sock = os.path.join(guest.dir, "gdb.sock")
-        out = qmp.execute("human-monitor-command",
-                          **{"command-line": "gdbserver unix:%s,server=on,wait=off" % sock})
-        qmp.close()
-        if not os.path.exists(sock):
-            raise CaptureError("gdbserver did not start: %r" % out)
-        stub = Stub(sock)   # connecting stops the VM
-        stub.command("qSupported")
+        stub = attach(guest)
         numbers = stub.register_numbers() if arch.name == "aarch64" else {}
         tids = stub.threads()
-        if tids != [1, 2]:
+        if [int(t, 16) for t in tids] != [1, 2]:
             raise CaptureError("expected vCPU threads 1 and 2, got %r" % tids)
         for number in range(MAX_STOPS):
             stub.cont()
@@ -646,8 +497,8 @@ def capture(arch, want, rng, log):
             cap.stop(stub, numbers, tids, number)
             if len(cap.samples) >= want and covered(cap.samples) >= all_pairs:
                 break
-        stub.ok("Qqemu.PhyMemMode:0")
-        stub.command("D")
+        stub.set_physical(False)
+        stub.detach()
     finally:
         if stub:
             stub.close()
@@ -692,7 +543,7 @@ def main():
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except CaptureError as e:
+    except (CaptureError, StubError) as e:
         print("capture: %s" % e, file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -34,7 +34,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
-from capture import CaptureError, Stub, guestlib  # noqa: E402
+from capture import CaptureError, attach, guestlib  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+from gdbstub import StubError, nm_symbols  # noqa: E402
 
 PAGE = 4096
 MAX_STOPS = 60            # stops tried to get the wanted number in the guest's code
@@ -82,16 +84,8 @@ class Recorder:
 
 def elf_functions(nm, path):
     """[(start, size, name)] of the ELF's code symbols (nm -S), sorted."""
-    out = subprocess.run([nm, "-S", "-n", path], capture_output=True, text=True,
-                         check=True).stdout
-    syms = []
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) == 4 and f[2] in RANKS:
-            syms.append((int(f[0], 16), int(f[1], 16), f[3], RANKS[f[2]]))
-        elif len(f) == 3 and f[1] in RANKS:
-            syms.append((int(f[0], 16), 0, f[2], RANKS[f[1]]))
-    return Symbols(syms)
+    return Symbols([(start, size, name, RANKS[kind]) for start, size, kind, name
+                    in nm_symbols(nm, path) if kind in RANKS])
 
 
 RANKS = {"T": 4, "W": 3, "w": 3, "t": 2}
@@ -322,7 +316,7 @@ GUESTS = {
 
 def read_pcs(stub, arm64):
     """The stopped vCPU's pc, and lr on arm64 (uniprof/slides.c takes both)."""
-    g = bytes.fromhex(stub.command("g"))
+    g = stub.g()
     if arm64:
         return [le(g, 32 * 8, 8), le(g, 30 * 8, 8)]
     return [le(g, 128, 8)]
@@ -357,18 +351,10 @@ def capture(g, want_stops, rng, out_dir, log):
     stub = None
     try:
         slide = g.true_slide(guest.console())
-        qmp = guestlib.QMP(guest.qmp_path)
-        sock = os.path.join(guest.dir, "gdb.sock")
-        out = qmp.execute("human-monitor-command",
-                          **{"command-line": "gdbserver unix:%s,server=on,wait=off" % sock})
-        qmp.close()
-        if not os.path.exists(sock):
-            raise CaptureError("gdbserver did not start: %r" % out)
-        stub = Stub(sock)   # connecting stops the VM
-        stub.command("qSupported")
-        if stub.threads() != [1]:
+        stub = attach(guest)   # stops the VM
+        if [int(t, 16) for t in stub.threads()] != [1]:
             raise CaptureError("%s: expected one vCPU" % g.label)
-        stub.ok("Qqemu.PhyMemMode:0")
+        stub.set_physical(False)
         g.prepare(symfile, slide, stub)
         kept, stops, dropped = [], 0, []
         while stops < MAX_STOPS and not enough(g, slide, kept, want_stops):
@@ -391,7 +377,7 @@ def capture(g, want_stops, rng, out_dir, log):
         if found != slide:
             raise CaptureError("%s: our search found %s, the guest says 0x%x"
                                % (g.label, found if found is None else hex(found), slide))
-        stub.command("D")
+        stub.detach()
     finally:
         if stub:
             stub.close()
@@ -458,7 +444,7 @@ def main():
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except CaptureError as e:
+    except (CaptureError, StubError) as e:
         print("capture_slides: %s" % e, file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

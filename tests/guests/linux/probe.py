@@ -12,12 +12,15 @@ usage: probe.py SOCKET SYSTEM_MAP CONSOLE_LOG [--samples N]
 import argparse
 import bisect
 import collections
+import os
 import random
 import re
-import socket
 import struct
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from gdbstub import Stub  # noqa: E402
 
 KERNEL_MIN = 0xFFFF800000000000
 # Since 4.15 x86_64 Linux loads the IDT from a read-only alias at the start of the cpu_entry_area,
@@ -25,71 +28,14 @@ KERNEL_MIN = 0xFFFF800000000000
 RO_IDT = 0xFFFFFE0000000000
 
 
-class Stub:
-    """A minimal gdbstub client (all-stop, acks on)."""
-
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(path)
-        self.buf = b""
-
-    def _byte(self):
-        while not self.buf:
-            data = self.s.recv(65536)
-            if not data:
-                raise EOFError("stub closed")
-            self.buf += data
-        b, self.buf = self.buf[:1], self.buf[1:]
-        return b
-
-    def _reply(self):
-        while self._byte() != b"$":
-            pass
-        body = b""
-        while True:
-            b = self._byte()
-            if b == b"#":
-                break
-            body += b
-        self._byte()
-        self._byte()
-        self.s.sendall(b"+")
-        return body.decode()
-
-    def _send(self, data):
-        self.s.sendall(b"$" + data.encode() + b"#%02x" % (sum(data.encode()) & 0xFF))
-        while self._byte() != b"+":
-            pass
-
-    def cmd(self, data):
-        self._send(data)
-        return self._reply()
-
-    def cont(self):
-        self._send("c")
-
-    def interrupt(self):
-        self.s.sendall(b"\x03")
-        return self._reply()
-
-    def threads(self):
-        out, r = [], self.cmd("qfThreadInfo")
-        while r.startswith("m"):
-            out += r[1:].split(",")
-            r = self.cmd("qsThreadInfo")
-        return out
-
-    def regs(self, tid):
-        assert self.cmd("Hg" + tid) == "OK"
-        raw = bytes.fromhex(self.cmd("g"))
-        rbp, rsp = struct.unpack_from("<2Q", raw, 48)
-        rip, = struct.unpack_from("<Q", raw, 128)
-        cs, = struct.unpack_from("<I", raw, 140)
-        return rip, rbp, rsp, cs
-
-    def read(self, addr, n):
-        r = self.cmd("m%x,%x" % (addr, n))
-        return None if r.startswith("E") or len(r) != 2 * n else bytes.fromhex(r)
+def regs(stub, tid):
+    """(rip, rbp, rsp, cs) of vCPU tid."""
+    stub.select(tid)
+    g = stub.g()
+    rbp, rsp = struct.unpack_from("<2Q", g, 48)
+    rip, = struct.unpack_from("<Q", g, 128)
+    cs, = struct.unpack_from("<I", g, 140)
+    return rip, rbp, rsp, cs
 
 
 def load_map(path):
@@ -130,19 +76,19 @@ def main():
     print("_text 0x%s, System.map _text 0x%x, slide 0x%x (%d x 2 MiB)"
           % (m.group(1), every["_text"], slide, slide // (2 << 20)))
 
-    stub = Stub(args.socket)
-    stub.cmd("qSupported:multiprocess+")
+    stub = Stub(args.socket, timeout=30)
+    stub.supported("multiprocess+")
     tids = stub.threads()
     ok = True
     try:
         banner = every.get("linux_banner")
-        data = stub.read(banner + slide, 128) if banner is not None else None
+        data = stub.read_memory(banner + slide, 128) if banner is not None else None
         line = data.split(b"\0")[0].decode(errors="replace").strip() if data else None
         print("linux_banner at 0x%x: %r" % (banner + slide, line) if banner is not None
               else "linux_banner not in the System.map")
         ok = bool(line and line.startswith("Linux version "))
 
-        gate = stub.read(RO_IDT, 16)
+        gate = stub.read_memory(RO_IDT, 16)
         if gate and "asm_exc_divide_error" in every:
             lo, _, _, _, mid, hi = struct.unpack_from("<HHBBHI", gate)
             idt_slide = (lo | mid << 16 | hi << 32) - every["asm_exc_divide_error"]
@@ -159,7 +105,7 @@ def main():
             time.sleep(random.uniform(0.002, 0.012))
             stub.interrupt()
             for t in tids:
-                rip, rbp, rsp, cs = stub.regs(t)
+                rip, rbp, rsp, cs = regs(stub, t)
                 if rip >= KERNEL_MIN:
                     kern[t] += 1
                     leaves[symbolize(text, keys, rip - slide)] += 1
@@ -171,7 +117,8 @@ def main():
                     user[t] += 1
                     rbp_kinds["user, cpl %d" % (cs & 3)] += 1
     finally:
-        stub.cmd("D")
+        if not stub.detach():
+            print("detach failed: the guest may be left stopped")
     for i, t in enumerate(tids):
         n = user[t] + kern[t]
         print("vcpu%d: %d samples, user %d (%.1f%%), kernel %d (%.1f%%)"
