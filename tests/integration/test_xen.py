@@ -13,6 +13,7 @@ from guestlib import ROOT, UNIPROF, check_profile, load_expected, parse_folded
 from xenlib import NestedRun
 
 EXPECTED = load_expected(os.path.join(ROOT, "tests", "guests", "xen-pv", "expected.txt"))
+EXPECTED_PVH = load_expected(os.path.join(ROOT, "tests", "guests", "x86_64", "expected.txt"))
 
 
 def state_ok(state):
@@ -34,13 +35,13 @@ class XenNested(unittest.TestCase):
         self.assertEqual(self.xen.returncode, 0,
                          "the nested run failed; its log ends:\n" + self.xen.tail())
 
-    def assert_profile(self, name):
+    def assert_profile(self, name, expected=EXPECTED):
         rc, folded, err = self.xen.uniprof(name)
         self.assertIsNotNone(folded, "no output from uniprof run %s" % name)
         self.assertEqual(rc, 0, err)
         self.assertNotIn("this build has no Xen support", err)
         stacks = parse_folded(folded)
-        failures, report = check_profile(stacks, EXPECTED)
+        failures, report = check_profile(stacks, expected)
         print("\n    %s: %s\n    %s" % (name, report, err.strip().splitlines()[-1]))
         self.assertEqual(failures, [])
         self.assertEqual(set(f[0] for f, _ in stacks), {"vcpu0", "vcpu1"})
@@ -53,6 +54,14 @@ class XenNested(unittest.TestCase):
 
     def test_pv_by_name(self):
         self.assert_profile("pv-name")
+
+    def test_pvh_guest(self):
+        # The HVM path: CPU state from the HVM context, guest frames, our own page walk.
+        _, err = self.assert_profile("pvh", EXPECTED_PVH)
+        self.assertIn("HVM/PVH x86_64 guest, 2 vCPUs", err)
+        self.assertIn("slide 0x0: the guest's code matches", err)
+        self.assertTrue(state_ok(self.xen.section("pvh-state-after")),
+                        self.xen.section("pvh-state-after"))
 
     def test_domain_runs_afterwards(self):
         listing = self.xen.section("xl-list-after")

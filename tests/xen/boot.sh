@@ -11,6 +11,7 @@
 #   --smp N            QEMU vCPUs = Xen pCPUs (default 2)
 #   --dom0-mem MIB     dom0 memory (default 384)
 #   --dom0-vcpus N     dom0 vCPUs (default 1)
+#   --cpu MODEL        QEMU CPU model (default qemu64,+svm,+npt: HVM/PVH guests work)
 #   --xen-args ARGS    extra Xen command line
 #   --dom0-args ARGS   extra dom0 kernel command line
 #
@@ -20,6 +21,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 initrd='' out='' timeout=600 mem=1024 smp=2 dom0_mem=384 dom0_vcpus=1 xen_args='' dom0_args=''
+# AMD SVM with nested paging, which TCG emulates: Xen can then run HVM and PVH guests.
+cpu=qemu64,+svm,+npt
 while [ $# -gt 0 ]; do
 	case $1 in
 	--initrd) initrd=$2; shift 2 ;;
@@ -27,6 +30,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
+	--cpu) cpu=$2; shift 2 ;;
 	--dom0-mem) dom0_mem=$2; shift 2 ;;
 	--dom0-vcpus) dom0_vcpus=$2; shift 2 ;;
 	--xen-args) xen_args=$2; shift 2 ;;
@@ -77,7 +81,7 @@ trap 'exit 130' INT TERM HUP
 
 start=$(date +%s.%N)
 qemu-system-x86_64 -nodefaults -display none -no-reboot \
-	-machine pc -accel tcg,tb-size=128 -cpu qemu64 -smp "$smp" -m "$mem" \
+	-machine pc -accel tcg,tb-size=128 -cpu "$cpu" -smp "$smp" -m "$mem" \
 	-serial "file:$log" \
 	-kernel "$xen_elf" -append "$xen_cmdline" \
 	-initrd "$out/boot/vmlinuz $dom0_cmdline,$out/boot/dom0.cpio.gz" \

@@ -38,7 +38,10 @@ need_host_tools make:make gcc:gcc nm:binutils
 
 guest_dir=$repo/tests/guests/xen-pv
 make -s -C "$guest_dir" O="$out/xen-pv"
+# Our x86_64 KVM test guest boots through the PVH entry point: Xen runs it as a PVH domU.
+make -s -C "$repo/tests/guests/x86_64" O="$out/x86_64"
 adds=(--add "$uniprof:/usr/bin/uniprof"
+	--add "$out/x86_64/guest.elf:/guests/pvh.elf"
 	--add "$out/xen-pv/xen-pv.elf:/guests/xen-pv.elf"
 	--add "$out/xen-pv/xen-pv.syms:/guests/xen-pv.syms")
 if [ $linux -eq 1 ]; then

@@ -156,6 +156,28 @@ if [ -f /test/bench ] && [ "$(xl info | awk '$1 == "nr_cpus" { print $3 }')" -gt
 	xl vcpu-pin Domain-0 0 all
 fi
 
+# A PVH domU (HVM container, guest frames, CPU state from the HVM context): our x86_64 test
+# guest, whose chains and ratios are those of tests/guests/x86_64/expected.txt.
+if [ -f "$G/pvh.elf" ]; then
+	cat >/tmp/uniprof-pvh.cfg <<CFG
+name = "uniprof-pvh"
+type = "pvh"
+kernel = "$G/pvh.elf"
+memory = 64
+vcpus = 2
+on_crash = "preserve"
+CFG
+	section xl-create-pvh
+	xl create /tmp/uniprof-pvh.cfg 2>&1
+	end xl-create-pvh
+	sleep 5
+	run pvh -d uniprof-pvh -k "$G/pvh.elf" -F "$F" -t "$T" --per-vcpu -v
+	section pvh-state-after
+	xl_state uniprof-pvh
+	end pvh-state-after
+	xl destroy uniprof-pvh
+fi
+
 # Destroyed while sampled: the profile so far is written, the exit status says so.
 (sleep 2; xl destroy uniprof-pv) &
 run lost -d uniprof-pv -k "$G/xen-pv.elf" -F "$F" -t 30 --per-vcpu
