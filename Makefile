@@ -129,10 +129,10 @@ fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o
 
 guests: $(GUEST_X86_64) $(GUEST_ARM64) $(GUEST_EFI_X86_64) $(GUEST_EFI_ARM64)
 
-$(GUEST_EFI_X86_64): $(wildcard tests/guests/efi-x86_64/*)
+$(GUEST_EFI_X86_64): $(wildcard tests/guests/efi-x86_64/* tests/guests/efi-common/*)
 	$(MAKE) -C tests/guests/efi-x86_64 O=$(abspath $(@D))
 
-$(GUEST_EFI_ARM64): $(wildcard tests/guests/efi-arm64/*)
+$(GUEST_EFI_ARM64): $(wildcard tests/guests/efi-arm64/* tests/guests/efi-common/*)
 	$(MAKE) -C tests/guests/efi-arm64 O=$(abspath $(@D))
 
 $(GUEST_X86_64): $(wildcard tests/guests/x86_64/*)

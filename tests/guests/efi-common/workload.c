@@ -1,22 +1,24 @@
 /*
- * The profiled workload: fixed call chains with known time shares, on the
- * bootstrap processor, with UEFI boot services still running.
+ * The profiled workload of both EFI test guests (efi-x86_64 and efi-arm64):
+ * fixed call chains with known time shares, on the bootstrap processor, with
+ * UEFI boot services still running.
  *
  *   workload_entry -> work_loop -> alpha -> alpha_mid -> alpha_deep -> alpha_leaf  3 units
  *   workload_entry -> work_loop -> beta -> beta_leaf                              1 unit
  *
- * expected.txt states the same and must change with this file.
+ * Both guests' expected.txt state the same and must change with this file.
  *
  * As in tests/guests/x86_64/workload.c: every function is noipa (not
  * inlined, cloned, merged or analysed into a noreturn) and keeps a
- * frame-pointer frame, so a frame-pointer walk sees exactly these names.
+ * frame-pointer frame (a frame record on arm64), so a frame walk sees exactly
+ * these names.
  * Each one bumps its own counter after its callee returns: that keeps the
  * call from being a tail call, keeps the bodies distinct, and lets a
  * debugger see progress.
  *
  * Only the leaves spend time, in a register-only countdown loop whose body
  * is the same in both leaves: a unit is a fixed number of guest iterations,
- * not a span of TSC time, so the shares do not depend on when the host
+ * not a span of TSC or counter-timer time, so the shares do not depend on when the host
  * deschedules the vCPU thread or on how long a profiler keeps the VM
  * stopped. The firmware's timer interrupt still runs its handler on this
  * stack now and then (see README.md for its share).
