@@ -67,6 +67,7 @@ cp "$XEN_TESTS_DIR/dom0/init.sh" "$root/init"
 chmod 755 "$root/init"
 mkdir -p "$root/etc/xen" "$root/var/lib/xen" "$root/var/lib/xenstored" "$root/var/log/xen/console" \
 	"$root/var/lock" "$root/test"
+cp "$XEN_TESTS_DIR/dom0/lib.sh" "$root/test/lib.sh"
 echo "$XEN_VER" >"$root/etc/xen-version"
 : >"$root/etc/xen/xl.conf"
 

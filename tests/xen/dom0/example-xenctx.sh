@@ -15,21 +15,7 @@ SAMPLES=${SAMPLES:-8}
 XENCTX_RUNS=${XENCTX_RUNS:-20}
 rc=0
 
-section() { echo "=== BEGIN $1 ==="; }
-end() { echo "=== END $1 ==="; }
-
-uptime_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
-
-# Wait up to $2 seconds for the console log of domain $1 to contain $3.
-wait_console() {
-	i=0
-	while [ $i -lt "$2" ]; do
-		grep -q "$3" "/var/log/xen/console/guest-$1.log" 2>/dev/null && return 0
-		sleep 1
-		i=$((i + 1))
-	done
-	return 1
-}
+. /test/lib.sh
 
 cat >/tmp/uniprof-pv.cfg <<CFG
 name = "uniprof-pv"

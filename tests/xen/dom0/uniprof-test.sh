@@ -15,20 +15,7 @@ G=/guests
 F=${UNIPROF_HZ:-200}
 T=${UNIPROF_SECONDS:-8}
 
-section() { echo "=== BEGIN $1 ==="; }
-end() { echo "=== END $1 ==="; }
-uptime_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
-
-# Wait up to $2 seconds for the console log of domain $1 to contain $3.
-wait_console() {
-	i=0
-	while [ $i -lt "$2" ]; do
-		grep -q "$3" "/var/log/xen/console/guest-$1.log" 2>/dev/null && return 0
-		sleep 1
-		i=$((i + 1))
-	done
-	return 1
-}
+. /test/lib.sh
 
 # run NAME ARGS...: run uniprof ARGS with its profile, stderr and exit status in sections
 # NAME.folded, NAME.err, NAME.rc.
