@@ -41,7 +41,7 @@ class EfiBase:
     def test_slide_found_and_chains_named(self):
         out = os.path.join(self.tmp, "out.folded")
         rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.kernel, "-F", "200",
-                                  "-t", "4", "--per-vcpu", "-v", "-o", out])
+                                  "-t", "8", "--per-vcpu", "-v", "-o", out])
         self.assertEqual(rc, 0, err)
         slide = guest_slide(self.guest.console())
         self.assertNotEqual(slide, 0)
