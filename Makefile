@@ -104,7 +104,10 @@ $(BUILD)/uniprof: $(CLI_OBJS) $(LIB)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -no-pie -o $@ $< $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -no-pie -o $@ $< $(filter %.o,$^) $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS) -lm
+
+# The sampling loop is the CLI's, not the library's.
+$(BUILD)/tests/test_sampler: $(BUILD)/obj/uniprof/sampler.o
 
 .SECONDEXPANSION:
 $(BUILD)/fuzz/%: fuzz/%.c $$($$*_SRCS)

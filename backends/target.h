@@ -58,6 +58,14 @@ struct up_target_ops {
 	 * says whether a pause of ours may have been in force.  May be NULL.
 	 */
 	void (*rescue)(struct up_target *t, int paused);
+	/*
+	 * Whether vCPU vcpu is stale, only while paused: runnable all along since the previous
+	 * pause but never given a physical CPU, so that its state is the one the previous sample
+	 * saw, and counting it again would charge the host's scheduling to the guest's code.  A
+	 * vCPU the guest put to sleep (blocked, idle) is not stale: that is where the guest
+	 * waits.  May be NULL, when the backend cannot tell; then no vCPU is stale.
+	 */
+	struct up_error *(*vcpu_stale)(struct up_target *t, unsigned int vcpu, int *ret);
 	/* Registers of vCPU vcpu; only while paused. */
 	struct up_error *(*get_regs)(struct up_target *t, unsigned int vcpu, struct up_regs *ret);
 	/*

@@ -103,6 +103,10 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 		(unsigned long long)st->truncated,
 		st->stacks ? 100.0 * st->truncated / st->stacks : 0.0, st->rate, opts->frequency,
 		st->pause_median_us);
+	if (st->stale)
+		fprintf(stderr, "uniprof: %llu vCPU states not counted: runnable but not run since the "
+			"previous sample (the host's CPUs are overcommitted)\n",
+			(unsigned long long)st->stale);
 	if (verbosity) {
 		fprintf(stderr, "uniprof: %llu sample slots missed, longest pause %.0f us; "
 			"median %.0f us from pause to the resume request\n",

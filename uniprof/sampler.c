@@ -39,6 +39,7 @@ struct sample {
 	uint64_t *pcs;            /* nr_vcpus rows of max_depth */
 	struct up_walk *walks;
 	struct up_regs *regs;
+	int *stale;               /* per vCPU: not run since the previous sample, not walked */
 	uint64_t resume_at;       /* when resume was requested */
 };
 
@@ -50,9 +51,15 @@ static struct up_error *take_sample(struct up_target *t, const struct sampler_op
 	unsigned int i;
 
 	err = t->ops->pause(t);
+	for (i = 0; !err && i < s->nr_vcpus; i++) {
+		s->stale[i] = 0;
+		if (t->ops->vcpu_stale)
+			err = t->ops->vcpu_stale(t, i, &s->stale[i]);
+	}
 	/* Registers of every vCPU first, then the walks: 'g' is what syncs QEMU's vCPU state. */
 	for (i = 0; !err && i < s->nr_vcpus; i++)
-		err = t->ops->get_regs(t, i, &s->regs[i]);
+		if (!s->stale[i])
+			err = t->ops->get_regs(t, i, &s->regs[i]);
 	for (i = 0; !err && i < s->nr_vcpus; i++) {
 		struct read_ctx ctx = { .t = t, .vcpu = i };
 		struct up_walk_env env = {
@@ -63,6 +70,8 @@ static struct up_error *take_sample(struct up_target *t, const struct sampler_op
 			.code_ctx = opts->code_ctx,
 		};
 
+		if (s->stale[i])
+			continue;
 		arch->walk_frames(&s->regs[i], &env, s->pcs + (size_t)i * s->max_depth,
 				  s->max_depth, &s->walks[i]);
 		err = ctx.fatal;
@@ -157,7 +166,8 @@ struct up_error *sampler_run(struct up_target *t, const struct sampler_options *
 	s.pcs = calloc((size_t)s.nr_vcpus * s.max_depth, sizeof(*s.pcs));
 	s.walks = calloc(s.nr_vcpus, sizeof(*s.walks));
 	s.regs = calloc(s.nr_vcpus, sizeof(*s.regs));
-	if (!s.pcs || !s.walks || !s.regs) {
+	s.stale = calloc(s.nr_vcpus, sizeof(*s.stale));
+	if (!s.pcs || !s.walks || !s.regs || !s.stale) {
 		err = &up_error_nomem;
 		goto out;
 	}
@@ -189,6 +199,10 @@ struct up_error *sampler_run(struct up_target *t, const struct sampler_options *
 		durations_add(&durations, t1 - t0);
 		stats->samples++;
 		for (unsigned int i = 0; i < s.nr_vcpus; i++) {
+			if (s.stale[i]) {
+				stats->stale++;
+				continue;
+			}
 			stats->stacks++;
 			stats->truncated += up_walk_truncated(&s.walks[i]);
 			stats->fixups[s.walks[i].fixup]++;
@@ -223,5 +237,6 @@ out:
 	free(s.pcs);
 	free(s.walks);
 	free(s.regs);
+	free(s.stale);
 	return err;
 }

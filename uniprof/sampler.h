@@ -25,7 +25,8 @@ struct sampler_options {
 
 struct sampler_stats {
 	uint64_t samples;       /* pauses that produced stacks */
-	uint64_t stacks;        /* stacks walked (samples x vCPUs) */
+	uint64_t stacks;        /* stacks walked (samples x vCPUs, less the stale ones) */
+	uint64_t stale;         /* vCPU states not counted: not run since the previous sample */
 	uint64_t truncated;     /* walks that did not reach the outermost frame */
 	uint64_t missed;        /* sample slots skipped because we fell behind */
 	uint64_t fixups[UP_FIXUP_COUNT];  /* how each leaf's caller was found */

@@ -68,6 +68,17 @@ struct up_error *xen_vcpu_get_regs(struct xc_interface_core *xch, uint32_t domid
 /* Size of the scratch space xen_vcpu_get_regs wants. */
 unsigned long xen_vcpu_context_size(void);
 
+/* What a vCPU is doing, from the scheduler's point of view. */
+struct xen_vcpu_activity {
+	int online;
+	int blocked;              /* waiting for an event: the guest's own idea (idle) */
+	uint64_t cpu_time;        /* nanoseconds it has run, in total */
+};
+
+/* The scheduler's view of vCPU vcpu (xc_vcpu_getinfo). */
+struct up_error *xen_vcpu_activity(struct xc_interface_core *xch, uint32_t domid,
+				   unsigned int vcpu, struct xen_vcpu_activity *ret);
+
 /* Whether vCPU vcpu is up; *ret untouched on failure. */
 struct up_error *xen_vcpu_online(struct xc_interface_core *xch, uint32_t domid, unsigned int vcpu,
 				 int *ret);

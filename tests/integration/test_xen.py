@@ -45,6 +45,13 @@ class XenNested(unittest.TestCase):
         print("\n    %s: %s\n    %s" % (name, report, err.strip().splitlines()[-1]))
         self.assertEqual(failures, [])
         self.assertEqual(set(f[0] for f, _ in stacks), {"vcpu0", "vcpu1"})
+        # Each pause sees both vCPUs: a state is either walked or not counted as stale (not run
+        # since the previous sample: with one pCPU for dom0 and both vCPUs, that is common).
+        m = re.search(r"(\d+) samples in [\d.]+ s, (\d+) stacks", err)
+        self.assertIsNotNone(m, err)
+        stale = re.search(r"(\d+) vCPU states not counted", err)
+        self.assertEqual(2 * int(m.group(1)), int(m.group(2)) + (int(stale.group(1)) if stale else 0), err)
+        self.assertEqual(sum(n for _, n in stacks), int(m.group(2)))
         return stacks, err
 
     def test_pv_by_id(self):

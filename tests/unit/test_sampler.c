@@ -1,0 +1,218 @@
+/*
+ * The sampling loop over a scripted fake target: every pause is undone, stale vCPUs (not run
+ * since the previous sample) are neither read nor counted, and failures end the run with the
+ * guest running.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "../../uniprof/sampler.h"
+
+#define NR_VCPUS 2
+/* Each vCPU stands at its own pc with no frame pointer: every walk is one frame. */
+#define PC(vcpu) (0xffffffff81000000ULL + 0x100 * (vcpu))
+
+struct fake {
+	struct up_target base;
+	int paused;
+	unsigned int pauses, resumes, reads[NR_VCPUS], stale_calls;
+	/* vCPU 1 is stale on every stale_every-th pause (0: never). */
+	unsigned int stale_every;
+	/* vcpu_stale fails on this pause (0: never). */
+	unsigned int fail_on;
+};
+
+static struct fake *to_fake(struct up_target *t)
+{
+	return (struct fake *)t;
+}
+
+static unsigned int fake_nr_vcpus(struct up_target *t)
+{
+	(void)t;
+	return NR_VCPUS;
+}
+
+static const struct up_arch *fake_arch(struct up_target *t)
+{
+	(void)t;
+	return &up_arch_x86_64;
+}
+
+static struct up_error *fake_pause(struct up_target *t)
+{
+	struct fake *f = to_fake(t);
+
+	assert_false(f->paused);
+	f->paused = 1;
+	f->pauses++;
+	return NULL;
+}
+
+static struct up_error *fake_resume(struct up_target *t)
+{
+	struct fake *f = to_fake(t);
+
+	f->paused = 0;
+	f->resumes++;
+	return NULL;
+}
+
+static struct up_error *fake_vcpu_stale(struct up_target *t, unsigned int vcpu, int *ret)
+{
+	struct fake *f = to_fake(t);
+
+	assert_true(f->paused);
+	f->stale_calls++;
+	if (f->fail_on && f->pauses == f->fail_on)
+		return up_error_create(UP_ERR_LOST, "domain 7 is gone");
+	*ret = vcpu == 1 && f->stale_every && f->pauses % f->stale_every == 0;
+	return NULL;
+}
+
+static struct up_error *fake_get_regs(struct up_target *t, unsigned int vcpu, struct up_regs *ret)
+{
+	struct fake *f = to_fake(t);
+
+	assert_true(f->paused);
+	assert_true(vcpu < NR_VCPUS);
+	f->reads[vcpu]++;
+	memset(ret, 0, sizeof(*ret));
+	ret->pc = PC(vcpu);
+	ret->sp = 0xffffc90000001000ULL;
+	return NULL;
+}
+
+static struct up_error *fake_read_virt(struct up_target *t, unsigned int vcpu, uint64_t addr,
+				       void *buf, size_t len)
+{
+	(void)t; (void)vcpu; (void)buf; (void)len;
+	return up_error_fault(addr, "nothing mapped");
+}
+
+static const struct up_target_ops fake_ops = {
+	.name = "fake",
+	.nr_vcpus = fake_nr_vcpus,
+	.arch = fake_arch,
+	.pause = fake_pause,
+	.resume = fake_resume,
+	.vcpu_stale = fake_vcpu_stale,
+	.get_regs = fake_get_regs,
+	.read_virt = fake_read_virt,
+};
+
+static volatile sig_atomic_t never;
+
+static struct sampler_options fast_options(uint64_t samples)
+{
+	struct sampler_options o = {
+		.frequency = 1e6,
+		.samples = samples,
+		.max_depth = 16,
+		.stop = &never,
+	};
+	return o;
+}
+
+/* Samples counted for vCPU vcpu, all of which must be its one-frame stack. */
+static uint64_t count_of(const struct up_profile *p, uint32_t vcpu)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < p->nr_stacks; i++) {
+		const struct up_stack *s = p->stacks[i];
+
+		if (s->vcpu != vcpu)
+			continue;
+		assert_int_equal(s->depth, 1);
+		assert_true(s->pcs[0] == PC(vcpu));
+		n += s->count;
+	}
+	return n;
+}
+
+static void test_stale_vcpus_not_counted(void **state)
+{
+	struct fake f = { .base.ops = &fake_ops, .stale_every = 2 };
+	struct sampler_options o = fast_options(10);
+	struct sampler_stats st;
+	struct up_profile p;
+	struct up_error *err;
+
+	(void)state;
+	up_profile_init(&p);
+	err = sampler_run(&f.base, &o, &p, &st);
+	assert_null(err);
+	assert_int_equal(st.samples, 10);
+	assert_int_equal(f.pauses, 10);
+	assert_int_equal(f.resumes, 10);
+	assert_false(f.paused);
+	assert_int_equal(st.stale, 5);
+	assert_int_equal(st.stacks, 15);
+	assert_int_equal(count_of(&p, 0), 10);
+	assert_int_equal(count_of(&p, 1), 5);
+	/* A stale vCPU's registers are not even read. */
+	assert_int_equal(f.reads[0], 10);
+	assert_int_equal(f.reads[1], 5);
+	assert_int_equal(p.total, 15);
+	up_profile_deinit(&p);
+}
+
+static void test_no_stale_op(void **state)
+{
+	struct up_target_ops ops = fake_ops;
+	struct fake f = { .base.ops = &ops, .stale_every = 1 };
+	struct sampler_options o = fast_options(4);
+	struct sampler_stats st;
+	struct up_profile p;
+
+	(void)state;
+	/* A backend that cannot tell: every vCPU is counted. */
+	ops.vcpu_stale = NULL;
+	up_profile_init(&p);
+	assert_null(sampler_run(&f.base, &o, &p, &st));
+	assert_int_equal(st.stale, 0);
+	assert_int_equal(st.stacks, 8);
+	assert_int_equal(count_of(&p, 1), 4);
+	assert_int_equal(f.stale_calls, 0);
+	up_profile_deinit(&p);
+}
+
+static void test_failure_resumes(void **state)
+{
+	struct fake f = { .base.ops = &fake_ops, .fail_on = 3 };
+	struct sampler_options o = fast_options(10);
+	struct sampler_stats st;
+	struct up_profile p;
+	struct up_error *err;
+
+	(void)state;
+	up_profile_init(&p);
+	err = sampler_run(&f.base, &o, &p, &st);
+	assert_non_null(err);
+	assert_int_equal(err->code, UP_ERR_LOST);
+	up_error_destroy(err);
+	/* The failed pause was undone; what came before it is kept. */
+	assert_false(f.paused);
+	assert_int_equal(f.pauses, 3);
+	assert_int_equal(f.resumes, 3);
+	assert_int_equal(st.samples, 2);
+	assert_int_equal(p.total, 4);
+	up_profile_deinit(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stale_vcpus_not_counted),
+		cmocka_unit_test(test_no_stale_op),
+		cmocka_unit_test(test_failure_resumes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
