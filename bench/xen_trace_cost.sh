@@ -13,7 +13,8 @@
 #
 # A "trace" is one vCPU's stack: xenctx prints one per process run; uniprof walks every vCPU in
 # each pause.  uniprof's cost per trace is given two ways: its median pause divided by the
-# number of vCPUs (the guest-visible cost), and its wall time divided by the traces it took
+# stacks it walked per pause (the guest-visible cost; a vCPU that has not run since the previous
+# sample is neither read nor walked), and its wall time divided by the traces it took
 # (everything, process start-up and sleeps between samples excluded only at -F high enough).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,11 +74,13 @@ for label, what in (("shared", "no pinning: dom0 and the guest's 2 vCPUs share X
             print("uniprof -F %d: no summary line" % hz)
             continue
         samples, stacks, pause = int(m.group(1)), int(m.group(3)), int(m.group(4))
-        vcpus = stacks // max(samples, 1)
-        per_trace = pause / max(vcpus, 1)
+        # Stale vCPUs (not run since the previous sample) are neither read nor walked: a pause
+        # costs what the stacks it did walk cost.
+        per_pause = stacks / max(samples, 1)
+        per_trace = pause / max(per_pause, 1e-9)
         wall = int(read("bench-%s-uniprof-%d.wall_ms" % (label, hz)).strip() or 0)
-        print("uniprof -F %4d: %d samples x %d vCPUs, median pause %d us = %.0f us per trace "
+        print("uniprof -F %4d: %d samples, %.2f stacks walked per pause, median pause %d us = %.0f us per trace "
               "-> %.0fx faster than xenctx; whole process %d ms = %.0f us per trace (incl. start-up and sleeps)"
-              % (hz, samples, vcpus, pause, per_trace, xenctx_ms * 1000 / per_trace, wall,
+              % (hz, samples, per_pause, pause, per_trace, xenctx_ms * 1000 / per_trace, wall,
                  wall * 1000.0 / max(stacks, 1)))
 PY
