@@ -50,7 +50,10 @@ XEN_PKGS := xencontrol xenforeignmemory xenstore
 HAVE_XEN := $(shell $(PKG_CONFIG) --exists $(XEN_PKGS) 2>/dev/null && echo 1)
 LIB_SRCS += backends/xen/mapcache.c
 ifeq ($(HAVE_XEN),1)
-LIB_SRCS += backends/xen/xen.c backends/xen/domain.c backends/xen/vcpu.c
+# Registers come from the host's own kind of vCPU context: x86_64 or arm64 (Xen on Arm).
+XEN_HOST_ARCH := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
+XEN_VCPU_SRC := $(or $(filter backends/xen/vcpu_$(XEN_HOST_ARCH:aarch64=arm64).c,$(wildcard backends/xen/vcpu_*.c)),backends/xen/vcpu_none.c)
+LIB_SRCS += backends/xen/xen.c backends/xen/domain.c backends/xen/vcpu.c $(XEN_VCPU_SRC)
 ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(XEN_PKGS))
 PKG_LIBS += $(shell $(PKG_CONFIG) --libs $(XEN_PKGS))
 $(BUILD)/obj/backends/registry.o: ALL_CFLAGS += -DHAVE_LIBXENCTRL

@@ -45,8 +45,9 @@ def read(name):
     p = os.path.join(d, name + ".txt")
     return open(p).read() if os.path.exists(p) else ""
 
-for label, what in (("shared", "no pinning: dom0 and the guest's 2 vCPUs share Xen's pCPUs"),
-                    ("pinned", "dom0 pinned to pCPU 0, the guest's vCPUs to pCPU 1")):
+for label, what in (("shared", "PV guest, no pinning: dom0 and the guest's 2 vCPUs share Xen's pCPUs"),
+                    ("pinned", "PV guest, dom0 pinned to pCPU 0, the guest's vCPUs to pCPU 1"),
+                    ("pvh", "PVH guest (tests/guests/x86_64), 2 vCPUs, no pinning")):
     x = read("bench-%s-xenctx" % label)
     runs = [int(m) for m in re.findall(r"xenctx_ms (\d+)", x)]
     if not runs:

@@ -31,9 +31,9 @@
 /* Between two checks that the domain still exists and runs (poll), in nanoseconds. */
 #define POLL_INTERVAL_NS 100000000ull
 /*
- * An HVM guest's frame numbers go through its p2m, which can change under a mapping we keep
- * (ballooning, sharing): forget all mappings this often.  PV mappings are of machine frames and
- * cannot go stale (see read_phys).
+ * An HVM, PVH or Arm guest's frame numbers go through its p2m, which can change under a mapping
+ * we keep (ballooning, sharing): forget all mappings this often.  x86 PV mappings are of machine
+ * frames and cannot go stale (see read_phys).
  */
 #define HVM_FLUSH_INTERVAL_NS 1000000000ull
 /* Longest message libxenctrl's log gives us, kept for -vv. */
@@ -62,6 +62,7 @@ struct xen_target {
 	uint32_t domid;
 	char *name;
 	int hvm;
+	int guest_frames;        /* page tables hold guest frames, which the p2m may move */
 	unsigned int nr_vcpus;
 	uint8_t handle[16];
 	uint64_t nr_pages;
@@ -242,7 +243,10 @@ static struct up_error *find_domain(struct xen_target *x, const char *spec)
 	if (x->nr_vcpus == 0 || x->nr_vcpus > 4096)
 		return up_error_create(UP_ERR_PROTOCOL, "domain %u has %u vCPUs", x->domid, x->nr_vcpus);
 	x->name = xen_domain_name(x->domid);
-	return xen_guest_arch(x->xch, x->domid, x->hvm, &x->arch);
+	err = xen_guest_arch(x->xch, x->domid, x->hvm, &x->arch);
+	/* Only x86 PV guests hold machine frames in their page tables. */
+	x->guest_frames = x->hvm || x->arch != &up_arch_x86_64;
+	return err;
 }
 
 static struct up_error *xen_attach(const struct up_target_options *opts, struct up_target **ret)
@@ -280,8 +284,9 @@ static struct up_error *xen_attach(const struct up_target_options *opts, struct 
 		return err;
 	}
 	x->last_poll = x->last_flush = now_ns();
-	LOG(x, 1, "attached: domain %u (%s), %s x86_64 guest, %u vCPUs", x->domid,
-	    x->name ? x->name : "no name", x->hvm ? "HVM/PVH" : "PV", x->nr_vcpus);
+	LOG(x, 1, "attached: domain %u (%s), %s%s guest, %u vCPUs", x->domid,
+	    x->name ? x->name : "no name",
+	    x->arch != &up_arch_x86_64 ? "" : x->hvm ? "HVM/PVH " : "PV ", x->arch->name, x->nr_vcpus);
 	*ret = &x->base;
 	return NULL;
 }
@@ -421,7 +426,7 @@ static struct up_error *xen_poll(struct up_target *t)
 		    (unsigned long long)info.nr_pages, (unsigned long long)x->nr_pages);
 		x->nr_pages = info.nr_pages;
 		flush_mappings(x);
-	} else if (x->hvm && now - x->last_flush >= HVM_FLUSH_INTERVAL_NS) {
+	} else if (x->guest_frames && now - x->last_flush >= HVM_FLUSH_INTERVAL_NS) {
 		flush_mappings(x);
 	}
 	return NULL;
@@ -494,7 +499,7 @@ static struct up_error *xen_read_virt(struct up_target *t, unsigned int vcpu, ui
 		if (n > len)
 			n = len;
 		err = x->arch->translate(&regs, addr, read_phys, x, &tr);
-		if (err && err->code == UP_ERR_FAULT && !x->fatal &&
+		if (err && err->code == UP_ERR_FAULT && !x->fatal && x->kernel_cr3[vcpu] &&
 		    x->kernel_cr3[vcpu] != regs.x86_64.cr3) {
 			/*
 			 * A PV vCPU in user mode runs on a table without the kernel: kernel memory

@@ -52,7 +52,9 @@ fi
 adds+=("${extra[@]}")
 if [ $bench -eq 1 ]; then
 	: >"$out/bench-flag"
-	adds+=(--add "$out/bench-flag:/test/bench")
+	# xenctx -s reads System.map format: the PVH guest's, for its bench round.
+	nm -n "$out/x86_64/guest.elf" >"$out/x86_64/guest.syms"
+	adds+=(--add "$out/bench-flag:/test/bench" --add "$out/x86_64/guest.syms:/guests/pvh.syms")
 fi
 "$XEN_TESTS_DIR/mkdom0.sh" -o "$out/dom0.cpio.gz" --test "$XEN_TESTS_DIR/dom0/uniprof-test.sh" "${adds[@]}"
 exec "$XEN_TESTS_DIR/boot.sh" --initrd "$out/dom0.cpio.gz" --out "$out" "${boot_args[@]}"

@@ -92,15 +92,16 @@ run bad-name -d nosuchname -t 1
 
 # bench_round LABEL: per trace, xenctx -f -s (one process, one vCPU's trace) against uniprof's
 # pauses, the Xen calls one by one, and the instrumented build's per-stage times.
+# bench_round LABEL DOMID SYMS: xenctx and uniprof on one domain, in sections bench-LABEL-*.
 bench_round() {
-	l=$1
+	local l=$1 domid=$2 syms=$3
 	RUNS=${XENCTX_RUNS:-20}
 	section "bench-$l-xenctx"
 	t0=$(uptime_ms)
 	i=0
 	while [ $i -lt "$RUNS" ]; do
 		a=$(uptime_ms)
-		xenctx -f -s "$G/xen-pv.syms" "$domid" $((i % 2)) >/dev/null 2>&1
+		xenctx -f -s "$syms" "$domid" $((i % 2)) >/dev/null 2>&1
 		echo "xenctx_ms $(($(uptime_ms) - a))"
 		i=$((i + 1))
 	done
@@ -128,7 +129,7 @@ bench_round() {
 }
 
 if [ -f /test/bench ]; then
-	bench_round shared
+	bench_round shared "$domid" "$G/xen-pv.syms"
 fi
 if [ -f /test/bench ] && [ "$(xl info | awk '$1 == "nr_cpus" { print $3 }')" -gt 1 ]; then
 	# dom0 alone on pCPU 0, the guest's vCPUs on pCPU 1: an unpause then does not hand dom0's
@@ -138,7 +139,7 @@ if [ -f /test/bench ] && [ "$(xl info | awk '$1 == "nr_cpus" { print $3 }')" -gt
 	section bench-pinned-vcpus
 	xl vcpu-list
 	end bench-pinned-vcpus
-	bench_round pinned
+	bench_round pinned "$domid" "$G/xen-pv.syms"
 	xl vcpu-pin uniprof-pv all all
 	xl vcpu-pin Domain-0 0 all
 fi
@@ -159,6 +160,9 @@ CFG
 	end xl-create-pvh
 	sleep 5
 	run pvh -d uniprof-pvh -k "$G/pvh.elf" -F "$F" -t "$T" --per-vcpu -v
+	if [ -f /test/bench ]; then
+		bench_round pvh "$(xl domid uniprof-pvh)" "$G/pvh.syms"
+	fi
 	section pvh-state-after
 	xl_state uniprof-pvh
 	end pvh-state-after
