@@ -89,7 +89,7 @@ fuzz_symfile_SRCS := symbolize/symfile.c symbolize/elf_symbols.c symbolize/map_s
 fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/frame_records.c arch/arm64/pgtable.c util/error.c
 FUZZ_BINS := $(if $(HAVE_FUZZ_CC),$(FUZZERS:%=$(BUILD)/fuzz/%))
 
-.PHONY: all deps test unit integration demo guests fuzz fuzz-run bench check-headers clean
+.PHONY: all deps test unit integration demo guests fuzz fuzz-run bench check-headers cross-arm64 clean
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/uniprof $(FUZZ_BINS)
@@ -178,6 +178,14 @@ test: deps
 demo: deps
 	$(MAKE) all guests
 	BUILD=$(BUILD) scripts/demo.sh
+
+# uniprof for an arm64 host (the dom0 of Xen on Arm, as in the nested arm64 Xen test), cross-built
+# against Debian's arm64 libraries fetched into a sysroot by scripts/arm64-sysroot.sh.
+ARM64_BUILD := $(BUILD)/arm64
+cross-arm64:
+	root=$$(scripts/arm64-sysroot.sh) && $(MAKE) BUILD=$(ARM64_BUILD) SANITIZE= \
+		CC="aarch64-linux-gnu-gcc --sysroot=$$root" PKG_CONFIG=$(CURDIR)/scripts/arm64-pkg-config \
+		UNIPROF_ARM64_SYSROOT=$$root $(ARM64_BUILD)/uniprof
 
 check-headers:
 	@for h in $$(git ls-files '*.h' | grep -v '^tests/guests/'); do \

@@ -17,6 +17,22 @@
 	.globl	_start
 	.type	_start, %function
 _start:
+#ifdef XEN_GUEST
+	/*
+	 * The arm64 Linux Image header, which is what Xen's domain builder loads: it puts the
+	 * image text_offset bytes into the guest's RAM (0x40000000 + 2 MiB = KERNEL_PHYS) and
+	 * enters its first byte.
+	 */
+	b	1f				/* code0 */
+	.long	0				/* code1 */
+	.quad	KERNEL_PHYS - RAM_PHYS		/* text_offset */
+	.quad	__image_size			/* image_size, bss included */
+	.quad	2				/* flags: little-endian, 4 KiB pages */
+	.quad	0, 0, 0				/* res2-res4 */
+	.ascii	"ARM\x64"			/* magic */
+	.long	0				/* res5: no PE header */
+1:
+#endif
 	mov	x19, #0
 	b	boot_common
 	.size	_start, . - _start

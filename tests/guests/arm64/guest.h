@@ -14,7 +14,12 @@
 /* Physical layout of QEMU's "virt" board. */
 #define RAM_PHYS		UL(0x40000000)
 #define RAM_SIZE		UL(0x08000000)	/* mapped RAM: 128 MiB */
+#ifdef XEN_GUEST
+/* A Xen domU (xl: vuart = "sbsa_uart"): Xen's emulated SBSA UART, GUEST_PL011_BASE. */
+#define UART_PHYS		UL(0x22000000)
+#else
 #define UART_PHYS		UL(0x09000000)
+#endif
 
 /*
  * The kernel image is loaded 2 MiB into RAM (QEMU puts the DTB at the start
@@ -75,7 +80,7 @@
 #define PTE_NORMAL		(PTE_ATTRINDX(MT_NORMAL) | PTE_SH_INNER | PTE_AF)
 #define PTE_DEVICE		(PTE_ATTRINDX(MT_DEVICE) | PTE_AF | PTE_PXN | PTE_UXN)
 
-/* PSCI 0.2 over HVC (QEMU virt without EL2/EL3). */
+/* PSCI 0.2 over HVC (QEMU virt without EL2/EL3, and Xen). */
 #define PSCI_CPU_ON		UL(0xc4000003)
 
 #ifndef __ASSEMBLER__

@@ -35,6 +35,7 @@ SECTIONS
 		__bss_end = .;
 	} :data
 	__kernel_end = .;
+	__image_size = __kernel_end - KVA_OFFSET - KERNEL_PHYS;
 	ASSERT(__kernel_end - KVA_OFFSET <= KERNEL_PHYS + 0x200000,
 	       "kernel image must fit in the 2 MiB mapped with 4 KiB pages")
 
