@@ -17,23 +17,6 @@ T=${UNIPROF_SECONDS:-8}
 
 . /test/lib.sh
 
-# run NAME ARGS...: run uniprof ARGS with its profile, stderr and exit status in sections
-# NAME.folded, NAME.err, NAME.rc.
-run() {
-	name=$1
-	shift
-	uniprof "$@" >/tmp/$name.folded 2>/tmp/$name.err
-	echo $? >/tmp/$name.rc
-	for s in folded err rc; do
-		section "$name.$s"
-		cat "/tmp/$name.$s"
-		end "$name.$s"
-	done
-}
-
-# State column of `xl list` for domain $1 ("r-----", "-b----", "--p---" ...).
-xl_state() { xl list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }'; }
-
 cat >/tmp/uniprof-pv.cfg <<CFG
 name = "uniprof-pv"
 type = "pv"

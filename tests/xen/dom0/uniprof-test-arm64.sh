@@ -1,0 +1,49 @@
+#!/bin/sh
+# dom0 test of `uniprof -d` on Xen on Arm (busybox sh), run as /test/run.sh by the arm64 dom0's
+# init (tests/xen-arm64/).  Expects:
+#   /usr/bin/uniprof                          the arm64 build under test (make cross-arm64)
+#   /guests/arm64.img, /guests/arm64.elf      our arm64 test guest built as a domU (XEN=1):
+#                                             the Image xl loads, and its symbols
+#   /test/lib.sh                              tests/xen/dom0/lib.sh
+# Prints sections that tests/integration/test_xen_arm64.py checks on the host: arm64.folded,
+# arm64.err, arm64.rc (-d by name, -F 200 -t 8 --per-vcpu -v), xl-list-before, arm64-state-after,
+# gone.* (a domain destroyed mid-run).
+
+G=/guests
+F=${UNIPROF_HZ:-200}
+T=${UNIPROF_SECONDS:-8}
+
+. /test/lib.sh
+
+cat >/tmp/uniprof-arm64.cfg <<CFG
+name = "uniprof-arm64"
+type = "pvh"
+kernel = "$G/arm64.img"
+memory = 64
+vcpus = 2
+vuart = "sbsa_uart"
+on_crash = "preserve"
+CFG
+
+section xl-create-arm64
+xl create /tmp/uniprof-arm64.cfg 2>&1
+end xl-create-arm64
+# Both vCPUs are in their workloads well within this (CPU 1 is up in milliseconds).
+sleep 5
+section xl-list-before
+xl list
+xl vcpu-list
+end xl-list-before
+
+run arm64 -d uniprof-arm64 -k "$G/arm64.elf" -F "$F" -t "$T" --per-vcpu -v
+section arm64-state-after
+xl_state uniprof-arm64
+end arm64-state-after
+
+# Destroyed while sampled: the profile so far is written, the exit status says so.
+(sleep 2; xl destroy uniprof-arm64) &
+run gone -d uniprof-arm64 -k "$G/arm64.elf" -F "$F" -t 30 --per-vcpu
+wait
+section xl-list-after-gone
+xl list
+end xl-list-after-gone
