@@ -172,7 +172,7 @@ $(BUILD)/tests/data/inline_example: tests/unit/data/inline_example.c
 unit: $(UNIT_BINS) $(BUILD)/tests/data/inline_example
 
 test: deps
-	$(MAKE) all unit guests fuzz-run
+	$(MAKE) all unit guests fuzz-run cross-arm64
 	BUILD=$(BUILD) tests/run.sh
 
 demo: deps

@@ -35,7 +35,8 @@ atexit.register(_kill_all)
 class NestedRun:
     """One boot of Xen + dom0 running the uniprof dom0 test; results under out."""
 
-    def __init__(self, out=None, linux=True, timeout=420, pcpus=1):
+    def __init__(self, out=None, linux=True, timeout=420, pcpus=1, script=RUN_SCRIPT,
+                 uniprof=UNIPROF):
         self.out = out or os.path.join(BUILD, "xen-uniprof")
         self.log = os.path.join(self.out, "run-uniprof.log")
         if os.environ.get("UNIPROF_XEN_REUSE") and os.path.exists(os.path.join(self.out, "sections", "exit")):
@@ -44,7 +45,7 @@ class NestedRun:
             return
         # One pCPU by default: a pause then never waits for another QEMU thread to be scheduled
         # on a busy host (with two, pauses took 2-40 ms on this 2-core machine under load).
-        cmd = [RUN_SCRIPT, "--out", self.out, "--uniprof", UNIPROF, "--timeout", str(timeout),
+        cmd = [script, "--out", self.out, "--uniprof", uniprof, "--timeout", str(timeout),
                "--smp", str(pcpus)]
         if not linux:
             cmd.append("--no-linux")
@@ -64,6 +65,8 @@ class NestedRun:
         self.seconds = time.monotonic() - start
 
     def tail(self, lines=20):
+        if not os.path.exists(self.log):
+            return "(no log: %s)" % self.log
         text = open(self.log, errors="replace").read().splitlines()
         return "\n".join(text[-lines:])
 

@@ -1,0 +1,64 @@
+"""uniprof -d on Xen on Arm: Xen 4.17 arm64 nested in qemu-system-aarch64 TCG (tests/xen-arm64/).
+
+One boot: inside the arm64 dom0 the script tests/xen/dom0/uniprof-test-arm64.sh profiles our
+arm64 test guest (tests/guests/arm64 built as a domU Image, 2 vCPUs, known chains and ratios)
+with uniprof cross-built for arm64 (make cross-arm64), then loses the guest to `xl destroy`
+mid-run.  The checks here read what it printed.
+"""
+import os
+import re
+import unittest
+
+from guestlib import BUILD, ROOT, check_profile, load_expected, parse_folded
+from xenlib import NestedRun
+
+EXPECTED = load_expected(os.path.join(ROOT, "tests", "guests", "arm64", "expected.txt"))
+UNIPROF_ARM64 = os.path.join(BUILD, "arm64", "uniprof")
+RUN_SCRIPT = os.path.join(ROOT, "tests", "xen-arm64", "run-uniprof.sh")
+
+
+def state_ok(state):
+    """An `xl list` state column of a domain that may run (see test_xen.state_ok)."""
+    return bool(re.fullmatch(r"[-rb]{6}", (state or "").strip()))
+
+
+class XenArm64Nested(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(UNIPROF_ARM64, os.X_OK):
+            raise RuntimeError("no %s: run make cross-arm64 first" % UNIPROF_ARM64)
+        cls.xen = NestedRun(out=os.path.join(BUILD, "xen-arm64-uniprof"), script=RUN_SCRIPT,
+                            uniprof=UNIPROF_ARM64, timeout=600)
+        print("\n    nested Xen on Arm run: %.0f s, exit %d" % (cls.xen.seconds, cls.xen.returncode))
+
+    def setUp(self):
+        self.assertEqual(self.xen.returncode, 0,
+                         "the nested run failed; its log ends:\n" + self.xen.tail())
+
+    def test_arm64_guest_profile(self):
+        rc, folded, err = self.xen.uniprof("arm64")
+        self.assertIsNotNone(folded, "no output from uniprof")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("aarch64 guest, 2 vCPUs", err)
+        stacks = parse_folded(folded)
+        failures, report = check_profile(stacks, EXPECTED)
+        print("\n    arm64: %s\n    %s" % (report, err.strip().splitlines()[-1]))
+        self.assertEqual(failures, [])
+        self.assertEqual(set(f[0] for f, _ in stacks), {"vcpu0", "vcpu1"})
+        m = re.search(r"(\d+) samples in [\d.]+ s, (\d+) stacks", err)
+        self.assertIsNotNone(m, err)
+        stale = re.search(r"(\d+) vCPU states not counted", err)
+        self.assertEqual(2 * int(m.group(1)), int(m.group(2)) + (int(stale.group(1)) if stale else 0))
+        self.assertTrue(state_ok(self.xen.section("arm64-state-after")),
+                        self.xen.section("arm64-state-after"))
+
+    def test_domain_destroyed_mid_run(self):
+        rc, folded, err = self.xen.uniprof("gone")
+        self.assertEqual(rc, 1, err)
+        self.assertRegex(err, r"sampling stopped: domain \d+ (is being destroyed|is gone|was destroyed|does not exist)")
+        self.assertGreater(sum(n for _, n in parse_folded(folded)), 50)
+        self.assertNotRegex(self.xen.section("xl-list-after-gone"), r"(?m)^(uniprof-arm64|\(null\))\s")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,35 @@
+#!/bin/bash
+# Run `uniprof -d` in the arm64 nested Xen: build our arm64 test guest as a domU Image
+# (tests/guests/arm64, XEN=1), a dom0 initramfs with the arm64 uniprof and
+# tests/xen/dom0/uniprof-test-arm64.sh as its test, and boot it once.  The dom0 script's
+# sections land in OUT/sections (checked by tests/integration/test_xen_arm64.py).
+#
+#   tests/xen-arm64/run-uniprof.sh [--out DIR] [--uniprof BIN] [boot.sh options...]
+#
+# BIN defaults to build/arm64/uniprof (make cross-arm64).  Xen gets one pCPU and dom0 one vCPU
+# unless boot.sh options say otherwise: as in the x86 test, a pause then never waits for another
+# QEMU thread to be scheduled on a busy host.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+repo=$(cd "$XA_DIR/../.." && pwd)
+out=$repo/build/xen-arm64-uniprof uniprof=$repo/build/arm64/uniprof boot_args=(--smp 1 --dom0-vcpus 1)
+while [ $# -gt 0 ]; do
+	case $1 in
+	--out) out=$2; shift 2 ;;
+	--uniprof) uniprof=$2; shift 2 ;;
+	--no-linux) shift ;;  # accepted for tests/integration/xenlib.py: no Linux domU here
+	-h|--help) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) boot_args+=("$1"); shift ;;
+	esac
+done
+[ -x "$uniprof" ] || die "no $uniprof: run make cross-arm64"
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+"$XA_DIR/fetch.sh" >/dev/null
+make -s -C "$repo/tests/guests/arm64" O="$out/guest" XEN=1
+"$XA_DIR/mkdom0.sh" -o "$out/dom0.cpio.gz" --test "$repo/tests/xen/dom0/uniprof-test-arm64.sh" \
+	--add "$uniprof:/usr/bin/uniprof" \
+	--add "$out/guest/guest.img:/guests/arm64.img" --add "$out/guest/guest.elf:/guests/arm64.elf"
+exec "$XA_DIR/boot.sh" --initrd "$out/dom0.cpio.gz" --out "$out" "${boot_args[@]}"
