@@ -6,6 +6,7 @@ by PID if the test is interrupted, and reads back the sections the dom0 script p
 """
 import atexit
 import os
+import re
 import subprocess
 import time
 
@@ -30,6 +31,30 @@ def _kill_all():
 
 
 atexit.register(_kill_all)
+
+
+def state_ok(state):
+    """An `xl list` state column of a domain that may run: none of paused, shut down, crashed,
+    dying.  "------" is a domain whose vCPUs are runnable but waiting for a pCPU (dom0 has the
+    only one while it runs xl)."""
+    return bool(re.fullmatch(r"[-rb]{6}", (state or "").strip()))
+
+
+def stacks_accounted(err, stacks, nr_vcpus=2):
+    """None when every vCPU state of every pause in uniprof's summary (stderr err) was either
+    walked into the folded profile (stacks) or reported as not counted (stale: not run since the
+    previous sample); else what does not add up."""
+    m = re.search(r"(\d+) samples in [\d.]+ s, (\d+) stacks", err)
+    if not m:
+        return "no summary line in: %r" % err
+    stale = re.search(r"(\d+) vCPU states not counted", err)
+    samples, walked = int(m.group(1)), int(m.group(2))
+    skipped = int(stale.group(1)) if stale else 0
+    if nr_vcpus * samples != walked + skipped:
+        return "%d samples x %d vCPUs != %d stacks + %d stale" % (samples, nr_vcpus, walked, skipped)
+    if sum(n for _, n in stacks) != walked:
+        return "the profile counts %d stacks, the summary %d" % (sum(n for _, n in stacks), walked)
+    return None
 
 
 class NestedRun:

@@ -3,6 +3,9 @@
 # variables and functions.
 
 XA_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# say, die, need_host_tools, is_elf, make_busybox_root, pack_cpio: shared with the x86 harness;
+# linux_vmlinuz, linux_kver and copy_elf_libs are redefined below for arm64.
+. "$XA_DIR/../xen/lib.sh"
 XA_CACHE=${UNIPROF_CACHE:-/var/cache/uniprof}/xen-arm64
 XA_DEBS=$XA_CACHE/debs
 XA_ROOT=$XA_CACHE/root
@@ -10,22 +13,7 @@ XA_APT=$XA_CACHE/apt
 XEN_VER=4.17
 XA_MULTIARCH=aarch64-linux-gnu
 
-say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
-die() { say "error: $*"; exit 1; }
 
-# Install host tools (Debian package names) whose command is missing. Arguments: "command:package".
-need_host_tools() {
-	local pair missing=()
-	for pair in "$@"; do
-		command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	say "installing host tools: ${missing[*]}"
-	[ "$(id -u)" -eq 0 ] || die "need root to install ${missing[*]}"
-	apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null ||
-		{ apt-get update >/dev/null && apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; } ||
-		die "could not install ${missing[*]}"
-}
 
 # apt-get/apt-cache options for arm64 with a private state directory: the host's apt and dpkg
 # configuration (architectures, lists, status) are never touched.
@@ -61,7 +49,6 @@ xa_lib_dirs() {
 	echo "$XA_ROOT/usr/lib/$XA_MULTIARCH $XA_ROOT/lib/$XA_MULTIARCH $XA_ROOT/usr/lib $XA_ROOT/lib"
 }
 
-is_elf() { [ "$(head -c 4 "$1" 2>/dev/null | od -An -c | tr -d ' ')" = '177ELF' ]; }
 is_aarch64_elf() { is_elf "$1" && aarch64-linux-gnu-readelf -h "$1" 2>/dev/null | grep -q 'Machine:.*AArch64'; }
 
 # NEEDED sonames of ELF file $1 (nothing for a non-ELF or static file).
@@ -121,23 +108,4 @@ copy_elf_libs() {
 	done < <(resolve_needed "$file")
 }
 
-# Lay out a /usr-merged busybox root in $1 (bin, sbin, lib link into usr/).
-make_busybox_root() {
-	local root=$1
-	mkdir -p "$root"/usr/bin "$root"/usr/lib "$root"/usr/sbin \
-		"$root"/proc "$root"/sys "$root"/dev "$root"/run "$root"/tmp "$root"/etc "$root"/var "$root"/root
-	ln -sfn usr/bin "$root/bin"
-	ln -sfn usr/sbin "$root/sbin"
-	ln -sfn usr/lib "$root/lib"
-	ln -sfn ../run "$root/var/run"
-	cp "$XA_ROOT/bin/busybox" "$root/usr/bin/busybox"
-	ln -sfn busybox "$root/usr/bin/sh"
-}
 
-# Pack image root $1 into gzip'd newc cpio $2.
-pack_cpio() {
-	local root=$1 out=$2
-	mkdir -p "$(dirname "$out")"
-	(cd "$root" && find . -print | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6 >"$out.tmp"
-	mv "$out.tmp" "$out"
-}

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Build the arm64 dom0 initramfs: busybox, the Xen toolstack (xl, xenstored, xenconsoled,
 # xen-init-dom0, xenctx, xenconsole) with their arm64 libraries and the dynamic loader, the Xen
-# kernel modules (those not built in), dom0/init.sh as /init, and any files the caller adds.
+# kernel modules (those not built in), tests/xen/dom0/init.sh as /init, and any files the caller adds.
 #
 #   tests/xen-arm64/mkdom0.sh -o dom0.cpio.gz [--test SCRIPT] [--add HOST:IMAGE]...
 #
@@ -43,7 +43,7 @@ MODULES=(xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs)
 work=$(mktemp -d "${TMPDIR:-/tmp}/uniprof-dom0-arm64.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root=$work/root
-make_busybox_root "$root"
+make_busybox_root "$root" "$XA_ROOT/bin/busybox"
 
 bindir=/usr/lib/xen-$XEN_VER/bin
 mkdir -p "$root$bindir"
@@ -79,7 +79,7 @@ add_module() {
 }
 for m in "${MODULES[@]}"; do add_module "$m"; done
 
-cp "$XA_DIR/dom0/init.sh" "$root/init"
+cp "$XA_DIR/../xen/dom0/init.sh" "$root/init"
 chmod 755 "$root/init"
 mkdir -p "$root/etc/xen" "$root/var/lib/xen" "$root/var/lib/xenstored" "$root/var/log/xen/console" \
 	"$root/var/lock" "$root/test"

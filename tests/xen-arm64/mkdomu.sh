@@ -25,7 +25,7 @@ need_host_tools cpio:cpio gzip:gzip
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/uniprof-domu-arm64.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-make_busybox_root "$work/root"
+make_busybox_root "$work/root" "$XA_ROOT/bin/busybox"
 if [ $spin -eq 1 ]; then loop='while :; do :; done'; else loop='while :; do sleep 1; done'; fi
 cat >"$work/root/init" <<INIT
 #!/bin/sh

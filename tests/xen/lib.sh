@@ -61,9 +61,10 @@ copy_elf_libs() {
 	done <<<"$out"
 }
 
-# Lay out a /usr-merged busybox root in $1 (bin, sbin, lib, lib64 link into usr/).
+# Lay out a /usr-merged busybox root in $1 (bin, sbin, lib, lib64 link into usr/) with the
+# busybox binary $2 (default: the x86 one of the extracted packages).
 make_busybox_root() {
-	local root=$1
+	local root=$1 busybox=${2:-$XEN_ROOT/bin/busybox}
 	mkdir -p "$root"/usr/bin "$root"/usr/lib "$root"/usr/lib64 "$root"/usr/sbin \
 		"$root"/proc "$root"/sys "$root"/dev "$root"/run "$root"/tmp "$root"/etc "$root"/var "$root"/root
 	ln -sfn usr/bin "$root/bin"
@@ -71,7 +72,7 @@ make_busybox_root() {
 	ln -sfn usr/lib "$root/lib"
 	ln -sfn usr/lib64 "$root/lib64"
 	ln -sfn ../run "$root/var/run"
-	cp "$XEN_ROOT/bin/busybox" "$root/usr/bin/busybox"
+	cp "$busybox" "$root/usr/bin/busybox"
 	ln -sfn busybox "$root/usr/bin/sh"
 }
 

@@ -1,6 +1,7 @@
 #!/bin/sh
-# /init of the dom0 initramfs (busybox sh): bring up the Xen toolstack, run /test/run.sh between
-# console markers, then reboot, which ends QEMU (it runs with -no-reboot).
+# /init of the dom0 initramfs (busybox sh), x86_64 (tests/xen) and arm64 (tests/xen-arm64): bring
+# up the Xen toolstack, run /test/run.sh between console markers, then end QEMU: x86 reboots (QEMU
+# runs with -no-reboot), arm64 powers off.
 #
 # Console protocol, read by tests/xen/extract.py on the host:
 #   === BEGIN name ===   ...   === END name ===     a section (the test may print its own, nested)
@@ -8,7 +9,7 @@
 
 read -r xenver </etc/xen-version
 export PATH=/usr/lib/xen-$xenver/bin:/usr/sbin:/usr/bin
-export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu
+export LD_LIBRARY_PATH=/usr/lib/$(uname -m)-linux-gnu
 export HOME=/root
 
 /usr/bin/busybox --install -s
@@ -21,12 +22,22 @@ mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
 mkdir -p /run/xen /run/xenstored /run/lock
 dmesg -n 1
+echo "dom0-init: started after $(cut -d' ' -f1 /proc/uptime) s of dom0 uptime"
 
+off() {
+	sync
+	case $(uname -m) in
+	aarch64) poweroff -f ;;
+	*) reboot -f ;;
+	esac
+	# Should not return; sysrq o as a fallback.
+	echo o >/proc/sysrq-trigger
+	sleep 5
+}
 fail() {
 	echo "dom0-init: $*"
 	echo "=== EXIT 125 ==="
-	sync
-	reboot -f
+	off
 }
 
 while read -r m; do
@@ -51,5 +62,4 @@ else
 	echo "dom0-init: no /test/run.sh"
 fi
 echo "=== EXIT $rc ==="
-sync
-reboot -f
+off
