@@ -46,14 +46,15 @@ CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c uniprof/slides.c 
 # Built when libxen-dev's libraries are there (pkg-config knows them); otherwise left out, and
 # -d says the build lacks Xen support.  HAVE_LIBXENCTRL is seen by backends/registry.c only.
 # The mapping cache knows nothing of Xen and is always built (its unit test runs everywhere).
-XEN_PKGS := xencontrol xenforeignmemory xenstore
+XEN_PKGS := xencontrol xenforeignmemory xenstore xencall
 HAVE_XEN := $(shell $(PKG_CONFIG) --exists $(XEN_PKGS) 2>/dev/null && echo 1)
 LIB_SRCS += backends/xen/mapcache.c
 ifeq ($(HAVE_XEN),1)
 # Registers come from the host's own kind of vCPU context: x86_64 or arm64 (Xen on Arm).
 XEN_HOST_ARCH := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
 XEN_VCPU_SRC := $(or $(filter backends/xen/vcpu_$(XEN_HOST_ARCH:aarch64=arm64).c,$(wildcard backends/xen/vcpu_*.c)),backends/xen/vcpu_none.c)
-LIB_SRCS += backends/xen/xen.c backends/xen/domain.c backends/xen/vcpu.c $(XEN_VCPU_SRC)
+LIB_SRCS += backends/xen/xen.c backends/xen/domain.c backends/xen/vcpu.c $(XEN_VCPU_SRC) \
+	backends/xen/hcall_buffers.c
 ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(XEN_PKGS))
 PKG_LIBS += $(shell $(PKG_CONFIG) --libs $(XEN_PKGS))
 $(BUILD)/obj/backends/registry.o: ALL_CFLAGS += -DHAVE_LIBXENCTRL

@@ -23,6 +23,7 @@
 #include <xenforeignmemory.h>
 
 #include "../target.h"
+#include "hcall_buffers.h"
 #include "mapcache.h"
 #include "xen.h"
 
@@ -295,10 +296,14 @@ static void log_timing(struct xen_target *x)
 {
 	const struct xen_timing *t = &x->timing;
 	struct xen_mapcache_stats cs;
+	struct xen_hcall_buffer_stats hs;
 
 	if (!t->pauses)
 		return;
 	xen_mapcache_stats(x->cache, &cs);
+	xen_hcall_buffers_stats(&hs);
+	LOG(x, 2, "multi-page hypercall buffers: %llu mapped, %llu reused",
+	    (unsigned long long)hs.fresh, (unsigned long long)hs.reused);
 	LOG(x, 2, "per sample: %.2f vCPU contexts read, %.2f memory reads, %.3f frames mapped; "
 	    "mapping cache: %llu hits, %llu misses, %llu evictions, %llu failures, %zu frames mapped at the end",
 	    (double)t->regs_calls / t->pauses, (double)t->reads / t->pauses,
@@ -333,8 +338,11 @@ static void xen_detach(struct up_target *t)
 	xen_mapcache_destroy(x->cache);
 	if (x->fmem)
 		xenforeignmemory_close(x->fmem);
-	if (x->xch)
+	if (x->xch) {
+		/* Kept hypercall buffers belong to this handle's libxencall: give them back first. */
+		xen_hcall_buffers_release();
 		xc_interface_close(x->xch);
+	}
 	up_error_destroy(x->fatal);
 	free(x->vcpu_ctx);
 	free(x->regs);

@@ -47,6 +47,12 @@ class XenNested(unittest.TestCase):
         _, err = self.assert_profile("pv-id")
         self.assertRegex(err, r"\d+ samples in [\d.]+ s")
         self.assertIn("PV x86_64 guest, 2 vCPUs", err)
+        # The 2-page PV context buffer is mapped once and then reused (hcall_buffers.c): the
+        # dynamic linker did bind libxenctrl's calls to uniprof's buffer functions.
+        m = re.search(r"multi-page hypercall buffers: (\d+) mapped, (\d+) reused", err)
+        self.assertIsNotNone(m, err)
+        self.assertLessEqual(int(m.group(1)), 2)
+        self.assertGreater(int(m.group(2)), 100)
 
     def test_pv_by_name(self):
         self.assert_profile("pv-name")
