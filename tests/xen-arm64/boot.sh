@@ -51,8 +51,6 @@ need_host_tools qemu-system-aarch64:qemu-system-arm python3:python3
 "$XA_DIR/fetch.sh" >/dev/null
 [ -n "$kernel" ] || kernel=$(linux_image) || die "no dom0 kernel in the cache"
 [ -f "$kernel" ] || die "no kernel $kernel"
-extract_py=$XA_DIR/../xen/extract.py
-[ -f "$extract_py" ] || die "missing $extract_py"
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -60,7 +58,6 @@ rm -rf "$out/sections" "$out/exit" "$out/timings.txt"
 initrd=$(cd "$(dirname "$initrd")" && pwd)/$(basename "$initrd")
 case "$initrd$kernel$out" in *,*) die "no commas allowed in file names (QEMU -device syntax)" ;; esac
 log=$out/console.log
-: >"$log"
 
 # Module load addresses in guest RAM (QEMU virt: RAM from 0x40000000). QEMU puts Xen and the
 # device tree at the bottom; the modules go from 0x42000000 up, 2 MiB aligned. Xen copies dom0's
@@ -77,86 +74,13 @@ xen_cmdline="bootscrub=0 console=dtuart dtuart=/pl011@9000000 dom0_mem=${dom0_me
 xen_cmdline+=" dom0_max_vcpus=$dom0_vcpus loglvl=all guest_loglvl=all $xen_args"
 dom0_cmdline="console=hvc0 rdinit=/init loglevel=4 $dom0_args"
 
-qpid=
-cleanup() {
-	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
-		kill "$qpid" 2>/dev/null || true
-		sleep 1
-		if kill -0 "$qpid" 2>/dev/null; then kill -9 "$qpid" 2>/dev/null || true; fi
-	fi
-	if [ -n "$qpid" ]; then wait "$qpid" 2>/dev/null || true; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-start=$(date +%s.%N)
-qemu-system-aarch64 -nodefaults -display none -no-reboot \
+rc=0
+run_qemu "$out" "$timeout" qemu-system-aarch64 -nodefaults -display none -no-reboot \
 	-machine "virt,virtualization=on,gic-version=$gic" -accel tcg,tb-size=128 -cpu "$cpu" \
 	-smp "$smp" -m "$mem" \
 	-serial "file:$log" \
 	-kernel "$(xen_image)" -append "$xen_cmdline" \
 	-device "guest-loader,addr=$(printf '0x%x' $kaddr),kernel=$kernel,bootargs=${dom0_cmdline//,/,,}" \
-	-device "guest-loader,addr=$(printf '0x%x' "$iaddr"),initrd=$initrd" \
-	</dev/null >"$out/qemu.stderr" 2>&1 &
-qpid=$!
-echo "$qpid" >"$out/qemu.pid"
-
-elapsed() { echo "$(date +%s.%N) $start" | awk '{ printf "%.1f", $1 - $2 }'; }
-mark() { grep -aq "$1" "$log"; }
-peak_kib=0 t_dom0='' t_up='' t_run='' t_exit='' status=''
-while kill -0 "$qpid" 2>/dev/null; do
-	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$qpid/status" 2>/dev/null || true)
-	[ -n "$hwm" ] && [ "$hwm" -gt "$peak_kib" ] && peak_kib=$hwm
-	[ -n "$t_dom0" ] || ! mark 'Freed .* init memory' || t_dom0=$(elapsed)
-	[ -n "$t_up" ] || ! mark 'dom0-init: toolstack up' || t_up=$(elapsed)
-	[ -n "$t_run" ] || ! mark '=== BEGIN run ===' || t_run=$(elapsed)
-	[ -n "$t_exit" ] || ! mark '=== EXIT [-0-9]* ===' || t_exit=$(elapsed)
-	now=$(elapsed)
-	# After the EXIT marker dom0 powers off, which ends QEMU; give it a little while.
-	if [ -n "$t_exit" ] && awk -v n="$now" -v e="$t_exit" 'BEGIN { exit !(n - e > 20) }'; then
-		status=killed-after-exit
-		break
-	fi
-	if awk -v n="$now" -v t="$timeout" 'BEGIN { exit !(n > t) }'; then
-		say "timeout after ${timeout}s; killing QEMU (console: $log)"
-		status=timeout
-		break
-	fi
-	sleep 0.5
-done
-qrc=0
-if [ -z "$status" ]; then
-	wait "$qpid" || qrc=$?
-	qpid=
-	status=exited
-else
-	cleanup
-	qpid=
-fi
-total=$(elapsed)
-[ -n "$t_up" ] || ! mark 'dom0-init: toolstack up' || t_up=$total
-[ -n "$t_run" ] || ! mark '=== BEGIN run ===' || t_run=$total
-[ -n "$t_exit" ] || ! mark '=== EXIT [-0-9]* ===' || t_exit=$total
-
-{
-	echo "xen_to_dom0_kernel_s ${t_dom0:-none}"
-	echo "toolstack_up_s ${t_up:-none}"
-	echo "boot_to_test_s ${t_run:-none}"
-	echo "test_end_s ${t_exit:-none}"
-	echo "total_s $total"
-	echo "qemu_peak_rss_mib $((peak_kib / 1024))"
-	echo "qemu_status $qrc"
-	echo "status $status"
-} >"$out/timings.txt"
-
-rc=0
-python3 "$extract_py" "$log" "$out/sections" || rc=$?
-if [ "$status" = timeout ]; then
-	exit 124
-fi
-if [ "$qrc" -ne 0 ]; then
-	say "QEMU exited with status $qrc: $(head -c 500 "$out/qemu.stderr")"
-	exit "$qrc"
-fi
-[ $rc -ne 124 ] || say "no EXIT marker in $log"
+	-device "guest-loader,addr=$(printf '0x%x' "$iaddr"),initrd=$initrd" || rc=$?
+say "run took $(awk '$1 == "total_s" { print $2 }' "$out/timings.txt") s, test exit $rc; sections in $out/sections"
 exit "$rc"

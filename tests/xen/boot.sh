@@ -58,7 +58,6 @@ mkdir -p "$out/boot"
 ln -sf "$(linux_vmlinuz)" "$out/boot/vmlinuz"
 ln -sf "$(cd "$(dirname "$initrd")" && pwd)/$(basename "$initrd")" "$out/boot/dom0.cpio.gz"
 log=$out/console.log
-: >"$log"
 
 xen_cmdline="bootscrub=0 console=com1 com1=115200,8n1 dom0_mem=${dom0_mem}M,max:${dom0_mem}M"
 xen_cmdline+=" dom0_max_vcpus=$dom0_vcpus loglvl=all guest_loglvl=all $xen_args"
@@ -67,68 +66,11 @@ dom0_cmdline="console=hvc0 earlyprintk=xen loglevel=4 $dom0_args"
 case "$out$dom0_cmdline" in *,*) die "no commas allowed in --out or --dom0-args" ;; esac
 case "$out" in *" "*) die "no spaces allowed in --out" ;; esac
 
-qpid=
-cleanup() {
-	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
-		kill "$qpid" 2>/dev/null || true
-		sleep 1
-		if kill -0 "$qpid" 2>/dev/null; then kill -9 "$qpid" 2>/dev/null || true; fi
-	fi
-	if [ -n "$qpid" ]; then wait "$qpid" 2>/dev/null || true; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-start=$(date +%s.%N)
-qemu-system-x86_64 -nodefaults -display none -no-reboot \
+rc=0
+run_qemu "$out" "$timeout" qemu-system-x86_64 -nodefaults -display none -no-reboot \
 	-machine pc -accel tcg,tb-size=128 -cpu "$cpu" -smp "$smp" -m "$mem" \
 	-serial "file:$log" \
 	-kernel "$xen_elf" -append "$xen_cmdline" \
-	-initrd "$out/boot/vmlinuz $dom0_cmdline,$out/boot/dom0.cpio.gz" \
-	</dev/null >"$out/qemu.stderr" 2>&1 &
-qpid=$!
-say "QEMU pid $qpid, console $log, timeout ${timeout}s"
-
-elapsed() { echo "$(date +%s.%N) $start" | awk '{ printf "%.1f", $1 - $2 }'; }
-peak_kib=0 t_run='' t_exit='' status=''
-while kill -0 "$qpid" 2>/dev/null; do
-	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$qpid/status" 2>/dev/null || true)
-	[ -n "$hwm" ] && [ "$hwm" -gt "$peak_kib" ] && peak_kib=$hwm
-	if [ -z "$t_run" ] && grep -aq '=== BEGIN run ===' "$log"; then
-		t_run=$(elapsed)
-		say "dom0 test started after ${t_run}s"
-	fi
-	if [ -z "$t_exit" ] && grep -aq '=== EXIT [-0-9]* ===' "$log"; then
-		t_exit=$(elapsed)
-		say "dom0 test ended after ${t_exit}s"
-	fi
-	now=$(elapsed)
-	# After the EXIT marker dom0 reboots, which ends QEMU; give it a little while.
-	if [ -n "$t_exit" ] && awk -v n="$now" -v e="$t_exit" 'BEGIN { exit !(n - e > 20) }'; then
-		say "QEMU still running 20s after the test ended; killing it"
-		break
-	fi
-	if awk -v n="$now" -v t="$timeout" 'BEGIN { exit !(n > t) }'; then
-		say "timeout after ${timeout}s; killing QEMU"
-		status=timeout
-		break
-	fi
-	sleep 0.5
-done
-cleanup
-qpid=
-total=$(elapsed)
-[ -z "$t_run" ] && grep -aq '=== BEGIN run ===' "$log" && t_run=$total
-[ -z "$t_exit" ] && grep -aq '=== EXIT [-0-9]* ===' "$log" && t_exit=$total
-
-{
-	echo "boot_to_test_s ${t_run:-none}"
-	echo "test_end_s ${t_exit:-none}"
-	echo "total_s $total"
-	echo "qemu_peak_rss_mib $((peak_kib / 1024))"
-	echo "status ${status:-done}"
-} >"$out/timings.txt"
-rc=0
-python3 "$XEN_TESTS_DIR/extract.py" "$log" "$out/sections" || rc=$?
-say "run took ${total}s, QEMU peak RSS $((peak_kib / 1024)) MiB, test exit $rc; sections in $out/sections"
+	-initrd "$out/boot/vmlinuz $dom0_cmdline,$out/boot/dom0.cpio.gz" || rc=$?
+say "run took $(awk '$1 == "total_s" { print $2 }' "$out/timings.txt") s, test exit $rc; sections in $out/sections"
 exit "$rc"

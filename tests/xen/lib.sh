@@ -83,3 +83,85 @@ pack_cpio() {
 	(cd "$root" && find . -print | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6 >"$out.tmp"
 	mv "$out.tmp" "$out"
 }
+
+# run_qemu OUT TIMEOUT QEMU-COMMAND...: run a nested-Xen QEMU in the background, its serial
+# console going to OUT/console.log (the command says -serial file:OUT/console.log) and its stderr
+# to OUT/qemu.stderr.  QEMU is killed by its PID on every exit path, after TIMEOUT seconds, and
+# 20 s after dom0's EXIT marker if dom0's reboot or power-off did not end it.  Then writes
+# OUT/timings.txt and splits the console into OUT/sections (extract.py).  Returns the dom0 test's
+# status ("=== EXIT rc ==="), 124 on timeout or without an EXIT marker, or QEMU's own status
+# when QEMU failed.
+_qemu_pid=
+_qemu_stop() {
+	if [ -n "$_qemu_pid" ] && kill -0 "$_qemu_pid" 2>/dev/null; then
+		kill "$_qemu_pid" 2>/dev/null || true
+		sleep 1
+		if kill -0 "$_qemu_pid" 2>/dev/null; then kill -9 "$_qemu_pid" 2>/dev/null || true; fi
+	fi
+	if [ -n "$_qemu_pid" ]; then wait "$_qemu_pid" 2>/dev/null || true; fi
+	_qemu_pid=
+}
+run_qemu() {
+	local out=$1 timeout=$2 log=$1/console.log start now hwm total
+	local peak_kib=0 t_dom0='' t_up='' t_run='' t_exit='' status='' qrc=0 rc=0
+	shift 2
+	: >"$log"
+	trap _qemu_stop EXIT
+	trap 'exit 130' INT TERM HUP
+	start=$(date +%s.%N)
+	"$@" </dev/null >"$out/qemu.stderr" 2>&1 &
+	_qemu_pid=$!
+	echo "$_qemu_pid" >"$out/qemu.pid"
+	_elapsed() { echo "$(date +%s.%N) $start" | awk '{ printf "%.1f", $1 - $2 }'; }
+	_mark() { grep -aq "$1" "$log"; }
+	while kill -0 "$_qemu_pid" 2>/dev/null; do
+		hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$_qemu_pid/status" 2>/dev/null || true)
+		[ -n "$hwm" ] && [ "$hwm" -gt "$peak_kib" ] && peak_kib=$hwm
+		[ -n "$t_dom0" ] || ! _mark 'Freed .* init memory' || t_dom0=$(_elapsed)
+		[ -n "$t_up" ] || ! _mark 'dom0-init: toolstack up' || t_up=$(_elapsed)
+		[ -n "$t_run" ] || ! _mark '=== BEGIN run ===' || t_run=$(_elapsed)
+		[ -n "$t_exit" ] || ! _mark '=== EXIT [-0-9]* ===' || t_exit=$(_elapsed)
+		now=$(_elapsed)
+		if [ -n "$t_exit" ] && awk -v n="$now" -v e="$t_exit" 'BEGIN { exit !(n - e > 20) }'; then
+			status=killed-after-exit
+			break
+		fi
+		if awk -v n="$now" -v t="$timeout" 'BEGIN { exit !(n > t) }'; then
+			say "timeout after ${timeout}s; killing QEMU (console: $log)"
+			status=timeout
+			break
+		fi
+		sleep 0.5
+	done
+	if [ -z "$status" ]; then
+		wait "$_qemu_pid" || qrc=$?
+		_qemu_pid=
+		status=exited
+	else
+		_qemu_stop
+	fi
+	total=$(_elapsed)
+	[ -n "$t_up" ] || ! _mark 'dom0-init: toolstack up' || t_up=$total
+	[ -n "$t_run" ] || ! _mark '=== BEGIN run ===' || t_run=$total
+	[ -n "$t_exit" ] || ! _mark '=== EXIT [-0-9]* ===' || t_exit=$total
+	{
+		echo "dom0_kernel_s ${t_dom0:-none}"
+		echo "toolstack_up_s ${t_up:-none}"
+		echo "boot_to_test_s ${t_run:-none}"
+		echo "test_end_s ${t_exit:-none}"
+		echo "total_s $total"
+		echo "qemu_peak_rss_mib $((peak_kib / 1024))"
+		echo "qemu_status $qrc"
+		echo "status $status"
+	} >"$out/timings.txt"
+	python3 "$XEN_TESTS_DIR/extract.py" "$log" "$out/sections" || rc=$?
+	if [ "$status" = timeout ]; then
+		return 124
+	fi
+	if [ "$qrc" -ne 0 ]; then
+		say "QEMU exited with status $qrc: $(head -c 500 "$out/qemu.stderr")"
+		return "$qrc"
+	fi
+	[ $rc -ne 124 ] || say "no EXIT marker in $log"
+	return "$rc"
+}
