@@ -165,3 +165,33 @@ run_qemu() {
 	[ $rc -ne 124 ] || say "no EXIT marker in $log"
 	return "$rc"
 }
+
+# finish_dom0 ROOT OUT [HOST:/IMAGE/PATH]...: the architecture-independent rest of a dom0
+# initramfs in ROOT: dom0/init.sh as /init, dom0/lib.sh as /test/lib.sh, the directories the
+# toolstack wants, the caller's files with the libraries their ELF files need (copy_elf_libs,
+# which tests/xen-arm64/lib.sh redefines); then packs ROOT into OUT.
+finish_dom0() {
+	local root=$1 out=$2 spec src dst f
+	shift 2
+	cp "$XEN_TESTS_DIR/dom0/init.sh" "$root/init"
+	chmod 755 "$root/init"
+	mkdir -p "$root/etc/xen" "$root/var/lib/xen" "$root/var/lib/xenstored" "$root/var/log/xen/console" \
+		"$root/var/lock" "$root/test"
+	cp "$XEN_TESTS_DIR/dom0/lib.sh" "$root/test/lib.sh"
+	echo "$XEN_VER" >"$root/etc/xen-version"
+	: >"$root/etc/xen/xl.conf"
+	for spec in "$@"; do
+		src=${spec%%:*} dst=${spec#*:}
+		[ "$src" != "$spec" ] && [ -n "$src" ] && [ "${dst#/}" != "$dst" ] || die "--add wants HOST:/IMAGE/PATH, got '$spec'"
+		[ -e "$src" ] || die "--add: $src does not exist"
+		mkdir -p "$root$(dirname "$dst")"
+		cp -a -L "$src" "$root$dst"
+		if [ -d "$src" ]; then
+			while IFS= read -r -d '' f; do copy_elf_libs "$root" "$f"; done < <(find -L "$src" -type f -print0)
+		else
+			copy_elf_libs "$root" "$src"
+		fi
+	done
+	pack_cpio "$root" "$out"
+	say "wrote $out ($(du -h "$out" | cut -f1))"
+}

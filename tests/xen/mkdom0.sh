@@ -63,26 +63,4 @@ add_module() {
 }
 for m in "${MODULES[@]}"; do add_module "$m"; done
 
-cp "$XEN_TESTS_DIR/dom0/init.sh" "$root/init"
-chmod 755 "$root/init"
-mkdir -p "$root/etc/xen" "$root/var/lib/xen" "$root/var/lib/xenstored" "$root/var/log/xen/console" \
-	"$root/var/lock" "$root/test"
-cp "$XEN_TESTS_DIR/dom0/lib.sh" "$root/test/lib.sh"
-echo "$XEN_VER" >"$root/etc/xen-version"
-: >"$root/etc/xen/xl.conf"
-
-for spec in "${adds[@]}"; do
-	src=${spec%%:*} dst=${spec#*:}
-	[ "$src" != "$spec" ] && [ -n "$src" ] && [ "${dst#/}" != "$dst" ] || die "--add wants HOST:/IMAGE/PATH, got '$spec'"
-	[ -e "$src" ] || die "--add: $src does not exist"
-	mkdir -p "$root$(dirname "$dst")"
-	cp -a -L "$src" "$root$dst"
-	if [ -d "$src" ]; then
-		while IFS= read -r -d '' f; do copy_elf_libs "$root" "$f"; done < <(find "$src" -type f -print0)
-	else
-		copy_elf_libs "$root" "$src"
-	fi
-done
-
-pack_cpio "$root" "$out"
-say "wrote $out ($(du -h "$out" | cut -f1))"
+finish_dom0 "$root" "$out" "${adds[@]}"
