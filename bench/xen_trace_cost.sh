@@ -4,7 +4,11 @@
 # (bench/xen_call_cost.c) and prints uniprof's own per-stage timings (-vv).  A benchmark: it
 # prints figures and asserts nothing.  Takes ~2 minutes.
 #
-#   bench/xen_trace_cost.sh [--out DIR] [boot.sh options...]
+#   bench/xen_trace_cost.sh [--out DIR] [--arm64] [boot.sh options...]
+#
+# --arm64: the same in Xen on Arm nested in qemu-system-aarch64 (tests/xen-arm64), on our arm64
+# guest as a 2-vCPU domU, with uniprof cross-built for arm64.  xenctx on Arm prints registers and
+# no stack, so its figure there is the cost of one process per trace.
 #
 # Xen gets one pCPU unless you pass --smp N: with two, on this 2-core machine shared with other
 # QEMUs, a pause waits for the other pCPU's QEMU thread to be scheduled by the host and the
@@ -18,24 +22,36 @@
 # (everything, process start-up and sleeps between samples excluded only at -F high enough).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-out=$repo/build/xen-bench args=(--smp 1)
+out='' args=(--smp 1) arm64=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--out) out=$2; shift 2 ;;
-	-h|--help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--arm64) arm64=1; shift ;;
+	-h|--help) sed -n '2,24s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) args+=("$1"); shift ;;
 	esac
 done
-mkdir -p "$out"
-make -s -C "$repo" build/uniprof
-# The same program instrumented to time each stage of a sample (its clock reads cost system calls).
-make -s -C "$repo" BUILD=build/xentiming XEN_TIMING=1 build/xentiming/uniprof
-cc -O2 -g -Wall -o "$out/xen_call_cost" "$repo/bench/xen_call_cost.c" \
-	$(pkg-config --cflags --libs xencontrol xenforeignmemory xencall)
 rc=0
-"$repo/tests/xen/run-uniprof.sh" --out "$out" --no-linux --bench \
-	--add "$out/xen_call_cost:/usr/bin/xen_call_cost" \
-	--add "$repo/build/xentiming/uniprof:/usr/bin/uniprof-timing" "${args[@]}" >"$out/run.log" 2>&1 || rc=$?
+if [ $arm64 -eq 1 ]; then
+	out=${out:-$repo/build/xen-bench-arm64}
+	mkdir -p "$out"
+	make -s -C "$repo" cross-arm64
+	# The same program instrumented to time each stage of a sample (clock reads cost system calls).
+	make -s -C "$repo" BUILD=build/xentiming XEN_TIMING=1 cross-arm64
+	"$repo/tests/xen-arm64/run-uniprof.sh" --out "$out" --bench \
+		--add "$repo/build/xentiming/arm64/uniprof:/usr/bin/uniprof-timing" "${args[@]}" \
+		>"$out/run.log" 2>&1 || rc=$?
+else
+	out=${out:-$repo/build/xen-bench}
+	mkdir -p "$out"
+	make -s -C "$repo" build/uniprof
+	make -s -C "$repo" BUILD=build/xentiming XEN_TIMING=1 build/xentiming/uniprof
+	cc -O2 -g -Wall -o "$out/xen_call_cost" "$repo/bench/xen_call_cost.c" \
+		$(pkg-config --cflags --libs xencontrol xenforeignmemory xencall)
+	"$repo/tests/xen/run-uniprof.sh" --out "$out" --no-linux --bench \
+		--add "$out/xen_call_cost:/usr/bin/xen_call_cost" \
+		--add "$repo/build/xentiming/uniprof:/usr/bin/uniprof-timing" "${args[@]}" >"$out/run.log" 2>&1 || rc=$?
+fi
 [ $rc -eq 0 ] || { tail -n 20 "$out/run.log"; echo "xen_trace_cost: the nested run failed ($rc)" >&2; exit 1; }
 python3 - "$out/sections" <<'PY'
 import os, re, statistics, sys
@@ -47,7 +63,8 @@ def read(name):
 
 for label, what in (("shared", "PV guest, no pinning: dom0 and the guest's 2 vCPUs share Xen's pCPUs"),
                     ("pinned", "PV guest, dom0 pinned to pCPU 0, the guest's vCPUs to pCPU 1"),
-                    ("pvh", "PVH guest (tests/guests/x86_64), 2 vCPUs, no pinning")):
+                    ("pvh", "PVH guest (tests/guests/x86_64), 2 vCPUs, no pinning"),
+                    ("arm64", "Xen on Arm: arm64 guest (tests/guests/arm64), 2 vCPUs, one pCPU")):
     x = read("bench-%s-xenctx" % label)
     runs = [int(m) for m in re.findall(r"xenctx_ms (\d+)", x)]
     if not runs:

@@ -34,3 +34,42 @@ run() {
 
 # State column of `xl list` for domain $1 ("r-----", "-b----", "--p---" ...).
 xl_state() { xl list "$1" 2>/dev/null | awk 'NR == 2 { print $5 }'; }
+
+# bench_round LABEL DOMID SYMS: per trace, xenctx -f -s (one process, one vCPU's trace) against
+# uniprof's pauses on one domain, then the Xen calls one by one (xen_call_cost) and the
+# instrumented build's per-stage times (uniprof-timing) where those are in the image; in
+# sections bench-LABEL-* (read by bench/xen_trace_cost.sh).
+bench_round() {
+	local l=$1 domid=$2 syms=$3
+	RUNS=${XENCTX_RUNS:-20}
+	section "bench-$l-xenctx"
+	t0=$(uptime_ms)
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		a=$(uptime_ms)
+		xenctx -f -s "$syms" "$domid" $((i % 2)) >/dev/null 2>&1
+		echo "xenctx_ms $(($(uptime_ms) - a))"
+		i=$((i + 1))
+	done
+	echo "runs $RUNS total_ms $(($(uptime_ms) - t0))"
+	end "bench-$l-xenctx"
+	if command -v xen_call_cost >/dev/null; then
+		section "bench-$l-calls"
+		xen_call_cost "$domid" 100 2>&1
+		end "bench-$l-calls"
+	fi
+	for hz in 100 1000; do
+		t0=$(uptime_ms)
+		run "bench-$l-uniprof-$hz" -d "$domid" -F "$hz" -n 500 --per-vcpu -vv
+		section "bench-$l-uniprof-$hz.wall_ms"
+		echo $(($(uptime_ms) - t0))
+		end "bench-$l-uniprof-$hz.wall_ms"
+	done
+	# The instrumented build (make XEN_TIMING=1): where the time of a sample goes.
+	if command -v uniprof-timing >/dev/null; then
+		uniprof-timing -d "$domid" -F 100 -n 300 --per-vcpu -vv >/dev/null 2>/tmp/timing.err
+		section "bench-$l-timing"
+		cat /tmp/timing.err
+		end "bench-$l-timing"
+	fi
+}

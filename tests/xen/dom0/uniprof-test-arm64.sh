@@ -5,6 +5,7 @@
 #   /guests/arm64.img, /guests/arm64.elf      our arm64 test guest built as a domU (XEN=1):
 #                                             the Image xl loads, and its symbols
 #   /test/lib.sh                              tests/xen/dom0/lib.sh
+#   /test/bench, /guests/arm64.syms           only when benchmarking: the flag, `nm -n` symbols
 # Prints sections that tests/integration/test_xen_arm64.py checks on the host: arm64.folded,
 # arm64.err, arm64.rc (-d by name, -F 200 -t 8 --per-vcpu -v), xl-list-before, arm64-state-after,
 # gone.* (a domain destroyed mid-run).
@@ -39,6 +40,12 @@ run arm64 -d uniprof-arm64 -k "$G/arm64.elf" -F "$F" -t "$T" --per-vcpu -v
 section arm64-state-after
 xl_state uniprof-arm64
 end arm64-state-after
+
+# With /test/bench: xenctx and uniprof per trace (bench/xen_trace_cost.sh --arm64).  On Arm,
+# xenctx prints the registers but no stack: its cost is still that of one process per trace.
+if [ -f /test/bench ]; then
+	bench_round arm64 "$(xl domid uniprof-arm64)" "$G/arm64.syms"
+fi
 
 # Destroyed while sampled: the profile so far is written, the exit status says so.
 (sleep 2; xl destroy uniprof-arm64) &
