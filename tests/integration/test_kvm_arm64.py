@@ -30,7 +30,7 @@ class Arm64Base:
     def test_chains_ratios_and_leaves(self):
         out = os.path.join(self.tmp, "out.folded")
         rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.kernel, "-F", "250",
-                                  "-t", "4", "--per-vcpu", "-vv", "-o", out])
+                                  "-t", "6", "--per-vcpu", "-vv", "-o", out])
         self.assertEqual(rc, 0, err)
         stacks = parse_folded(open(out).read())
         failures, report = check_profile(stacks, EXPECTED)

@@ -26,7 +26,7 @@ class ProfileX86_64(unittest.TestCase):
     def assert_running(self):
         self.assertEqual(self.guest.status(), "running")
 
-    def profile(self, *extra, rate=250, seconds=4):
+    def profile(self, *extra, rate=250, seconds=6):
         out = os.path.join(self.tmp, "out.folded")
         rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.kernel, "-F", str(rate),
                                   "-t", str(seconds), "-o", out] + list(extra))
@@ -191,7 +191,7 @@ class ExistingGdbstub(unittest.TestCase):
     def run_profile(self, *extra):
         out = os.path.join(self.tmp, "out.folded")
         rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.kernel, "-F", "250",
-                                  "-t", "4", "--per-vcpu", "-v", "-o", out] + list(extra))
+                                  "-t", "6", "--per-vcpu", "-v", "-o", out] + list(extra))
         self.assertEqual(rc, 0, err)
         failures, _ = check_profile(parse_folded(open(out).read()), EXPECTED)
         self.assertEqual(failures, [])

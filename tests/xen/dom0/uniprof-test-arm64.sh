@@ -7,12 +7,12 @@
 #   /test/lib.sh                              tests/xen/dom0/lib.sh
 #   /test/bench, /guests/arm64.syms           only when benchmarking: the flag, `nm -n` symbols
 # Prints sections that tests/integration/test_xen_arm64.py checks on the host: arm64.folded,
-# arm64.err, arm64.rc (-d by name, -F 200 -t 8 --per-vcpu -v), xl-list-before, arm64-state-after,
+# arm64.err, arm64.rc (-d by name, -F 200 -t 12 --per-vcpu -v), xl-list-before, arm64-state-after,
 # gone.* (a domain destroyed mid-run).
 
 G=/guests
 F=${UNIPROF_HZ:-200}
-T=${UNIPROF_SECONDS:-8}
+T=${UNIPROF_SECONDS:-12}
 
 . /test/lib.sh
 

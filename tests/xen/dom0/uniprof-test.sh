@@ -7,13 +7,13 @@
 # checks on the host: folded profiles, uniprof's stderr and exit status, xl list.  With a file
 # /test/bench it also times xenctx and uniprof per trace (bench/xen_trace_cost.sh).
 #
-# Sections: pv-id.folded pv-id.err pv-id.rc (by domain id, -F 200 -t 8 --per-vcpu -vv),
+# Sections: pv-id.folded pv-id.err pv-id.rc (by domain id, -F 200 -t 12 --per-vcpu -vv),
 # pv-name.* (by name), xl-list-after, paused.*, bad-id.*, bad-name.*, lost.*, linux.* and,
 # when benchmarking, bench-*.
 
 G=/guests
 F=${UNIPROF_HZ:-200}
-T=${UNIPROF_SECONDS:-8}
+T=${UNIPROF_SECONDS:-12}
 
 . /test/lib.sh
 
@@ -42,7 +42,7 @@ t1=$(uptime_ms)
 section pv-id.wall_ms
 echo $((t1 - t0))
 end pv-id.wall_ms
-run pv-name -d uniprof-pv -k "$G/xen-pv.elf" -F "$F" -t 5 --per-vcpu
+run pv-name -d uniprof-pv -k "$G/xen-pv.elf" -F "$F" -t "$T" --per-vcpu
 section xl-list-after
 xl list
 end xl-list-after
