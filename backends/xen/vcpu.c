@@ -22,15 +22,3 @@ struct up_error *xen_vcpu_activity(struct xc_interface_core *xch, uint32_t domid
 	ret->cpu_time = info.cpu_time;
 	return NULL;
 }
-
-struct up_error *xen_vcpu_online(struct xc_interface_core *xch, uint32_t domid, unsigned int vcpu,
-				 int *ret)
-{
-	xc_vcpuinfo_t info;
-
-	memset(&info, 0, sizeof(info));
-	if (xc_vcpu_getinfo(xch, domid, vcpu, &info))
-		return xen_call_error(errno, domid, "getting vCPU information");
-	*ret = !!info.online;
-	return NULL;
-}

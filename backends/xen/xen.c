@@ -63,7 +63,6 @@ struct xen_target {
 	uint32_t domid;
 	char *name;
 	int hvm;
-	int guest_frames;        /* page tables hold guest frames, which the p2m may move */
 	unsigned int nr_vcpus;
 	uint8_t handle[16];
 	uint64_t nr_pages;
@@ -244,10 +243,13 @@ static struct up_error *find_domain(struct xen_target *x, const char *spec)
 	if (x->nr_vcpus == 0 || x->nr_vcpus > 4096)
 		return up_error_create(UP_ERR_PROTOCOL, "domain %u has %u vCPUs", x->domid, x->nr_vcpus);
 	x->name = xen_domain_name(x->domid);
-	err = xen_guest_arch(x->xch, x->domid, x->hvm, &x->arch);
-	/* Only x86 PV guests hold machine frames in their page tables. */
-	x->guest_frames = x->hvm || x->arch != &up_arch_x86_64;
-	return err;
+	return xen_guest_arch(x->xch, x->domid, x->hvm, &x->arch);
+}
+
+/* Page tables hold guest frames, which the p2m may move: all but x86 PV guests (machine frames). */
+static int uses_guest_frames(const struct xen_target *x)
+{
+	return x->hvm || x->arch != &up_arch_x86_64;
 }
 
 static struct up_error *xen_attach(const struct up_target_options *opts, struct up_target **ret)
@@ -434,9 +436,20 @@ static struct up_error *xen_poll(struct up_target *t)
 		    (unsigned long long)info.nr_pages, (unsigned long long)x->nr_pages);
 		x->nr_pages = info.nr_pages;
 		flush_mappings(x);
-	} else if (x->guest_frames && now - x->last_flush >= HVM_FLUSH_INTERVAL_NS) {
+	} else if (uses_guest_frames(x) && now - x->last_flush >= HVM_FLUSH_INTERVAL_NS) {
 		flush_mappings(x);
 	}
+	return NULL;
+}
+
+/* vCPU state may be read: vcpu exists and the domain is paused by us.  what: for the message. */
+static struct up_error *check_paused_vcpu(const struct xen_target *x, unsigned int vcpu,
+					  const char *what)
+{
+	if (vcpu >= x->nr_vcpus)
+		return up_error_create(UP_ERR_INVALID, "no vCPU %u in domain %u", vcpu, x->domid);
+	if (!x->paused)
+		return up_error_create(UP_ERR_INVALID, "domain %u: %s read while it runs", x->domid, what);
 	return NULL;
 }
 
@@ -446,10 +459,9 @@ static struct up_error *xen_get_regs(struct up_target *t, unsigned int vcpu, str
 	struct up_error *err;
 	uint64_t t0;
 
-	if (vcpu >= x->nr_vcpus)
-		return up_error_create(UP_ERR_INVALID, "no vCPU %u in domain %u", vcpu, x->domid);
-	if (!x->paused)
-		return up_error_create(UP_ERR_INVALID, "domain %u: registers read while it runs", x->domid);
+	err = check_paused_vcpu(x, vcpu, "registers");
+	if (err)
+		return err;
 	if (x->regs_pause[vcpu] != x->pause_count) {
 		t0 = stage_clock();
 		err = xen_vcpu_get_regs(x->xch, x->domid, x->hvm, vcpu, x->vcpu_ctx, &x->regs[vcpu],
@@ -477,11 +489,9 @@ static struct up_error *xen_vcpu_stale(struct up_target *t, unsigned int vcpu, i
 	uint64_t before;
 
 	*ret = 0;
-	if (vcpu >= x->nr_vcpus)
-		return up_error_create(UP_ERR_INVALID, "no vCPU %u in domain %u", vcpu, x->domid);
-	if (!x->paused)
-		return up_error_create(UP_ERR_INVALID, "domain %u: vCPU state read while it runs", x->domid);
-	err = xen_vcpu_activity(x->xch, x->domid, vcpu, &a);
+	err = check_paused_vcpu(x, vcpu, "vCPU state");
+	if (!err)
+		err = xen_vcpu_activity(x->xch, x->domid, vcpu, &a);
 	if (err)
 		return err;
 	before = x->cpu_time[vcpu];

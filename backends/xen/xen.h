@@ -82,10 +82,6 @@ struct xen_vcpu_activity {
 struct up_error *xen_vcpu_activity(struct xc_interface_core *xch, uint32_t domid,
 				   unsigned int vcpu, struct xen_vcpu_activity *ret);
 
-/* Whether vCPU vcpu is up; *ret untouched on failure. */
-struct up_error *xen_vcpu_online(struct xc_interface_core *xch, uint32_t domid, unsigned int vcpu,
-				 int *ret);
-
 /* The architecture of this host's guests, or an UP_ERR_UNSUPPORTED error. */
 struct up_error *xen_guest_arch(struct xc_interface_core *xch, uint32_t domid, int hvm,
 				const struct up_arch **ret);
