@@ -17,20 +17,10 @@ rc=0
 
 . /test/lib.sh
 
-cat >/tmp/uniprof-pv.cfg <<CFG
-name = "uniprof-pv"
-type = "pv"
-kernel = "$G/xen-pv.elf"
-memory = 16
-vcpus = 2
-on_crash = "preserve"
-CFG
-
 section xl-create-pv
-xl create /tmp/uniprof-pv.cfg 2>&1 || rc=1
+create_pv_guest || rc=1
 end xl-create-pv
 domid=$(xl domid uniprof-pv)
-wait_console uniprof-pv 30 "vcpu1 running" || echo "uniprof-pv: no 'vcpu1 running' on its console"
 sleep 1
 
 section xl-list-pv
@@ -80,25 +70,8 @@ end xenctx-timing
 xl destroy uniprof-pv
 
 if [ -f "$G/linux/vmlinuz" ]; then
-	cat >/tmp/uniprof-linux.cfg <<CFG
-name = "uniprof-linux"
-type = "pv"
-kernel = "$G/linux/vmlinuz"
-ramdisk = "$G/linux/initrd.cpio.gz"
-extra = "console=hvc0 loglevel=4"
-memory = 128
-vcpus = 1
-on_crash = "preserve"
-CFG
 	section xl-create-linux
-	t0=$(uptime_ms)
-	xl create /tmp/uniprof-linux.cfg 2>&1 || rc=1
-	if wait_console uniprof-linux 180 "linux-domu: spinning"; then
-		echo "linux domU reached its shell loop $(( ($(uptime_ms) - t0) / 1000 )) s after xl create"
-	else
-		echo "linux domU did not reach its shell loop"
-		rc=1
-	fi
+	create_linux_domu || rc=1
 	end xl-create-linux
 	ldomid=$(xl domid uniprof-linux)
 	section xl-list-linux

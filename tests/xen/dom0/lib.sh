@@ -18,6 +18,48 @@ wait_console() {
 	return 1
 }
 
+# create_pv_guest: xl create our 2-vCPU Xen PV test guest (/guests/xen-pv.elf) as uniprof-pv
+# and wait up to 30 s for its second vCPU to report; returns xl create's status.
+create_pv_guest() {
+	local rc=0
+	cat >/tmp/uniprof-pv.cfg <<CFG
+name = "uniprof-pv"
+type = "pv"
+kernel = "/guests/xen-pv.elf"
+memory = 16
+vcpus = 2
+on_crash = "preserve"
+CFG
+	xl create /tmp/uniprof-pv.cfg 2>&1 || rc=1
+	wait_console uniprof-pv 30 "vcpu1 running" || echo "uniprof-pv: no 'vcpu1 running' on its console"
+	return $rc
+}
+
+# create_linux_domu: xl create the Linux PV domU (/guests/linux/) as uniprof-linux and wait up
+# to 180 s for its shell loop, saying how long that took; non-zero when either failed.
+create_linux_domu() {
+	local t0 rc=0
+	cat >/tmp/uniprof-linux.cfg <<CFG
+name = "uniprof-linux"
+type = "pv"
+kernel = "/guests/linux/vmlinuz"
+ramdisk = "/guests/linux/initrd.cpio.gz"
+extra = "console=hvc0 loglevel=4"
+memory = 128
+vcpus = 1
+on_crash = "preserve"
+CFG
+	t0=$(uptime_ms)
+	xl create /tmp/uniprof-linux.cfg 2>&1 || rc=1
+	if wait_console uniprof-linux 180 "linux-domu: spinning"; then
+		echo "linux domU reached its shell loop $(( ($(uptime_ms) - t0) / 1000 )) s after xl create"
+	else
+		echo "linux domU did not reach its shell loop"
+		rc=1
+	fi
+	return $rc
+}
+
 # run NAME ARGS...: run uniprof ARGS with its profile, stderr and exit status in sections
 # NAME.folded, NAME.err, NAME.rc.
 run() {

@@ -17,20 +17,10 @@ T=${UNIPROF_SECONDS:-12}
 
 . /test/lib.sh
 
-cat >/tmp/uniprof-pv.cfg <<CFG
-name = "uniprof-pv"
-type = "pv"
-kernel = "$G/xen-pv.elf"
-memory = 16
-vcpus = 2
-on_crash = "preserve"
-CFG
-
 section xl-create-pv
-xl create /tmp/uniprof-pv.cfg 2>&1
+create_pv_guest
 end xl-create-pv
 domid=$(xl domid uniprof-pv)
-wait_console uniprof-pv 30 "vcpu1 running" || echo "uniprof-pv: no 'vcpu1 running' on its console"
 section domid
 echo "$domid"
 end domid
@@ -124,24 +114,8 @@ xl list
 end xl-list-after-lost
 
 if [ -f "$G/linux/vmlinuz" ]; then
-	cat >/tmp/uniprof-linux.cfg <<CFG
-name = "uniprof-linux"
-type = "pv"
-kernel = "$G/linux/vmlinuz"
-ramdisk = "$G/linux/initrd.cpio.gz"
-extra = "console=hvc0 loglevel=4"
-memory = 128
-vcpus = 1
-on_crash = "preserve"
-CFG
 	section xl-create-linux
-	t0=$(uptime_ms)
-	xl create /tmp/uniprof-linux.cfg 2>&1
-	if wait_console uniprof-linux 180 "linux-domu: spinning"; then
-		echo "linux domU reached its shell loop $(( ($(uptime_ms) - t0) / 1000 )) s after xl create"
-	else
-		echo "linux domU did not reach its shell loop"
-	fi
+	create_linux_domu
 	end xl-create-linux
 	# Same vmlinuz as dom0 and PV kernels are not relocated: dom0's kallsyms names the domU.
 	# uniprof reads all of it (linux_banner confirms the slide); the awk fallback below wants
