@@ -34,6 +34,7 @@ LIB_SRCS := \
 	util/error.c util/sock.c util/profile.c \
 	arch/arch.c arch/frame_records.c arch/x86_64/regs.c arch/x86_64/frames.c arch/x86_64/pgtable.c \
 	arch/arm64/regs.c arch/arm64/frames.c arch/arm64/pgtable.c \
+	memory/memory.c \
 	backends/registry.c backends/kvm/rsp.c backends/kvm/gdbstub.c backends/kvm/qmp.c \
 	backends/kvm/target_xml.c backends/kvm/kvm.c \
 	symbolize/symtab.c symbolize/code.c symbolize/symfile.c symbolize/elf_symbols.c \

@@ -23,6 +23,12 @@ struct up_regs {
 	union {
 		struct {
 			uint64_t cr0, cr3, cr4, efer;
+			/*
+			 * The kernel's page table when cr3 is a user table that does not map the
+			 * kernel (a Xen PV vCPU in user mode); translate tries it for what cr3
+			 * does not map.  0: none.
+			 */
+			uint64_t kernel_cr3;
 		} x86_64;
 		struct {
 			uint64_t cpsr, ttbr0, ttbr1, tcr, sctlr;
@@ -32,8 +38,8 @@ struct up_regs {
 
 /*
  * Read len bytes of guest virtual memory at addr into buf.  Returns NULL on success or an error
- * (usually UP_ERR_FAULT) that the caller owns.  A walker treats any error as "this frame cannot
- * be read" and ends the walk there.
+ * that the caller owns: UP_ERR_FAULT when the range cannot be read (a walker ends its walk
+ * there), anything else when the target is in trouble (a walker hands it up: the run ends).
  */
 typedef struct up_error *up_read_mem_fn(void *ctx, uint64_t addr, void *buf, size_t len);
 
@@ -121,16 +127,19 @@ struct up_arch {
 	struct up_error *(*regs_from_gdb)(const uint8_t *g, size_t len, struct up_regs *ret);
 	/*
 	 * Walk the frame-pointer chain starting at regs.  Stores at most max addresses in pcs,
-	 * the leaf pc first, then return addresses outward; never fails: an unreadable or
-	 * implausible frame ends the walk and ret->stop says why.  max must be at least 1.
+	 * the leaf pc first, then return addresses outward.  An unreadable (UP_ERR_FAULT) or
+	 * implausible frame ends the walk and ret->stop says why; that is not a failure.  A
+	 * read that fails otherwise is returned (the target is in trouble), with *ret filled
+	 * as far as the walk got.  max must be at least 1.
 	 */
-	void (*walk_frames)(const struct up_regs *regs, const struct up_walk_env *env,
-			    uint64_t *pcs, size_t max, struct up_walk *ret);
+	struct up_error *(*walk_frames)(const struct up_regs *regs, const struct up_walk_env *env,
+					uint64_t *pcs, size_t max, struct up_walk *ret);
 	/*
 	 * Translate vaddr with the paging state in regs (x86_64: cr0/cr3/cr4/efer; arm64:
 	 * ttbr0/ttbr1/tcr/sctlr), reading page-table entries with read_phys.  A pure function:
-	 * no caching, no other I/O.  Not mapped (or a table entry unreadable) is UP_ERR_FAULT
-	 * with the address; paging off means paddr == vaddr.
+	 * no caching, no other I/O.  Not mapped (or a table entry faulting) is UP_ERR_FAULT
+	 * with the address; another error of read_phys is returned as it is; paging off means
+	 * paddr == vaddr.
 	 */
 	struct up_error *(*translate)(const struct up_regs *regs, uint64_t vaddr,
 				      up_read_phys_fn *read_phys, void *ctx,

@@ -1,10 +1,12 @@
 #include "../util/bytes.h"
 #include "frame_records.h"
 
-void up_walk_records(const struct up_regs *regs, const struct up_walk_env *env, uint64_t fp,
-		     const struct up_record_rules *rules, uint64_t *pcs, size_t n, size_t max,
-		     struct up_walk *ret)
+struct up_error *up_walk_records(const struct up_regs *regs, const struct up_walk_env *env,
+				 uint64_t fp, const struct up_record_rules *rules, uint64_t *pcs,
+				 size_t n, size_t max, struct up_walk *ret)
 {
+	struct up_error *err = NULL;
+
 	/*
 	 * The leaf's frame lies on the stack in use, at or above the stack pointer: a frame
 	 * pointer below it (user-space junk in rbp while the kernel runs, say) is not followed.
@@ -12,12 +14,11 @@ void up_walk_records(const struct up_regs *regs, const struct up_walk_env *env, 
 	if (fp && regs->sp && fp < regs->sp) {
 		ret->stop = UP_WALK_BAD_ADDRESS;
 		ret->depth = n;
-		return;
+		return NULL;
 	}
 	for (;;) {
 		uint8_t record[16];
 		uint64_t next_fp, ra;
-		struct up_error *err;
 
 		if (!fp) {
 			ret->stop = UP_WALK_END;
@@ -33,8 +34,8 @@ void up_walk_records(const struct up_regs *regs, const struct up_walk_env *env, 
 		}
 		err = env->read(env->read_ctx, fp, record, sizeof(record));
 		if (err) {
-			up_error_destroy(err);
 			ret->stop = UP_WALK_FAULT;
+			up_error_catch(&err, UP_ERR_FAULT);
 			break;
 		}
 		next_fp = up_le64(record);
@@ -55,4 +56,5 @@ void up_walk_records(const struct up_regs *regs, const struct up_walk_env *env, 
 		fp = next_fp;
 	}
 	ret->depth = n;
+	return err;
 }

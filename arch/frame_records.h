@@ -18,10 +18,11 @@ struct up_record_rules {
 /*
  * Follow the records from fp, appending return addresses to pcs[n..max).  Sets ret->depth
  * and ret->stop (see enum up_walk_stop); ret->fixup is left alone.  A first frame pointer
- * below regs->sp is not a frame of the running stack and is not followed.
+ * below regs->sp is not a frame of the running stack and is not followed.  A fault ends the
+ * walk; another read error is returned (see walk_frames in struct up_arch).
  */
-void up_walk_records(const struct up_regs *regs, const struct up_walk_env *env, uint64_t fp,
+struct up_error *up_walk_records(const struct up_regs *regs, const struct up_walk_env *env, uint64_t fp,
 		     const struct up_record_rules *rules, uint64_t *pcs, size_t n, size_t max,
-		     struct up_walk *ret);
+				 struct up_walk *ret);
 
 #endif

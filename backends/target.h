@@ -8,6 +8,7 @@
  * Lifetime: attach() returns a running target; detach() leaves the guest running (resuming it
  * if it is paused) and frees everything.  Between pause() and resume() the guest is stopped and
  * registers and memory may be read; the caller keeps that window short and always resumes.
+ * Guest memory is read through the memory layer (memory/memory.h) over what memory() offers.
  */
 #ifndef UP_BACKENDS_TARGET_H
 #define UP_BACKENDS_TARGET_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "../arch/arch.h"
+#include "../memory/source.h"
 #include "../util/error.h"
 
 /* Called by a backend for progress and diagnostics; level 1 = -v, 2 = -vv.  May be NULL. */
@@ -32,6 +34,12 @@ struct up_target_options {
 
 struct up_target {
 	const struct up_target_ops *ops;
+	/*
+	 * Pauses so far: the backend adds one each time pause() stops the guest, so that what is
+	 * cached for one pause (registers, translations, memory blocks) is known to be stale
+	 * after the next resume.
+	 */
+	uint64_t pauses;
 };
 
 struct up_target_ops {
@@ -66,15 +74,16 @@ struct up_target_ops {
 	 * waits.  May be NULL, when the backend cannot tell; then no vCPU is stale.
 	 */
 	struct up_error *(*vcpu_stale)(struct up_target *t, unsigned int vcpu, int *ret);
-	/* Registers of vCPU vcpu; only while paused. */
+	/*
+	 * Registers of vCPU vcpu, paging state included (the memory layer translates with it);
+	 * only while paused.
+	 */
 	struct up_error *(*get_regs)(struct up_target *t, unsigned int vcpu, struct up_regs *ret);
 	/*
-	 * Read guest virtual memory as vCPU vcpu sees it; only while paused.  Returns
-	 * UP_ERR_FAULT when the range is not mapped; any other error means the target is in
-	 * trouble and ends the run.
+	 * How guest memory is read: physical or virtual reads (memory/source.h).  Fixed from
+	 * attach to detach; the source's functions are called only while paused.
 	 */
-	struct up_error *(*read_virt)(struct up_target *t, unsigned int vcpu, uint64_t addr,
-				      void *buf, size_t len);
+	void (*memory)(struct up_target *t, struct up_memory_source *ret);
 };
 
 /* The backend called name, or NULL if this build lacks it. */

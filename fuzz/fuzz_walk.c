@@ -73,13 +73,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.size = size - 48;
 
 	regs.x86_64.cr4 = ctl;
-	up_arch_x86_64.walk_frames(&regs, &env, pcs, 32, &walk);
+	/* Memory here only faults, and a fault is never a failure of the walk. */
+	if (up_arch_x86_64.walk_frames(&regs, &env, pcs, 32, &walk))
+		__builtin_trap();
 	if (walk.depth < 1 || walk.depth > 32 || walk.fixup >= UP_FIXUP_COUNT)
 		__builtin_trap();
 
 	memset(&regs.x86_64, 0, sizeof(regs.x86_64));
 	regs.arm64.tcr = ctl;
-	up_arch_arm64.walk_frames(&regs, &env, pcs, 32, &walk);
+	if (up_arch_arm64.walk_frames(&regs, &env, pcs, 32, &walk))
+		__builtin_trap();
 	if (walk.depth < 1 || walk.depth > 32 || walk.fixup >= UP_FIXUP_COUNT)
 		__builtin_trap();
 	return 0;

@@ -16,21 +16,25 @@
 struct search {
 	const struct up_slide_probe *probe;
 	unsigned int reads;
+	struct up_error *failed;  /* a read that did not just fault: the search is over */
 };
 
+/*
+ * 0 when the guest's bytes are in buf.  A fault (nothing there) is an answer the search goes
+ * on from; any other failure ends the search and up_symbolizer_find_slides returns it.
+ */
 static int guest_read(struct search *se, uint64_t addr, void *buf, size_t len)
 {
 	struct up_error *err;
 
-	if (se->reads >= se->probe->max_reads)
+	if (se->failed || se->reads >= se->probe->max_reads)
 		return -1;
 	se->reads++;
 	err = se->probe->read(se->probe->ctx, addr, buf, len);
-	if (err) {
-		up_error_destroy(err);
+	if (up_error_catch(&err, UP_ERR_FAULT))
 		return -1;
-	}
-	return 0;
+	se->failed = err;
+	return err ? -1 : 0;
 }
 
 static int same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
@@ -209,11 +213,12 @@ found:
 	return 0;
 }
 
-void up_symbolizer_find_slides(struct up_symbolizer *s, const struct up_slide_probe *probe)
+struct up_error *up_symbolizer_find_slides(struct up_symbolizer *s,
+					   const struct up_slide_probe *probe)
 {
 	struct search se = { .probe = probe };
 
-	for (size_t i = 0; i < s->nr_files; i++) {
+	for (size_t i = 0; i < s->nr_files && !se.failed; i++) {
 		struct up_symfile *f = s->files[i];
 		char how[sizeof(f->slide_how)];
 		int64_t slide = 0;
@@ -228,6 +233,8 @@ void up_symbolizer_find_slides(struct up_symbolizer *s, const struct up_slide_pr
 			found = find_pe(&se, f, &slide, how, sizeof(how));
 		if (!found && !f->code.nr && !f->banner)
 			found = pcs_fall_inside(probe, f, how, sizeof(how));
+		if (se.failed)
+			break;  /* undecided: the caller gives up */
 		if (found) {
 			f->slide = slide;
 			f->slide_state = UP_SLIDE_CONFIRMED;
@@ -238,4 +245,5 @@ void up_symbolizer_find_slides(struct up_symbolizer *s, const struct up_slide_pr
 		}
 		memcpy(f->slide_how, how, sizeof(how));
 	}
+	return se.failed;
 }

@@ -18,14 +18,19 @@
 #include "symbolize.h"
 
 struct up_slide_probe {
-	up_read_mem_fn *read;     /* guest virtual memory, while the guest is paused */
+	up_read_mem_fn *read;     /* guest virtual memory, while the guest is paused (see arch.h) */
 	void *ctx;
 	const uint64_t *pcs;      /* code addresses seen in the guest (pcs, link registers) */
 	size_t nr_pcs;
 	unsigned int max_reads;   /* budget of reads for the whole search */
 };
 
-/* Decide the slide of every file whose slide is unknown; see each file's slide_how. */
-void up_symbolizer_find_slides(struct up_symbolizer *s, const struct up_slide_probe *probe);
+/*
+ * Decide the slide of every file whose slide is unknown; see each file's slide_how.  A read
+ * that faults is part of the search; one that fails otherwise (the target is lost) ends it,
+ * and that error is returned with the files not yet decided left unknown.
+ */
+struct up_error *up_symbolizer_find_slides(struct up_symbolizer *s,
+					   const struct up_slide_probe *probe);
 
 #endif

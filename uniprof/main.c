@@ -94,6 +94,19 @@ static void report_slides(const struct up_symbolizer *sym)
 	}
 }
 
+/* -vv: how the walks' memory reads were served. */
+static void log_memory_stats(const struct up_memory *m, const struct sampler_stats *st)
+{
+	struct up_memory_stats ms;
+	double per = st->samples ? 1.0 / st->samples : 0;
+
+	up_memory_stats(m, &ms);
+	log_line(NULL, 2, "memory per sample: %.2f reads, %.2f page walks (%.2f cached), "
+		 "%.2f reads from %s, %.2f block hits, %.2f faults",
+		 ms.reads * per, ms.translations * per, ms.tlb_hits * per, ms.source_reads * per,
+		 up_memory_description(m), ms.block_hits * per, ms.faults * per);
+}
+
 static void print_summary(const struct options *opts, const struct sampler_stats *st)
 {
 	fprintf(stderr,
@@ -131,6 +144,7 @@ int main(int argc, char **argv)
 	struct sampler_options sopts;
 	struct sampler_stats stats;
 	struct up_target *target = NULL;
+	struct up_memory *memory = NULL;
 	struct up_error *err, *run_err;
 	struct options opts;
 	struct output output;
@@ -183,9 +197,14 @@ int main(int argc, char **argv)
 
 	err = guard_start(target);
 	if (!err)
-		err = find_slides(target, &sym, &slide_pause_us);
+		err = up_memory_create(target, &memory);
+	if (!err) {
+		log_line(NULL, 1, "guest memory: %s", up_memory_description(memory));
+		err = find_slides(target, memory, &sym, &slide_pause_us);
+	}
 	if (err) {
 		guard_stop(target);
+		up_memory_destroy(memory);
 		backend->detach(target);
 		output_abandon(&output);
 		up_symbolizer_deinit(&sym);
@@ -207,8 +226,10 @@ int main(int argc, char **argv)
 		.read_code = up_symbolizer_read_code,
 		.code_ctx = &sym,
 	};
-	run_err = sampler_run(target, &sopts, &profile, &stats);
+	run_err = sampler_run(target, memory, &sopts, &profile, &stats);
 	guard_stop(target);
+	log_memory_stats(memory, &stats);
+	up_memory_destroy(memory);
 	backend->detach(target);
 	if (run_err)
 		fprintf(stderr, "uniprof: sampling stopped: %s; writing the %llu samples taken\n",

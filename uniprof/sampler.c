@@ -5,25 +5,6 @@
 
 #include "sampler.h"
 
-struct read_ctx {
-	struct up_target *t;
-	unsigned int vcpu;
-	struct up_error *fatal;  /* a failure that is not a fault of the walk */
-};
-
-static struct up_error *read_guest(void *opaque, uint64_t addr, void *buf, size_t len)
-{
-	struct read_ctx *ctx = opaque;
-	struct up_error *err = ctx->t->ops->read_virt(ctx->t, ctx->vcpu, addr, buf, len);
-
-	if (err && err->code != UP_ERR_FAULT && !ctx->fatal) {
-		/* Keep it: the walk ends either way, but the run must end too. */
-		ctx->fatal = err;
-		return up_error_fault(addr, "target failed");
-	}
-	return err;
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -43,8 +24,8 @@ struct sample {
 	uint64_t resume_at;       /* when resume was requested */
 };
 
-static struct up_error *take_sample(struct up_target *t, const struct sampler_options *opts,
-				    struct sample *s)
+static struct up_error *take_sample(struct up_target *t, struct up_memory *mem,
+				    const struct sampler_options *opts, struct sample *s)
 {
 	const struct up_arch *arch = t->ops->arch(t);
 	struct up_error *err, *rerr;
@@ -61,10 +42,10 @@ static struct up_error *take_sample(struct up_target *t, const struct sampler_op
 		if (!s->stale[i])
 			err = t->ops->get_regs(t, i, &s->regs[i]);
 	for (i = 0; !err && i < s->nr_vcpus; i++) {
-		struct read_ctx ctx = { .t = t, .vcpu = i };
+		struct up_vcpu_memory view = { .memory = mem, .vcpu = i };
 		struct up_walk_env env = {
-			.read = read_guest,
-			.read_ctx = &ctx,
+			.read = up_vcpu_memory_read,
+			.read_ctx = &view,
 			.func_start = opts->func_start,
 			.read_code = opts->read_code,
 			.code_ctx = opts->code_ctx,
@@ -72,9 +53,9 @@ static struct up_error *take_sample(struct up_target *t, const struct sampler_op
 
 		if (s->stale[i])
 			continue;
-		arch->walk_frames(&s->regs[i], &env, s->pcs + (size_t)i * s->max_depth,
-				  s->max_depth, &s->walks[i]);
-		err = ctx.fatal;
+		/* A fault ends a walk; any other failure ends the run. */
+		err = arch->walk_frames(&s->regs[i], &env, s->pcs + (size_t)i * s->max_depth,
+					s->max_depth, &s->walks[i]);
 	}
 	/* Resume whatever happened above. */
 	s->resume_at = now_ns();
@@ -146,8 +127,9 @@ static void sleep_until(uint64_t deadline)
 	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 }
 
-struct up_error *sampler_run(struct up_target *t, const struct sampler_options *opts,
-			     struct up_profile *profile, struct sampler_stats *stats)
+struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
+			     const struct sampler_options *opts, struct up_profile *profile,
+			     struct sampler_stats *stats)
 {
 	uint64_t period = (uint64_t)(1e9 / opts->frequency);
 	uint64_t start, next, slot, end = 0, now, first = 0, last = 0, seed;
@@ -189,7 +171,7 @@ struct up_error *sampler_run(struct up_target *t, const struct sampler_options *
 		if (!stats->samples)
 			first = t0;
 		last = t0;
-		err = take_sample(t, opts, &s);
+		err = take_sample(t, mem, opts, &s);
 		t1 = now_ns();
 		if (!err && t->ops->poll)
 			err = t->ops->poll(t);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "../backends/target.h"
+#include "../memory/memory.h"
 #include "../util/profile.h"
 
 struct sampler_options {
@@ -39,11 +40,13 @@ struct sampler_stats {
 };
 
 /*
- * Sample t into profile until the duration or sample count is reached or *stop is set.
- * Returns an error when the target fails; the profile then holds what was collected before.
- * The guest is running when this returns, unless the target itself is gone.
+ * Sample t into profile, reading its memory through mem, until the duration or sample count
+ * is reached or *stop is set.  Returns an error when the target fails; the profile then holds
+ * what was collected before.  The guest is running when this returns, unless the target
+ * itself is gone.
  */
-struct up_error *sampler_run(struct up_target *t, const struct sampler_options *opts,
-			     struct up_profile *profile, struct sampler_stats *stats);
+struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
+			     const struct sampler_options *opts, struct up_profile *profile,
+			     struct sampler_stats *stats);
 
 #endif

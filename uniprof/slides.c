@@ -9,18 +9,6 @@
 #define PROBE_GAP_NS 5000000L
 #define MAX_READS 20000
 
-struct vcpu_reader {
-	struct up_target *t;
-	unsigned int vcpu;
-};
-
-static struct up_error *read_vcpu(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	struct vcpu_reader *r = ctx;
-
-	return r->t->ops->read_virt(r->t, r->vcpu, addr, buf, len);
-}
-
 static int any_unknown(const struct up_symbolizer *s)
 {
 	for (size_t i = 0; i < s->nr_files; i++) {
@@ -61,10 +49,14 @@ static struct up_error *collect(struct up_target *t, uint64_t *pcs, size_t *nr, 
 	return rerr;
 }
 
-struct up_error *find_slides(struct up_target *t, struct up_symbolizer *s, double *ret_pause_us)
+struct up_error *find_slides(struct up_target *t, struct up_memory *mem, struct up_symbolizer *s,
+			     double *ret_pause_us)
 {
-	struct vcpu_reader reader = { .t = t };
-	struct up_slide_probe probe = { .read = read_vcpu, .ctx = &reader, .max_reads = MAX_READS };
+	/* The kernel is mapped alike for every vCPU: vCPU 0's view will do. */
+	struct up_vcpu_memory view = { .memory = mem, .vcpu = 0 };
+	struct up_slide_probe probe = {
+		.read = up_vcpu_memory_read, .ctx = &view, .max_reads = MAX_READS,
+	};
 	size_t cap = PROBE_PAUSES * 2 * t->ops->nr_vcpus(t), nr = 0;
 	uint64_t *pcs;
 	struct up_error *err = NULL, *rerr;
@@ -88,7 +80,7 @@ struct up_error *find_slides(struct up_target *t, struct up_symbolizer *s, doubl
 		t0 = now_us();
 		err = t->ops->pause(t);
 		if (!err)
-			up_symbolizer_find_slides(s, &probe);
+			err = up_symbolizer_find_slides(s, &probe);
 		rerr = t->ops->resume(t);
 		*ret_pause_us = now_us() - t0;
 		if (!err)

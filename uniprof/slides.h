@@ -3,13 +3,15 @@
 #define UP_UNIPROF_SLIDES_H
 
 #include "../backends/target.h"
+#include "../memory/memory.h"
 #include "../symbolize/symbolize.h"
 
 /*
  * If any symbol file's slide is unknown: look at a few samples' code addresses, then search
- * guest memory in one pause.  The guest runs again when this returns, error or not.
- * *ret_pause_us tells how long the search kept the guest stopped.
+ * guest memory (read through mem) in one pause.  The guest runs again when this returns,
+ * error or not.  *ret_pause_us tells how long the search kept the guest stopped.
  */
-struct up_error *find_slides(struct up_target *t, struct up_symbolizer *s, double *ret_pause_us);
+struct up_error *find_slides(struct up_target *t, struct up_memory *mem, struct up_symbolizer *s,
+			     double *ret_pause_us);
 
 #endif

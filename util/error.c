@@ -97,6 +97,15 @@ struct up_error *up_error_prefix(struct up_error *err, const char *fmt, ...)
 	return err;
 }
 
+int up_error_catch(struct up_error **err, enum up_error_code code)
+{
+	if (!*err || (*err)->code != code)
+		return 0;
+	up_error_destroy(*err);
+	*err = NULL;
+	return 1;
+}
+
 void up_error_destroy(struct up_error *err)
 {
 	if (!err || err == &up_error_nomem)

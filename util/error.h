@@ -52,6 +52,14 @@ struct up_error *up_error_fault(uint64_t address, const char *fmt, ...)
 struct up_error *up_error_prefix(struct up_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * The one way to handle an expected failure: when *err is an error of code code, release it,
+ * set *err to NULL and return 1; otherwise leave *err as it is (NULL or another error, which
+ * the caller passes on) and return 0.  A walk catches UP_ERR_FAULT (the end of the stack) and
+ * hands everything else up, so a lost target ends the run instead of passing for a fault.
+ */
+int up_error_catch(struct up_error **err, enum up_error_code code);
+
 /* Release err; NULL and &up_error_nomem are no-ops. */
 void up_error_destroy(struct up_error *err);
 

@@ -6,8 +6,8 @@
 
 struct up_error *arm64_regs_from_gdb(const uint8_t *g, size_t len, struct up_regs *ret);
 
-void arm64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
-		       uint64_t *pcs, size_t max, struct up_walk *ret);
+struct up_error *arm64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
+				   uint64_t *pcs, size_t max, struct up_walk *ret);
 
 /* Translate vaddr through TTBR0/TTBR1 as TCR_EL1 configures them; see struct up_arch. */
 struct up_error *arm64_translate(const struct up_regs *regs, uint64_t vaddr,

@@ -146,8 +146,8 @@ static enum up_walk_fixup leaf_fixup(const struct up_regs *regs, const struct up
 	return UP_FIXUP_NONE;
 }
 
-void arm64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
-		       uint64_t *pcs, size_t max, struct up_walk *ret)
+struct up_error *arm64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
+				   uint64_t *pcs, size_t max, struct up_walk *ret)
 {
 	uint64_t fp = regs->fp, start = 0;
 	size_t n = 0;
@@ -170,5 +170,5 @@ void arm64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env
 		else
 			ret->fixup = UP_FIXUP_NONE;
 	}
-	up_walk_records(regs, env, fp, &rules, pcs, n, max, ret);
+	return up_walk_records(regs, env, fp, &rules, pcs, n, max, ret);
 }

@@ -105,7 +105,10 @@ static int top_bits_ok(const struct half *h, uint64_t vaddr)
 	return (vaddr & mask) == (h->upper ? mask : 0);
 }
 
-/* Read the little-endian descriptor at paddr; a read failure becomes a fault at vaddr. */
+/*
+ * Read the little-endian descriptor at paddr.  A fault becomes a fault at vaddr; any other
+ * error (out of memory, a lost target) is passed on.
+ */
 static struct up_error *read_desc(up_read_phys_fn *read_phys, void *ctx, uint64_t paddr,
 				  uint64_t vaddr, int level, uint64_t *ret)
 {
@@ -117,7 +120,7 @@ static struct up_error *read_desc(up_read_phys_fn *read_phys, void *ctx, uint64_
 	if (err) {
 		struct up_error *fault;
 
-		if (err == &up_error_nomem)
+		if (err->code != UP_ERR_FAULT)
 			return err;
 		fault = up_error_fault(vaddr, "0x%llx: cannot read level %d descriptor at 0x%llx: %s",
 				       (unsigned long long)vaddr, level,

@@ -126,8 +126,8 @@ static enum up_walk_fixup leaf_fixup(const struct up_regs *regs, const struct up
 	return UP_FIXUP_NONE;
 }
 
-void x86_64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
-			uint64_t *pcs, size_t max, struct up_walk *ret)
+struct up_error *x86_64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
+				    uint64_t *pcs, size_t max, struct up_walk *ret)
 {
 	uint64_t cr4 = regs->x86_64.cr4;
 	uint64_t fp = regs->fp, slot = 0, start = 0;
@@ -144,7 +144,12 @@ void x86_64_walk_frames(const struct up_regs *regs, const struct up_walk_env *en
 			err = env->read(env->read_ctx, slot, buf, sizeof(buf));
 		if (!err && n < max && x86_64_canonical(slot, cr4))
 			ra = up_le64(buf);
-		up_error_destroy(err);
+		/* An unreadable slot only means no caller from the stack. */
+		if (err && !up_error_catch(&err, UP_ERR_FAULT)) {
+			ret->depth = n;
+			ret->stop = UP_WALK_FAULT;
+			return err;
+		}
 		/*
 		 * Only a value that follows a call in known code of another function counts as
 		 * the caller (one pointing into the leaf's own function is stale).
@@ -156,5 +161,5 @@ void x86_64_walk_frames(const struct up_regs *regs, const struct up_walk_env *en
 		else
 			ret->fixup = UP_FIXUP_NONE;
 	}
-	up_walk_records(regs, env, fp, &rules, pcs, n, max, ret);
+	return up_walk_records(regs, env, fp, &rules, pcs, n, max, ret);
 }

@@ -14,7 +14,8 @@
  * could not.  Accessed/dirty bits and permissions do not matter to a reader.
  *
  * For a Xen PV guest the entries hold machine frames; we follow whatever the entry says, and the
- * backend's read_phys reads machine memory.  At most five entries are read per translation.
+ * backend's read_phys reads machine memory.  At most five entries are read per walk, and a
+ * second walk is made through kernel_cr3 when one is given and cr3 does not map the address.
  */
 #include "x86_64.h"
 
@@ -41,8 +42,8 @@
 static const char *const level_name[] = { "", "PTE", "PDE", "PDPTE", "PML4E", "PML5E" };
 
 /*
- * Read the little-endian entry of size bytes (4 or 8) at paddr.  A read failure becomes a fault
- * at vaddr naming the entry; out-of-memory is passed on as it is.
+ * Read the little-endian entry of size bytes (4 or 8) at paddr.  A fault becomes a fault at
+ * vaddr naming the entry; any other error (out of memory, a lost target) is passed on.
  */
 static struct up_error *read_entry(up_read_phys_fn *read_phys, void *ctx, uint64_t paddr,
 				   size_t size, uint64_t vaddr, const char *name, uint64_t *ret)
@@ -55,7 +56,7 @@ static struct up_error *read_entry(up_read_phys_fn *read_phys, void *ctx, uint64
 	if (err) {
 		struct up_error *fault;
 
-		if (err == &up_error_nomem)
+		if (err->code != UP_ERR_FAULT)
 			return err;
 		fault = up_error_fault(vaddr, "0x%llx: cannot read %s at 0x%llx: %s",
 				       (unsigned long long)vaddr, name,
@@ -183,9 +184,9 @@ static struct up_error *translate_legacy(const struct up_regs *regs, uint64_t va
 	return NULL;
 }
 
-struct up_error *x86_64_translate(const struct up_regs *regs, uint64_t vaddr,
-				  up_read_phys_fn *read_phys, void *ctx,
-				  struct up_translation *ret)
+static struct up_error *translate_cr3(const struct up_regs *regs, uint64_t vaddr,
+				      up_read_phys_fn *read_phys, void *ctx,
+				      struct up_translation *ret)
 {
 	if (!(regs->x86_64.cr0 & X86_CR0_PG)) {
 		/* No paging: the address is physical.  4 KiB keeps page-wise readers safe. */
@@ -202,4 +203,22 @@ struct up_error *x86_64_translate(const struct up_regs *regs, uint64_t vaddr,
 	if (regs->x86_64.cr4 & X86_CR4_PAE)
 		return translate_pae(regs, vaddr, read_phys, ctx, ret);
 	return translate_legacy(regs, vaddr, read_phys, ctx, ret);
+}
+
+struct up_error *x86_64_translate(const struct up_regs *regs, uint64_t vaddr,
+				  up_read_phys_fn *read_phys, void *ctx,
+				  struct up_translation *ret)
+{
+	uint64_t kernel_cr3 = regs->x86_64.kernel_cr3;
+	struct up_error *err = translate_cr3(regs, vaddr, read_phys, ctx, ret);
+
+	if (err && err->code == UP_ERR_FAULT && kernel_cr3 && kernel_cr3 != regs->x86_64.cr3) {
+		/* A user table without the kernel: kernel memory is in the kernel's table. */
+		struct up_regs kernel = *regs;
+
+		kernel.x86_64.cr3 = kernel_cr3;
+		up_error_destroy(err);
+		err = translate_cr3(&kernel, vaddr, read_phys, ctx, ret);
+	}
+	return err;
 }

@@ -9,8 +9,8 @@
 
 struct up_error *x86_64_regs_from_gdb(const uint8_t *g, size_t len, struct up_regs *ret);
 
-void x86_64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
-			uint64_t *pcs, size_t max, struct up_walk *ret);
+struct up_error *x86_64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
+				    uint64_t *pcs, size_t max, struct up_walk *ret);
 
 /* Translate vaddr through the guest's 4- or 5-level page tables; see struct up_arch. */
 struct up_error *x86_64_translate(const struct up_regs *regs, uint64_t vaddr,

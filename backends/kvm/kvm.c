@@ -24,20 +24,12 @@
 #define MAX_VCPUS 4096
 #define MAX_M_READ 2048
 /*
- * Stack memory is read in aligned blocks and kept for the rest of the pause: frame records
- * sit close together, so one 'm' round trip usually serves several frames.  A block never
- * crosses a page, so it faults exactly when the smaller read inside it would.
+ * Over the gdbstub, the memory layer reads aligned blocks of this size and keeps them for the
+ * rest of the pause: frame records sit close together, so one 'm' round trip usually serves
+ * several frames.
  */
-#define BLOCK_SIZE 512
-#define NR_BLOCKS 16
+#define GDB_BLOCK_SIZE 512
 #define MAX_SYSREGS 8
-
-struct block {
-	int valid;
-	unsigned int vcpu;
-	uint64_t addr;
-	uint8_t data[BLOCK_SIZE];
-};
 
 struct kvm_target {
 	struct up_target base;
@@ -53,8 +45,6 @@ struct kvm_target {
 	int sysreg_num[MAX_SYSREGS];  /* 'p' number of arch->gdb_sysregs[i], -1: not offered */
 	size_t nr_sysregs;
 	int regs_valid;
-	struct block blocks[NR_BLOCKS];
-	unsigned int next_block;
 	char *stub_dir;          /* our private gdbstub socket lives here, when we started it */
 	char *stub_path;
 	up_log_fn *log;
@@ -452,8 +442,7 @@ static struct up_error *kvm_pause(struct up_target *t)
 	/* Whatever happens next, the stub may have stopped the guest. */
 	k->paused = 1;
 	k->regs_valid = 0;
-	for (unsigned int i = 0; i < NR_BLOCKS; i++)
-		k->blocks[i].valid = 0;
+	k->base.pauses++;
 	err = gdb_interrupt(k->gdb, &thread);
 	/* The stub now acts on the thread it reported stopping. */
 	k->selected = err ? 0 : thread;
@@ -607,40 +596,29 @@ static struct up_error *read_direct(struct kvm_target *k, unsigned int vcpu, uin
 	return NULL;
 }
 
-static struct up_error *kvm_read_virt(struct up_target *t, unsigned int vcpu, uint64_t addr,
-				      void *buf, size_t len)
+/* The gdbstub's 'm': guest virtual memory as vCPU vcpu sees it. */
+static struct up_error *gdb_read_virt(void *ctx, unsigned int vcpu, uint64_t addr, void *buf,
+				      size_t len)
 {
-	struct kvm_target *k = to_kvm(t);
-	uint64_t base = addr & ~(uint64_t)(BLOCK_SIZE - 1);
-	struct block *b;
-	struct up_error *err;
+	struct kvm_target *k = ctx;
 
 	if (vcpu >= k->nr_vcpus)
 		return up_error_create(UP_ERR_INVALID, "no vCPU %u", vcpu);
-	/* Large reads, and reads across a block boundary, go straight to the stub. */
-	if (len > BLOCK_SIZE || addr - base + len > BLOCK_SIZE)
-		return read_direct(k, vcpu, addr, buf, len);
-	for (unsigned int i = 0; i < NR_BLOCKS; i++) {
-		b = &k->blocks[i];
-		if (b->valid && b->vcpu == vcpu && b->addr == base) {
-			memcpy(buf, b->data + (addr - base), len);
-			return NULL;
-		}
-	}
-	b = &k->blocks[k->next_block];
-	k->next_block = (k->next_block + 1) % NR_BLOCKS;
-	b->valid = 0;
-	err = read_direct(k, vcpu, base, b->data, BLOCK_SIZE);
-	if (err) {
-		if (err->code == UP_ERR_FAULT)
-			err->address = addr;
-		return err;
-	}
-	b->valid = 1;
-	b->vcpu = vcpu;
-	b->addr = base;
-	memcpy(buf, b->data + (addr - base), len);
-	return NULL;
+	if (!k->paused)
+		return up_error_create(UP_ERR_INVALID, "guest memory read while the guest runs");
+	return read_direct(k, vcpu, addr, buf, len);
+}
+
+static void kvm_memory(struct up_target *t, struct up_memory_source *ret)
+{
+	struct kvm_target *k = to_kvm(t);
+
+	*ret = (struct up_memory_source){
+		.read_virt = gdb_read_virt,
+		.ctx = k,
+		.block_size = GDB_BLOCK_SIZE,
+		.description = "QEMU's gdbstub ('m' packets)",
+	};
 }
 
 static void kvm_rescue(struct up_target *t, int paused)
@@ -679,5 +657,5 @@ const struct up_target_ops up_target_kvm = {
 	.poll = kvm_poll,
 	.rescue = kvm_rescue,
 	.get_regs = kvm_get_regs,
-	.read_virt = kvm_read_virt,
+	.memory = kvm_memory,
 };

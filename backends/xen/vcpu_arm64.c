@@ -47,8 +47,7 @@ static void regs_from_context(const vcpu_guest_context_t *c, struct up_regs *ret
 }
 
 struct up_error *xen_vcpu_get_regs(struct xc_interface_core *xch, uint32_t domid, int hvm,
-				   unsigned int vcpu, void *ctx, struct up_regs *ret,
-				   uint64_t *ret_kernel_cr3)
+				   unsigned int vcpu, void *ctx, struct up_regs *ret)
 {
 	vcpu_guest_context_t *c = ctx;
 
@@ -56,7 +55,6 @@ struct up_error *xen_vcpu_get_regs(struct xc_interface_core *xch, uint32_t domid
 	if (xc_vcpu_getcontext(xch, domid, vcpu, (vcpu_guest_context_any_t *)c))
 		return xen_call_error(errno, domid, "reading a vCPU's context");
 	regs_from_context(c, ret);
-	*ret_kernel_cr3 = 0;
 	return NULL;
 }
 

@@ -7,10 +7,9 @@ unsigned long xen_vcpu_context_size(void)
 }
 
 struct up_error *xen_vcpu_get_regs(struct xc_interface_core *xch, uint32_t domid, int hvm,
-				   unsigned int vcpu, void *ctx, struct up_regs *ret,
-				   uint64_t *ret_kernel_cr3)
+				   unsigned int vcpu, void *ctx, struct up_regs *ret)
 {
-	(void)xch; (void)hvm; (void)vcpu; (void)ctx; (void)ret; (void)ret_kernel_cr3;
+	(void)xch; (void)hvm; (void)vcpu; (void)ctx; (void)ret;
 	return up_error_create(UP_ERR_UNSUPPORTED,
 			       "domain %u: Xen guests on this host architecture are not supported", domid);
 }

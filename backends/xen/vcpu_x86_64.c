@@ -33,13 +33,11 @@ unsigned long xen_vcpu_context_size(void)
 	return pv > hvm ? pv : hvm;
 }
 
-static void regs_from_pv(const vcpu_guest_context_x86_64_t *c, struct up_regs *ret,
-			 uint64_t *ret_kernel_cr3)
+static void regs_from_pv(const vcpu_guest_context_x86_64_t *c, struct up_regs *ret)
 {
 	uint64_t cr3 = c->ctrlreg[3];
 
 	memset(ret, 0, sizeof(*ret));
-	*ret_kernel_cr3 = 0;
 	/*
 	 * A vCPU that is down has no state worth walking (a never started one is all zeroes):
 	 * report pc, sp and fp 0, so that its sample is a lone "0x0" frame.
@@ -57,7 +55,8 @@ static void regs_from_pv(const vcpu_guest_context_x86_64_t *c, struct up_regs *r
 	ret->x86_64.cr3 = xen_cr3_to_pfn_x86_64(cr3) << XC_PAGE_SHIFT;
 	ret->x86_64.cr4 = (c->ctrlreg[4] | X86_CR4_PAE) & ~X86_CR4_LA57;
 	ret->x86_64.efer = X86_EFER_LME | X86_EFER_LMA;
-	*ret_kernel_cr3 = xen_cr3_to_pfn_x86_64(c->ctrlreg[3]) << XC_PAGE_SHIFT;
+	if (cr3 != c->ctrlreg[3])
+		ret->x86_64.kernel_cr3 = xen_cr3_to_pfn_x86_64(c->ctrlreg[3]) << XC_PAGE_SHIFT;
 }
 
 static void regs_from_hvm(const struct hvm_hw_cpu *c, struct up_regs *ret)
@@ -73,8 +72,7 @@ static void regs_from_hvm(const struct hvm_hw_cpu *c, struct up_regs *ret)
 }
 
 struct up_error *xen_vcpu_get_regs(struct xc_interface_core *xch, uint32_t domid, int hvm,
-				   unsigned int vcpu, void *ctx, struct up_regs *ret,
-				   uint64_t *ret_kernel_cr3)
+				   unsigned int vcpu, void *ctx, struct up_regs *ret)
 {
 	if (hvm) {
 		struct hvm_hw_cpu *c = ctx;
@@ -83,13 +81,12 @@ struct up_error *xen_vcpu_get_regs(struct xc_interface_core *xch, uint32_t domid
 						     sizeof(*c)))
 			return xen_call_error(errno, domid, "reading a vCPU's HVM state");
 		regs_from_hvm(c, ret);
-		*ret_kernel_cr3 = ret->x86_64.cr3;
 	} else {
 		vcpu_guest_context_any_t *c = ctx;
 
 		if (xc_vcpu_getcontext(xch, domid, vcpu, c))
 			return xen_call_error(errno, domid, "reading a vCPU's context");
-		regs_from_pv(&c->x64, ret, ret_kernel_cr3);
+		regs_from_pv(&c->x64, ret);
 	}
 	return NULL;
 }

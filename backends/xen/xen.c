@@ -6,8 +6,8 @@
  * paused by someone else: pausing is counted in Xen, and a sample's unpause must never be what
  * lets a paused domain go), learn its kind (PV or HVM/PVH, from XEN_DOMINF_hvm_guest), its vCPUs
  * and its architecture.  Per sample: xc_domain_pause, the registers of each vCPU, the walks
- * (read_virt: the arch page walker over frames mapped through the mapping cache), then
- * xc_domain_unpause.  Every path that paused unpauses: resume() and detach() both do, and
+ * (the memory layer translates with the arch page walker and reads frames mapped through the
+ * mapping cache: see read_phys), then xc_domain_unpause.  Every path that paused unpauses: resume() and detach() both do, and
  * detach() unpauses only a pause of ours.
  */
 #define _GNU_SOURCE
@@ -68,12 +68,9 @@ struct xen_target {
 	uint64_t nr_pages;
 	int paused;              /* a pause of ours is in force */
 	struct up_regs *regs;    /* per vCPU, read during the current pause */
-	uint64_t *kernel_cr3;    /* per vCPU: its kernel's page table (see xen_vcpu_get_regs) */
-	uint64_t *regs_pause;    /* pause number the registers of each vCPU were read in */
+	uint64_t *regs_pause;    /* pause number (base.pauses) the registers of each vCPU were read in */
 	uint64_t *cpu_time;      /* per vCPU: run time at the previous pause, UINT64_MAX unknown */
-	uint64_t pause_count;
 	void *vcpu_ctx;          /* scratch for xen_vcpu_get_regs */
-	struct up_error *fatal;  /* a failure inside a page walk that is not a fault */
 	uint64_t last_poll, last_flush;
 	struct xen_timing timing;
 };
@@ -162,30 +159,28 @@ static void unmap_frame(void *ctx, void *addr)
 }
 
 /*
- * Read guest-physical (HVM) or machine (PV) memory through the mapping cache.  A PV page walk
- * reads machine frames straight from the page-table entries, and a mapping of a machine frame is
- * that frame itself: our mapping holds a reference to the page, so Xen cannot give it to anyone
- * else while we keep it, and a frame the guest freed is reached by no current page table, so it
- * is never read again and ages out.  For HVM the frame number goes through the p2m at map time:
- * see HVM_FLUSH_INTERVAL_NS.
+ * Read guest-physical (HVM) or machine (PV) memory through the mapping cache: the domain's
+ * memory source.  A PV page walk reads machine frames straight from the page-table entries,
+ * and a mapping of a machine frame is that frame itself: our mapping holds a reference to the
+ * page, so Xen cannot give it to anyone else while we keep it, and a frame the guest freed is
+ * reached by no current page table, so it is never read again and ages out.  For HVM the
+ * frame number goes through the p2m at map time: see HVM_FLUSH_INTERVAL_NS.  Xen maps only
+ * frames the domain owns as memory, so device memory is never read.
  */
 static struct up_error *read_phys(void *ctx, uint64_t paddr, void *buf, size_t len)
 {
 	struct xen_target *x = ctx;
 	uint8_t *out = buf;
+	uint64_t t0 = stage_clock();
 
+	x->timing.reads++;
 	while (len) {
 		size_t off = paddr & (XEN_FRAME_SIZE - 1), n = XEN_FRAME_SIZE - off;
 		const void *frame;
 		struct up_error *err = xen_mapcache_get(x->cache, paddr >> XEN_FRAME_SHIFT, &frame);
 
-		if (err) {
-			if (err->code != UP_ERR_FAULT && !x->fatal) {
-				x->fatal = err;
-				return up_error_fault(paddr, "target failed");
-			}
+		if (err)
 			return err;
-		}
 		if (n > len)
 			n = len;
 		memcpy(out, (const uint8_t *)frame + off, n);
@@ -193,6 +188,7 @@ static struct up_error *read_phys(void *ctx, uint64_t paddr, void *buf, size_t l
 		paddr += n;
 		len -= n;
 	}
+	x->timing.read_ns += stage_clock() - t0;
 	return NULL;
 }
 
@@ -274,10 +270,9 @@ static struct up_error *xen_attach(const struct up_target_options *opts, struct 
 	if (!err) {
 		x->regs = calloc(x->nr_vcpus, sizeof(*x->regs));
 		x->regs_pause = calloc(x->nr_vcpus, sizeof(*x->regs_pause));
-		x->kernel_cr3 = calloc(x->nr_vcpus, sizeof(*x->kernel_cr3));
 		x->cpu_time = malloc(x->nr_vcpus * sizeof(*x->cpu_time));
 		x->vcpu_ctx = calloc(1, xen_vcpu_context_size());
-		if (!x->regs || !x->regs_pause || !x->kernel_cr3 || !x->cpu_time || !x->vcpu_ctx)
+		if (!x->regs || !x->regs_pause || !x->cpu_time || !x->vcpu_ctx)
 			err = &up_error_nomem;
 		else
 			memset(x->cpu_time, 0xff, x->nr_vcpus * sizeof(*x->cpu_time));
@@ -345,11 +340,9 @@ static void xen_detach(struct up_target *t)
 		xen_hcall_buffers_release();
 		xc_interface_close(x->xch);
 	}
-	up_error_destroy(x->fatal);
 	free(x->vcpu_ctx);
 	free(x->regs);
 	free(x->regs_pause);
-	free(x->kernel_cr3);
 	free(x->cpu_time);
 	free(x->name);
 	free(x);
@@ -378,7 +371,7 @@ static struct up_error *xen_pause(struct up_target *t)
 	x->timing.pause_ns += stage_clock() - t0;
 	x->timing.pauses++;
 	x->paused = 1;
-	x->pause_count++;
+	x->base.pauses++;
 	return NULL;
 }
 
@@ -462,15 +455,14 @@ static struct up_error *xen_get_regs(struct up_target *t, unsigned int vcpu, str
 	err = check_paused_vcpu(x, vcpu, "registers");
 	if (err)
 		return err;
-	if (x->regs_pause[vcpu] != x->pause_count) {
+	if (x->regs_pause[vcpu] != x->base.pauses) {
 		t0 = stage_clock();
-		err = xen_vcpu_get_regs(x->xch, x->domid, x->hvm, vcpu, x->vcpu_ctx, &x->regs[vcpu],
-					&x->kernel_cr3[vcpu]);
+		err = xen_vcpu_get_regs(x->xch, x->domid, x->hvm, vcpu, x->vcpu_ctx, &x->regs[vcpu]);
 		x->timing.regs_ns += stage_clock() - t0;
 		x->timing.regs_calls++;
 		if (err)
 			return err;
-		x->regs_pause[vcpu] = x->pause_count;
+		x->regs_pause[vcpu] = x->base.pauses;
 	}
 	*ret = x->regs[vcpu];
 	return NULL;
@@ -500,50 +492,15 @@ static struct up_error *xen_vcpu_stale(struct up_target *t, unsigned int vcpu, i
 	return NULL;
 }
 
-static struct up_error *xen_read_virt(struct up_target *t, unsigned int vcpu, uint64_t addr,
-				      void *buf, size_t len)
+static void xen_memory(struct up_target *t, struct up_memory_source *ret)
 {
 	struct xen_target *x = to_xen(t);
-	struct up_regs regs;
-	struct up_error *err = NULL;
-	uint8_t *out = buf;
-	uint64_t t0 = stage_clock();
 
-	err = xen_get_regs(t, vcpu, &regs);
-	while (!err && len) {
-		struct up_translation tr;
-		size_t n = XEN_FRAME_SIZE - (addr & (XEN_FRAME_SIZE - 1));
-
-		if (n > len)
-			n = len;
-		err = x->arch->translate(&regs, addr, read_phys, x, &tr);
-		if (err && err->code == UP_ERR_FAULT && !x->fatal && x->kernel_cr3[vcpu] &&
-		    x->kernel_cr3[vcpu] != regs.x86_64.cr3) {
-			/*
-			 * A PV vCPU in user mode runs on a table without the kernel: kernel memory
-			 * (symbol slides, a walk that crosses into the kernel) is in its kernel's.
-			 */
-			struct up_regs kregs = regs;
-
-			kregs.x86_64.cr3 = x->kernel_cr3[vcpu];
-			up_error_destroy(err);
-			err = x->arch->translate(&kregs, addr, read_phys, x, &tr);
-		}
-		if (!err)
-			err = read_phys(x, tr.paddr, out, n);
-		if (x->fatal) {
-			/* The run cannot go on: hand the real reason up instead of a fault. */
-			up_error_destroy(err);
-			err = x->fatal;
-			x->fatal = NULL;
-		}
-		out += n;
-		addr += n;
-		len -= n;
-	}
-	x->timing.read_ns += stage_clock() - t0;
-	x->timing.reads++;
-	return err;
+	*ret = (struct up_memory_source){
+		.read_phys = read_phys,
+		.ctx = x,
+		.description = "Xen foreign mappings of the domain's frames",
+	};
 }
 
 static void xen_rescue(struct up_target *t, int paused)
@@ -573,5 +530,5 @@ const struct up_target_ops up_target_xen = {
 	.rescue = xen_rescue,
 	.vcpu_stale = xen_vcpu_stale,
 	.get_regs = xen_get_regs,
-	.read_virt = xen_read_virt,
+	.memory = xen_memory,
 };

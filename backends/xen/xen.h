@@ -57,16 +57,14 @@ struct up_error *xen_call_error(int errnum, uint32_t domid, const char *what);
  * xen_vcpu_context_size() bytes, kept by the caller across calls so that no sample allocates.
  * hvm selects the way: the vCPU's saved HVM CPU record, or the PV vCPU context.
  *
- * x86_64: ret->x86_64.cr3 is the page table the vCPU uses now.  *ret_kernel_cr3 is the one its
- * kernel uses: the same for HVM and for a PV vCPU in kernel mode, the kernel's table (which maps
- * user space too, in Linux) for a PV vCPU in user mode, whose own table maps no kernel
- * addresses.  0 where there is no such second table (arm64, whose TTBR1 maps the kernel).
+ * x86_64: ret->x86_64.cr3 is the page table the vCPU uses now.  For a PV vCPU in user mode,
+ * whose own table maps no kernel addresses, ret->x86_64.kernel_cr3 is its kernel's table
+ * (which maps user space too, in Linux); otherwise 0.
  *
  * The host's architecture decides (vcpu_x86_64.c, vcpu_arm64.c, vcpu_none.c elsewhere).
  */
 struct up_error *xen_vcpu_get_regs(struct xc_interface_core *xch, uint32_t domid, int hvm,
-				   unsigned int vcpu, void *ctx, struct up_regs *ret,
-				   uint64_t *ret_kernel_cr3);
+				   unsigned int vcpu, void *ctx, struct up_regs *ret);
 
 /* Size of the scratch space xen_vcpu_get_regs wants. */
 unsigned long xen_vcpu_context_size(void);

@@ -17,6 +17,8 @@ struct fake_memory {
 	struct fake_region regions[8];
 	size_t nr;
 	unsigned int reads;
+	/* When nonzero, a read of this address fails as if the target were gone. */
+	uint64_t lost_at;
 };
 
 static inline struct up_error *fake_read(void *ctx, uint64_t addr, void *buf, size_t len)
@@ -24,6 +26,8 @@ static inline struct up_error *fake_read(void *ctx, uint64_t addr, void *buf, si
 	struct fake_memory *m = ctx;
 
 	m->reads++;
+	if (m->lost_at && addr <= m->lost_at && m->lost_at - addr < len)
+		return up_error_create(UP_ERR_LOST, "the guest exited");
 	for (size_t i = 0; i < m->nr; i++) {
 		struct fake_region *r = &m->regions[i];
 

@@ -664,8 +664,10 @@ static void check_walk(struct guest *g, const struct rec_vcpu *v, const char *wh
 	};
 	uint64_t pcs[MAX_FRAMES + 8];
 	struct up_walk w;
+	struct up_error *err = g->rec->arch->walk_frames(g->regs, &env, pcs, MAX_FRAMES + 8, &w);
 
-	g->rec->arch->walk_frames(g->regs, &env, pcs, MAX_FRAMES + 8, &w);
+	if (err)
+		fail_msg("%s: walk failed: %s", where, err->message);
 	for (size_t i = 0; i < w.depth && i < v->depth; i++) {
 		if (pcs[i] != v->expect[i])
 			fail_msg("%s: frame %zu is 0x%llx, expected 0x%llx", where, i,

@@ -272,7 +272,9 @@ static void search(struct run *r, const struct slides *d, uint64_t shift, uint64
 	for (size_t i = 0; i < d->nr_pcs; i++)
 		r->pcs[i] = d->pcs[i].addr + pc_shift;
 	r->mem = (struct memory){ .d = d, .shift = shift };
-	up_symbolizer_find_slides(&r->s, &probe);
+	err = up_symbolizer_find_slides(&r->s, &probe);
+	if (err)
+		fail_msg("%s: %s", d->path, err->message);
 	print_message("    %s (memory %+lld, pcs %+lld): %s slide 0x%llx after %u reads: %s\n",
 		      strrchr(d->path, '/') + 1, (long long)shift, (long long)pc_shift,
 		      r->f->slide_state == UP_SLIDE_CONFIRMED ? "confirmed" :

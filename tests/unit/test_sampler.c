@@ -25,6 +25,9 @@ struct fake {
 	unsigned int stale_every;
 	/* vcpu_stale fails on this pause (0: never). */
 	unsigned int fail_on;
+	/* From this pause on, vCPU 0 has a frame pointer and its memory is gone (0: never). */
+	unsigned int lost_from;
+	unsigned int memory_reads;
 };
 
 static struct fake *to_fake(struct up_target *t)
@@ -51,6 +54,7 @@ static struct up_error *fake_pause(struct up_target *t)
 	assert_false(f->paused);
 	f->paused = 1;
 	f->pauses++;
+	t->pauses++;
 	return NULL;
 }
 
@@ -85,14 +89,27 @@ static struct up_error *fake_get_regs(struct up_target *t, unsigned int vcpu, st
 	memset(ret, 0, sizeof(*ret));
 	ret->pc = PC(vcpu);
 	ret->sp = 0xffffc90000001000ULL;
+	if (vcpu == 0 && f->lost_from && f->pauses >= f->lost_from)
+		ret->fp = ret->sp + 0x100;
 	return NULL;
 }
 
-static struct up_error *fake_read_virt(struct up_target *t, unsigned int vcpu, uint64_t addr,
-				       void *buf, size_t len)
+static struct up_error *fake_read_virt(void *ctx, unsigned int vcpu, uint64_t addr, void *buf,
+				       size_t len)
 {
-	(void)t; (void)vcpu; (void)buf; (void)len;
+	struct fake *f = ctx;
+
+	(void)vcpu; (void)buf; (void)len;
+	assert_true(f->paused);
+	f->memory_reads++;
+	if (f->lost_from && f->pauses >= f->lost_from)
+		return up_error_create(UP_ERR_LOST, "QEMU exited");
 	return up_error_fault(addr, "nothing mapped");
+}
+
+static void fake_memory(struct up_target *t, struct up_memory_source *ret)
+{
+	*ret = (struct up_memory_source){ .read_virt = fake_read_virt, .ctx = to_fake(t) };
 }
 
 static const struct up_target_ops fake_ops = {
@@ -103,8 +120,21 @@ static const struct up_target_ops fake_ops = {
 	.resume = fake_resume,
 	.vcpu_stale = fake_vcpu_stale,
 	.get_regs = fake_get_regs,
-	.read_virt = fake_read_virt,
+	.memory = fake_memory,
 };
+
+/* Run the sampler over f with a memory layer of its own. */
+static struct up_error *run(struct fake *f, const struct sampler_options *o,
+			    struct up_profile *p, struct sampler_stats *st)
+{
+	struct up_memory *mem;
+	struct up_error *err;
+
+	assert_null(up_memory_create(&f->base, &mem));
+	err = sampler_run(&f->base, mem, o, p, st);
+	up_memory_destroy(mem);
+	return err;
+}
 
 static volatile sig_atomic_t never;
 
@@ -146,7 +176,7 @@ static void test_stale_vcpus_not_counted(void **state)
 
 	(void)state;
 	up_profile_init(&p);
-	err = sampler_run(&f.base, &o, &p, &st);
+	err = run(&f, &o, &p, &st);
 	assert_null(err);
 	assert_int_equal(st.samples, 10);
 	assert_int_equal(f.pauses, 10);
@@ -175,7 +205,7 @@ static void test_no_stale_op(void **state)
 	/* A backend that cannot tell: every vCPU is counted. */
 	ops.vcpu_stale = NULL;
 	up_profile_init(&p);
-	assert_null(sampler_run(&f.base, &o, &p, &st));
+	assert_null(run(&f, &o, &p, &st));
 	assert_int_equal(st.stale, 0);
 	assert_int_equal(st.stacks, 8);
 	assert_int_equal(count_of(&p, 1), 4);
@@ -193,7 +223,7 @@ static void test_failure_resumes(void **state)
 
 	(void)state;
 	up_profile_init(&p);
-	err = sampler_run(&f.base, &o, &p, &st);
+	err = run(&f, &o, &p, &st);
 	assert_non_null(err);
 	assert_int_equal(err->code, UP_ERR_LOST);
 	up_error_destroy(err);
@@ -206,12 +236,42 @@ static void test_failure_resumes(void **state)
 	up_profile_deinit(&p);
 }
 
+/*
+ * A walk whose memory read fails for another reason than a fault (QEMU exited) ends the run
+ * with that error, not as a truncated stack, and the pause is undone.
+ */
+static void test_lost_memory_ends_run(void **state)
+{
+	struct fake f = { .base.ops = &fake_ops, .lost_from = 4 };
+	struct sampler_options o = fast_options(10);
+	struct sampler_stats st;
+	struct up_profile p;
+	struct up_error *err;
+
+	(void)state;
+	up_profile_init(&p);
+	err = run(&f, &o, &p, &st);
+	assert_non_null(err);
+	assert_int_equal(err->code, UP_ERR_LOST);
+	up_error_destroy(err);
+	assert_false(f.paused);
+	assert_int_equal(f.pauses, 4);
+	assert_int_equal(f.resumes, 4);
+	assert_int_equal(f.memory_reads, 1);
+	/* The three samples before are kept, none of them truncated. */
+	assert_int_equal(st.samples, 3);
+	assert_int_equal(st.truncated, 0);
+	assert_int_equal(p.total, 6);
+	up_profile_deinit(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stale_vcpus_not_counted),
 		cmocka_unit_test(test_no_stale_op),
 		cmocka_unit_test(test_failure_resumes),
+		cmocka_unit_test(test_lost_memory_ends_run),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -244,7 +244,7 @@ static void find(struct up_symbolizer *s, const uint64_t *pcs, size_t n)
 		.read = fake_read, .ctx = &guest, .pcs = pcs, .nr_pcs = n, .max_reads = 100000,
 	};
 
-	up_symbolizer_find_slides(s, &probe);
+	assert_null(up_symbolizer_find_slides(s, &probe));
 }
 
 static void slide_zero_by_code(void **state)
@@ -333,6 +333,32 @@ static void slide_refused(void **state)
 	/* A refused file names nothing. */
 	assert_string_equal(up_symbolizer_name(&s, 0x1010, 0), "0x1010");
 	assert_int_equal(up_symbolizer_func_start(&s, 0x1010), 0);
+	up_symbolizer_deinit(&s);
+}
+
+/* A read that fails for another reason than a fault ends the search with that error. */
+static void slide_search_ends_when_target_lost(void **state)
+{
+	static uint8_t code[0x300];
+	struct up_symfile *f = code_file(code, sizeof(code));
+	struct up_symbolizer s = symbolizer_with(f);
+	uint64_t pcs[] = { 0x1010 };
+	struct up_slide_probe probe = {
+		.read = fake_read, .ctx = &guest, .pcs = pcs, .nr_pcs = 1, .max_reads = 100000,
+	};
+	struct up_error *err;
+
+	(void)state;
+	memset(&guest, 0, sizeof(guest));
+	guest.lost_at = 0x1000;
+	err = up_symbolizer_find_slides(&s, &probe);
+	assert_non_null(err);
+	assert_int_equal(err->code, UP_ERR_LOST);
+	up_error_destroy(err);
+	/* Undecided, not refused: nothing was learnt. */
+	assert_int_equal(f->slide_state, UP_SLIDE_UNKNOWN);
+	/* And no read was tried after the failure. */
+	assert_int_equal(guest.reads, 1);
 	up_symbolizer_deinit(&s);
 }
 
@@ -441,6 +467,7 @@ int main(void)
 		cmocka_unit_test(slide_from_pe_header),
 		cmocka_unit_test(slide_kaslr_banner),
 		cmocka_unit_test(slide_refused),
+		cmocka_unit_test(slide_search_ends_when_target_lost),
 		cmocka_unit_test(given_slides_are_kept),
 		cmocka_unit_test(dwarf_inline_frames_and_lines),
 	};

@@ -89,7 +89,7 @@ static struct up_walk walk(const struct up_regs *r, int with_code, uint64_t *pcs
 		env.read_code = fake_read_code;
 		env.code_ctx = &code;
 	}
-	up_arch_arm64.walk_frames(r, &env, pcs, max, &w);
+	assert_null(up_arch_arm64.walk_frames(r, &env, pcs, max, &w));
 	return w;
 }
 

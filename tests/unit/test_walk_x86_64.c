@@ -9,6 +9,9 @@
 #include "fake_code.h"
 #include "fake_memory.h"
 
+/* A walk over memory that only faults never fails. */
+#define WALK(...) assert_null(up_arch_x86_64.walk_frames(__VA_ARGS__))
+
 #define STACK_BASE 0xffffc90000010000ULL
 #define STACK_SIZE 4096
 
@@ -48,7 +51,7 @@ static void normal_chain(void **state)
 	frame(STACK_BASE + 0x100, STACK_BASE + 0x180, 0xffffffff81000100);
 	frame(STACK_BASE + 0x180, STACK_BASE + 0x200, 0xffffffff81000200);
 	frame(STACK_BASE + 0x200, 0, 0xffffffff81000300);
-	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_END);
 	assert_false(up_walk_truncated(&w));
 	assert_int_equal(w.depth, 4);
@@ -67,7 +70,7 @@ static void zero_return_address_ends(void **state)
 
 	(void)state;
 	frame(STACK_BASE + 0x100, STACK_BASE + 0x200, 0);
-	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_END);
 	assert_int_equal(w.depth, 1);
 }
@@ -80,7 +83,7 @@ static void zero_frame_pointer(void **state)
 	struct up_walk w;
 
 	(void)state;
-	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 4, &w);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 4, &w);
 	assert_int_equal(w.stop, UP_WALK_END);
 	assert_int_equal(w.depth, 1);
 	assert_int_equal(m.reads, 0);
@@ -96,13 +99,13 @@ static void loop_is_cut(void **state)
 	(void)state;
 	frame(STACK_BASE + 0x100, STACK_BASE + 0x180, 0x2000);
 	frame(STACK_BASE + 0x180, STACK_BASE + 0x100, 0x3000);  /* points back */
-	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 64, &w);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 64, &w);
 	assert_int_equal(w.stop, UP_WALK_NOT_GROWING);
 	assert_true(up_walk_truncated(&w));
 	assert_int_equal(w.depth, 3);
 	/* A record pointing at itself is a loop too. */
 	frame(STACK_BASE + 0x100, STACK_BASE + 0x100, 0x2000);
-	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 64, &w);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 64, &w);
 	assert_int_equal(w.stop, UP_WALK_NOT_GROWING);
 	assert_int_equal(w.depth, 2);
 }
@@ -116,14 +119,38 @@ static void unmapped_frame(void **state)
 
 	(void)state;
 	frame(STACK_BASE + 0x100, STACK_BASE + 0x10000, 0x2000);  /* next is off the stack */
-	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_FAULT);
 	assert_int_equal(w.depth, 2);
 	/* A record straddling the end of mapped memory cannot be read either. */
 	r = regs_at(0x1000, STACK_BASE + STACK_SIZE - 8);
-	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_FAULT);
 	assert_int_equal(w.depth, 1);
+}
+
+/* A read that fails for another reason than a fault ends the walk and is handed up. */
+static void lost_target_is_returned(void **state)
+{
+	struct fake_memory m = memory();
+	struct up_regs r = regs_at(0xffffffff81000010, STACK_BASE + 0x100);
+	struct up_error *err;
+	uint64_t pcs[16];
+	struct up_walk w;
+
+	(void)state;
+	frame(STACK_BASE + 0x100, STACK_BASE + 0x180, 0xffffffff81000100);
+	frame(STACK_BASE + 0x180, 0, 0xffffffff81000200);
+	m.lost_at = STACK_BASE + 0x180;
+	err = up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m },
+					 pcs, 16, &w);
+	assert_non_null(err);
+	assert_int_equal(err->code, UP_ERR_LOST);
+	up_error_destroy(err);
+	/* What was walked before stays, marked truncated. */
+	assert_int_equal(w.depth, 2);
+	assert_int_equal(pcs[1], 0xffffffff81000100);
+	assert_true(up_walk_truncated(&w));
 }
 
 static void non_canonical(void **state)
@@ -134,18 +161,18 @@ static void non_canonical(void **state)
 	struct up_walk w;
 
 	(void)state;
-	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_BAD_ADDRESS);
 	assert_int_equal(m.reads, 0);
 	/* A non-canonical return address is not stored. */
 	r = regs_at(0x1000, STACK_BASE + 0x100);
 	frame(STACK_BASE + 0x100, STACK_BASE + 0x200, 0x8000000000001000ULL);
-	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_BAD_ADDRESS);
 	assert_int_equal(w.depth, 1);
 	/* Misaligned frame pointers are refused. */
 	r = regs_at(0x1000, STACK_BASE + 0x104);
-	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_BAD_ADDRESS);
 }
 
@@ -160,13 +187,13 @@ static void frame_below_stack_pointer(void **state)
 	frame(STACK_BASE + 0x100, 0, 0xffffffff81000100);
 	/* rbp below rsp is not a frame of the running stack (a user rbp in the kernel). */
 	r.sp = STACK_BASE + 0x200;
-	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_BAD_ADDRESS);
 	assert_int_equal(w.depth, 1);
 	assert_int_equal(m.reads, 0);
 	/* At or above it, the walk goes on. */
 	r.sp = STACK_BASE + 0x100;
-	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
 	assert_int_equal(w.stop, UP_WALK_END);
 	assert_int_equal(w.depth, 2);
 }
@@ -195,11 +222,11 @@ static void depth_cap(void **state)
 	/* A valid chain of 100 frames, 16 bytes apart. */
 	for (int i = 0; i < 100; i++)
 		frame(STACK_BASE + 16 * i, i == 99 ? 0 : STACK_BASE + 16 * (i + 1), 0x2000 + i);
-	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 8, &w);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 8, &w);
 	assert_int_equal(w.stop, UP_WALK_DEPTH);
 	assert_int_equal(w.depth, 8);
 	assert_int_equal(pcs[7], 0x2000 + 6);
-	up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 1, &w);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 1, &w);
 	assert_int_equal(w.stop, UP_WALK_DEPTH);
 	assert_int_equal(w.depth, 1);
 }
@@ -267,7 +294,7 @@ static struct up_walk leaf_walk(struct fake_memory *m, uint64_t pc, uint64_t sp,
 	struct up_regs r = { .pc = pc, .sp = sp, .fp = STACK_BASE + 0x200 };
 	struct up_walk w;
 
-	up_arch_x86_64.walk_frames(&r, &env, pcs, 16, &w);
+	WALK(&r, &env, pcs, 16, &w);
 	return w;
 }
 
@@ -336,7 +363,7 @@ static void leaf_callers_refused(void **state)
 	{
 		struct up_regs r = { .pc = FRAMELESS + 1, .sp = sp, .fp = STACK_BASE + 0x200 };
 
-		up_arch_x86_64.walk_frames(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m },
+		WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m },
 					   pcs, 16, &w);
 		assert_int_equal(w.fixup, UP_FIXUP_NONE);
 		assert_int_equal(w.depth, 2);
@@ -351,6 +378,7 @@ int main(void)
 		cmocka_unit_test(zero_frame_pointer),
 		cmocka_unit_test(loop_is_cut),
 		cmocka_unit_test(unmapped_frame),
+		cmocka_unit_test(lost_target_is_returned),
 		cmocka_unit_test(non_canonical),
 		cmocka_unit_test(frame_below_stack_pointer),
 		cmocka_unit_test(canonical_by_paging_mode),
