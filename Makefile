@@ -34,9 +34,9 @@ LIB_SRCS := \
 	util/error.c util/sock.c util/profile.c \
 	arch/arch.c arch/frame_records.c arch/x86_64/regs.c arch/x86_64/frames.c arch/x86_64/pgtable.c \
 	arch/arm64/regs.c arch/arm64/frames.c arch/arm64/pgtable.c \
-	memory/memory.c \
+	memory/memory.c memory/process.c \
 	backends/registry.c backends/kvm/rsp.c backends/kvm/gdbstub.c backends/kvm/qmp.c \
-	backends/kvm/target_xml.c backends/kvm/kvm.c \
+	backends/kvm/target_xml.c backends/kvm/ram_layout.c backends/kvm/qemu_ram.c backends/kvm/kvm.c \
 	symbolize/symtab.c symbolize/code.c symbolize/symfile.c symbolize/elf_symbols.c \
 	symbolize/map_symbols.c symbolize/pe.c symbolize/dwarf.c symbolize/demangle.c \
 	symbolize/slide.c symbolize/symbolize.c \

@@ -24,9 +24,18 @@
 typedef void up_log_fn(void *ctx, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* How a KVM target reads guest memory (--memory). */
+enum up_memory_access {
+	UP_MEMORY_AUTO,     /* the fastest way that works here */
+	UP_MEMORY_PROCESS,  /* copies out of QEMU's process (process_vm_readv) */
+	UP_MEMORY_SHARED,   /* QEMU's shared RAM files mapped here; the rest as PROCESS */
+	UP_MEMORY_GDBSTUB,  /* the gdbstub's 'm' packets */
+};
+
 struct up_target_options {
 	const char *qmp;        /* KVM: QMP socket, "PATH" or "HOST:PORT" */
 	const char *gdb;        /* KVM: an already-open gdbstub; NULL = start one through QMP */
+	enum up_memory_access memory;  /* KVM */
 	const char *domain;     /* Xen: domain id or name */
 	up_log_fn *log;
 	void *log_ctx;

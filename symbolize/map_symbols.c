@@ -18,17 +18,8 @@
 /* A hex number of 1 to 16 digits ending at a space or tab. */
 static const char *parse_hex(const char *p, const char *end, uint64_t *ret)
 {
-	uint64_t v = 0;
-	int n = 0;
-
-	while (p < end && up_hexval(*p) >= 0) {
-		if (++n > 16)
-			return NULL;
-		v = v << 4 | up_hexval(*p++);
-	}
-	if (!n || p == end || (*p != ' ' && *p != '\t'))
+	if (!up_parse_hex(&p, end, ret) || p == end || (*p != ' ' && *p != '\t'))
 		return NULL;
-	*ret = v;
 	return p;
 }
 

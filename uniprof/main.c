@@ -186,6 +186,7 @@ int main(int argc, char **argv)
 	install_signals();
 	topts.qmp = opts.qmp;
 	topts.gdb = opts.gdb;
+	topts.memory = opts.memory;
 	topts.domain = opts.domain;
 	err = backend->attach(&topts, &target);
 	if (err) {

@@ -24,11 +24,13 @@ enum {
 	OPT_INLINE,
 	OPT_LINES,
 	OPT_NO_DEMANGLE,
+	OPT_MEMORY,
 };
 
 static const struct option long_options[] = {
 	{ "qmp", required_argument, NULL, 'q' },
 	{ "gdb", required_argument, NULL, OPT_GDB },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "domain", required_argument, NULL, 'd' },
 	{ "kernel", required_argument, NULL, 'k' },
 	{ "frequency", required_argument, NULL, 'F' },
@@ -58,6 +60,9 @@ static void print_help(void)
 	       "  -q, --qmp ADDR        QEMU's QMP socket: a unix socket PATH or HOST:PORT\n"
 	       "      --gdb ADDR        use this already-open gdbstub (PATH or HOST:PORT) instead\n"
 	       "                        of starting one through QMP\n"
+	       "      --memory HOW      how guest memory is read (QEMU): auto (default), process\n"
+	       "                        (out of QEMU's process), shared (QEMU's shared RAM file,\n"
+	       "                        mapped here), gdbstub ('m' packets); -v tells which\n"
 	       "  -d, --domain DOMAIN   Xen domain id or name\n"
 	       "\n"
 	       "Sampling:\n"
@@ -190,6 +195,19 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 		case OPT_GDB:
 			opts->gdb = optarg;
 			break;
+		case OPT_MEMORY:
+			if (!strcmp(optarg, "auto"))
+				opts->memory = UP_MEMORY_AUTO;
+			else if (!strcmp(optarg, "process"))
+				opts->memory = UP_MEMORY_PROCESS;
+			else if (!strcmp(optarg, "shared"))
+				opts->memory = UP_MEMORY_SHARED;
+			else if (!strcmp(optarg, "gdbstub"))
+				opts->memory = UP_MEMORY_GDBSTUB;
+			else
+				return usage_error("bad --memory '%s': give auto, process, shared or gdbstub", optarg);
+			opts->memory_given = 1;
+			break;
 		case 'd':
 			opts->domain = optarg;
 			break;
@@ -266,6 +284,8 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 	}
 	if (opts->gdb && opts->domain)
 		return usage_error("%s is for QEMU targets, not Xen domains", "--gdb");
+	if (opts->memory_given && opts->domain)
+		return usage_error("%s is for QEMU targets: a Xen domain's memory is always mapped from dom0", "--memory");
 	if (opts->has_slide && !opts->nr_kernels)
 		return usage_error("%s needs a -k file to apply to", "--slide");
 	if (opts->has_slide && opts->kernels[0].has_address)

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../backends/target.h"
+
 #define UP_MAX_KERNELS 16
 
 struct kernel_option {
@@ -16,6 +18,8 @@ struct kernel_option {
 struct options {
 	const char *qmp;
 	const char *gdb;
+	enum up_memory_access memory;  /* --memory */
+	int memory_given;
 	const char *domain;
 	struct kernel_option kernels[UP_MAX_KERNELS];
 	size_t nr_kernels;

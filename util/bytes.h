@@ -1,4 +1,4 @@
-/* Little-endian loads from byte buffers, and hex digits: for data from guests and peers. */
+/* Little-endian loads from byte buffers, and hex numbers: for data from guests and peers. */
 #ifndef UP_UTIL_BYTES_H
 #define UP_UTIL_BYTES_H
 
@@ -40,6 +40,28 @@ static inline int up_hexval(int c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/*
+ * Parse a number of 1 to 16 hex digits at *p (before end) and advance *p past it.  Returns 0,
+ * leaving *p as it was, when no digit is there or more than 16 follow (too big for 64 bits).
+ */
+static inline int up_parse_hex(const char **p, const char *end, uint64_t *ret)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+	int digits = 0;
+
+	for (; s < end && up_hexval(*s) >= 0; s++) {
+		if (++digits > 16)
+			return 0;
+		v = v << 4 | (uint64_t)up_hexval(*s);
+	}
+	if (!digits)
+		return 0;
+	*p = s;
+	*ret = v;
+	return 1;
 }
 
 #endif

@@ -154,3 +154,17 @@ struct up_error *up_sock_send(int fd, const void *buf, size_t len)
 	}
 	return NULL;
 }
+
+pid_t up_sock_peer_pid(int fd)
+{
+	struct sockaddr_storage addr;
+	socklen_t alen = sizeof(addr);
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+
+	if (getsockname(fd, (struct sockaddr *)&addr, &alen) || addr.ss_family != AF_UNIX)
+		return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) || cred.pid <= 0)
+		return -1;
+	return cred.pid;
+}

@@ -22,4 +22,10 @@ struct up_error *up_sock_recv(int fd, void *buf, size_t len, int timeout_ms, siz
 /* Send all len bytes.  A closed peer is UP_ERR_LOST. */
 struct up_error *up_sock_send(int fd, const void *buf, size_t len);
 
+/*
+ * The process id of the peer of a connected unix socket, as the kernel saw it connect
+ * (SO_PEERCRED), in our pid namespace; -1 for any other socket (TCP: the peer may be anywhere).
+ */
+pid_t up_sock_peer_pid(int fd);
+
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../util/bytes.h"
 #include "../../util/sock.h"
 #include "gdbstub.h"
 #include "rsp.h"
@@ -162,7 +163,7 @@ static uint64_t stop_thread(const char *reply, size_t len)
 			return 0;
 		p = dot + 1;
 	}
-	if (!rsp_parse_hex(&p, end, &tid))
+	if (!up_parse_hex(&p, end, &tid))
 		return 0;
 	return tid;
 }
@@ -304,7 +305,7 @@ static void parse_supported(struct gdb_conn *c, const char *reply, size_t len)
 	if (!p)
 		return;
 	p += 11;
-	if (rsp_parse_hex(&p, reply + len, &v) && v >= 256 && v <= RX_CAP / 2)
+	if (up_parse_hex(&p, reply + len, &v) && v >= 256 && v <= RX_CAP / 2)
 		c->packet_size = v;
 }
 

@@ -2,9 +2,12 @@
  * The KVM/QEMU target: QMP for discovery and life-cycle, QEMU's gdbstub for stopping the
  * guest and reading its registers and memory.
  *
- * attach: QMP says whether the guest runs, its architecture and vCPUs; we then start a gdbstub
- * on a private unix socket through HMP "gdbserver" (or use the one QEMU already has), connect
- * (which stops the guest), learn the thread ids and resume at once.
+ * attach: QMP says whether the guest runs, its architecture and vCPUs; where QMP is a unix
+ * socket (so QEMU's process is known) we learn its RAM layout to read guest memory straight
+ * out of QEMU (qemu_ram.c); we then start a gdbstub on a private unix socket through HMP
+ * "gdbserver" (or use the one QEMU already has), connect (which stops the guest), learn the
+ * thread ids, check that QEMU's RAM as we read it holds what the gdbstub says, and resume.
+ * Memory is read through the gdbstub ('m') only when QEMU's RAM cannot be read directly.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include "../target.h"
 #include "gdbstub.h"
 #include "kvm.h"
+#include "qemu_ram.h"
 #include "qmp.h"
 #include "rsp.h"
 #include "target_xml.h"
@@ -29,6 +33,10 @@
  * several frames.
  */
 #define GDB_BLOCK_SIZE 512
+/* Reading QEMU's RAM costs a system call whatever the size: read whole pages. */
+#define PROCESS_BLOCK_SIZE 4096
+/* Bytes of code at each vCPU's pc compared between QEMU's RAM and the gdbstub at attach. */
+#define CHECK_BYTES 32
 #define MAX_SYSREGS 8
 
 struct kvm_target {
@@ -47,6 +55,7 @@ struct kvm_target {
 	int regs_valid;
 	char *stub_dir;          /* our private gdbstub socket lives here, when we started it */
 	char *stub_path;
+	struct qemu_ram *ram;    /* guest RAM read out of QEMU; NULL: through the gdbstub */
 	up_log_fn *log;
 	void *log_ctx;
 };
@@ -239,7 +248,7 @@ static struct up_error *list_threads(struct kvm_target *k)
 					break;
 				p = dot + 1;
 			}
-			if (!rsp_parse_hex(&p, end, &tid))
+			if (!up_parse_hex(&p, end, &tid))
 				return up_error_create(UP_ERR_PROTOCOL, "bad thread id from gdbstub");
 			if (count == k->nr_vcpus)
 				return up_error_create(UP_ERR_PROTOCOL,
@@ -326,6 +335,92 @@ static struct up_error *find_sysregs(struct kvm_target *k)
 	return NULL;
 }
 
+/* Read guest RAM out of QEMU's process unless told otherwise or impossible (remote QMP). */
+static struct up_error *open_ram(struct kvm_target *k, enum up_memory_access access)
+{
+	enum qemu_ram_mode mode = access == UP_MEMORY_SHARED ? QEMU_RAM_SHARED :
+				  access == UP_MEMORY_PROCESS ? QEMU_RAM_PROCESS : QEMU_RAM_ANY;
+	pid_t pid;
+	struct up_error *err;
+
+	if (access == UP_MEMORY_GDBSTUB)
+		return NULL;
+	pid = qmp_peer_pid(k->qmp);
+	if (pid < 0)
+		err = up_error_create(UP_ERR_UNSUPPORTED, "QMP is not a unix socket, so QEMU's "
+				      "process is not known to be on this host");
+	else
+		err = qemu_ram_open(k->qmp, pid, mode, &k->ram);
+	if (err && access == UP_MEMORY_AUTO) {
+		LOG(k, 1, "reading guest memory through the gdbstub: %s", err->message);
+		up_error_destroy(err);
+		err = NULL;
+	}
+	return err;
+}
+
+static struct up_error *read_direct(struct kvm_target *k, unsigned int vcpu, uint64_t addr,
+				    uint8_t *out, size_t len);
+static struct up_error *kvm_get_regs(struct up_target *t, unsigned int vcpu, struct up_regs *ret);
+
+/*
+ * With the guest stopped: QEMU's RAM as we read it must hold what the gdbstub reads.  Compare
+ * the code at every vCPU's pc, translated with our page walker, with the stub's 'm'.  A vCPU
+ * whose pc neither side can read proves nothing either way.
+ */
+static struct up_error *check_ram(struct kvm_target *k, unsigned int *ret_checked)
+{
+	*ret_checked = 0;
+	for (unsigned int v = 0; v < k->nr_vcpus; v++) {
+		uint8_t ours[CHECK_BYTES], theirs[CHECK_BYTES];
+		struct up_translation tr;
+		struct up_regs regs;
+		struct up_error *err = kvm_get_regs(&k->base, v, &regs);
+		size_t n = CHECK_BYTES;
+
+		if (!err)
+			err = k->arch->translate(&regs, regs.pc, qemu_ram_read, k->ram, &tr);
+		if (!err && tr.page_size - (tr.paddr & (tr.page_size - 1)) < n)
+			n = tr.page_size - (tr.paddr & (tr.page_size - 1));
+		if (!err)
+			err = qemu_ram_read(k->ram, tr.paddr, ours, n);
+		if (!err)
+			err = read_direct(k, v, regs.pc, theirs, n);
+		if (up_error_catch(&err, UP_ERR_FAULT))
+			continue;
+		if (err)
+			return err;
+		if (memcmp(ours, theirs, n))
+			return up_error_create(UP_ERR_PROTOCOL, "QEMU's RAM read directly differs from "
+					       "what the gdbstub reads at vCPU %u's pc 0x%llx", v,
+					       (unsigned long long)regs.pc);
+		(*ret_checked)++;
+	}
+	return NULL;
+}
+
+/* Keep the direct path only if it passes check_ram; say why not with -v. */
+static struct up_error *confirm_ram(struct kvm_target *k, enum up_memory_access access)
+{
+	unsigned int checked;
+	struct up_error *err;
+
+	if (!k->ram)
+		return NULL;
+	err = check_ram(k, &checked);
+	if (err && err->code == UP_ERR_PROTOCOL && access == UP_MEMORY_AUTO) {
+		LOG(k, 1, "reading guest memory through the gdbstub: %s", err->message);
+		up_error_destroy(err);
+		qemu_ram_close(k->ram);
+		k->ram = NULL;
+		return NULL;
+	}
+	if (!err)
+		LOG(k, 2, "QEMU's RAM agrees with the gdbstub at %u of %u vCPUs' pcs", checked,
+		    k->nr_vcpus);
+	return err;
+}
+
 static void kvm_detach(struct up_target *t);
 static struct up_error *kvm_pause(struct up_target *t);
 static struct up_error *kvm_resume(struct up_target *t);
@@ -358,11 +453,15 @@ static struct up_error *kvm_attach(const struct up_target_options *opts, struct 
 	if (!err)
 		err = query_vcpus(k, &vcpu_thread);
 	if (!err)
+		err = open_ram(k, opts->memory);
+	if (!err)
 		err = connect_stub(k, opts, vcpu_thread);
 	if (!err)
 		err = list_threads(k);
 	if (!err)
 		err = find_sysregs(k);
+	if (!err)
+		err = confirm_ram(k, opts->memory);
 	if (!err)
 		err = kvm_resume(&k->base);
 	if (err) {
@@ -414,6 +513,7 @@ static void kvm_detach(struct up_target *t)
 		up_error_destroy(err);
 	}
 	qmp_close(k->qmp);
+	qemu_ram_close(k->ram);
 	free(k->stub_path);
 	free(k->stub_dir);
 	free(k->tids);
@@ -613,6 +713,15 @@ static void kvm_memory(struct up_target *t, struct up_memory_source *ret)
 {
 	struct kvm_target *k = to_kvm(t);
 
+	if (k->ram) {
+		*ret = (struct up_memory_source){
+			.read_phys = qemu_ram_read,
+			.ctx = k->ram,
+			.block_size = qemu_ram_all_mapped(k->ram) ? 0 : PROCESS_BLOCK_SIZE,
+			.description = qemu_ram_description(k->ram),
+		};
+		return;
+	}
 	*ret = (struct up_memory_source){
 		.read_virt = gdb_read_virt,
 		.ctx = k,

@@ -203,3 +203,8 @@ void qmp_close(struct qmp *q)
 	close(q->fd);
 	free(q);
 }
+
+pid_t qmp_peer_pid(struct qmp *q)
+{
+	return up_sock_peer_pid(q->fd);
+}

@@ -8,6 +8,7 @@
 #define UP_KVM_QMP_H
 
 #include <jansson.h>
+#include <sys/types.h>
 
 #include "../../util/error.h"
 
@@ -37,5 +38,8 @@ void qmp_reset(struct qmp *q);
 
 /* Read and discard whatever events are waiting, without blocking. */
 struct up_error *qmp_drain(struct qmp *q);
+
+/* QEMU's process id when q is a unix socket (SO_PEERCRED); -1 over TCP. */
+pid_t qmp_peer_pid(struct qmp *q);
 
 #endif

@@ -119,21 +119,3 @@ long rsp_hex_decode(const char *hex, size_t len, uint8_t *out, size_t cap)
 	}
 	return len / 2;
 }
-
-int rsp_parse_hex(const char **p, const char *end, uint64_t *ret)
-{
-	const char *s = *p;
-	uint64_t v = 0;
-	int digits = 0;
-
-	while (s < end && up_hexval(*s) >= 0 && digits < 16) {
-		v = v << 4 | up_hexval(*s);
-		s++;
-		digits++;
-	}
-	if (!digits)
-		return 0;
-	*p = s;
-	*ret = v;
-	return 1;
-}

@@ -44,7 +44,4 @@ size_t rsp_frame(const char *payload, size_t len, char *out, size_t cap);
  */
 long rsp_hex_decode(const char *hex, size_t len, uint8_t *out, size_t cap);
 
-/* Parse a hex number of at most 16 digits at *p, advancing *p.  Returns 0 when none is there. */
-int rsp_parse_hex(const char **p, const char *end, uint64_t *ret);
-
 #endif

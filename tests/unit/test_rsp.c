@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "../../backends/kvm/rsp.h"
+#include "../../util/bytes.h"
 
 static void frame_plain(void **state)
 {
@@ -139,15 +140,22 @@ static void hex(void **state)
 	assert_int_equal(rsp_hex_decode("000000", 6, out, 2), -1);
 	s = "1fE,";
 	p = s;
-	assert_true(rsp_parse_hex(&p, s + 4, &v));
+	assert_true(up_parse_hex(&p, s + 4, &v));
 	assert_int_equal(v, 0x1fe);
 	assert_ptr_equal(p, s + 3);
 	p = s + 3;
-	assert_false(rsp_parse_hex(&p, s + 4, &v));
+	assert_false(up_parse_hex(&p, s + 4, &v));
+	assert_ptr_equal(p, s + 3);
+	s = "1111222233334444,";
+	p = s;
+	assert_true(up_parse_hex(&p, s + strlen(s), &v));
+	assert_int_equal(p - s, 16);
+	assert_true(v == 0x1111222233334444ULL);
+	/* More digits than 64 bits hold is not a number. */
 	s = "11112222333344445";
 	p = s;
-	assert_true(rsp_parse_hex(&p, s + strlen(s), &v));
-	assert_int_equal(p - s, 16);
+	assert_false(up_parse_hex(&p, s + strlen(s), &v));
+	assert_ptr_equal(p, s);
 }
 
 int main(void)

@@ -95,7 +95,11 @@ start64:
 	.cfi_endproc
 	.size start64, . - start64
 
-/* Outermost frame of CPU 1; the trampoline jumps here in 64-bit mode. */
+/*
+ * Outermost frame of every other CPU; the trampoline jumps here in 64-bit
+ * mode. The APs arrive together (one broadcast SIPI): each takes the next
+ * CPU number, 1 up, and the stack that goes with it.
+ */
 	.globl ap_start64
 	.type ap_start64, @function
 ap_start64:
@@ -107,7 +111,15 @@ ap_start64:
 	movl %eax, %ss
 	movl %eax, %fs
 	movl %eax, %gs
-	leaq ap_stack_top(%rip), %rsp
+	movl $1, %eax
+	lock xaddl %eax, ap_started(%rip)
+	incl %eax
+	cmpl $MAX_CPUS, %eax
+	jae 1f
+	movl %eax, %edi			/* ap_main(cpu) */
+	shll $STACK_SHIFT, %eax
+	leaq ap_stacks(%rip), %rsp
+	addq %rax, %rsp
 	xorl %ebp, %ebp
 	call ap_main
 1:	hlt
@@ -192,10 +204,14 @@ pt_kernel:
 
 	.bss
 	.balign 16
-	.globl boot_stack_top, ap_stack_top
+	.globl boot_stack_top, ap_stacks
 	.space STACK_SIZE
 boot_stack_top:
-	.space STACK_SIZE
-ap_stack_top:
+/* CPU n's stack ends at ap_stacks + n * STACK_SIZE (n from 1). */
+ap_stacks:
+	.space STACK_SIZE * (MAX_CPUS - 1)
+	.balign 4
+ap_started:
+	.long 0
 
 	.section .note.GNU-stack, "", @progbits

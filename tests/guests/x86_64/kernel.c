@@ -1,10 +1,15 @@
 /*
  * Platform side of the x86_64 test guest: serial output, bringing up the
- * second CPU, and handing each CPU to its workload.
+ * other CPUs, and handing each CPU to its workload.
  *
  * Interrupts stay disabled for the guest's whole life: nothing but the
- * workload ever runs on either CPU, so every stack the profiler sees is a
+ * workload ever runs on any CPU, so every stack the profiler sees is a
  * workload stack.
+ *
+ * Under QEMU the machine's fw_cfg says how many CPUs there are (1 to
+ * MAX_CPUS are used) and may hold "opt/uniprof/depth", a number of extra
+ * frames under each workload (for benchmarks); without fw_cfg (a Xen PVH
+ * domain) the guest brings up two CPUs, as the tests expect.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -26,8 +31,15 @@
 #define ICR_INIT 0x500
 #define ICR_STARTUP 0x600
 
-/* Set by CPU 1 once it has printed; CPU 0 waits for it. */
-static volatile int ap_alive;
+#define FW_CFG_SEL 0x510
+#define FW_CFG_DATA 0x511
+#define FW_CFG_SIGNATURE 0x0000
+#define FW_CFG_NB_CPUS 0x0005
+#define FW_CFG_FILE_DIR 0x0019
+#define FW_CFG_NAME_SIZE 56
+
+/* APs that have printed; CPU 0 waits for all of them, each AP for its turn. */
+static volatile unsigned int ap_alive;
 
 extern const char ap_trampoline[], ap_trampoline_end[];
 
@@ -50,6 +62,88 @@ static inline uint8_t inb(uint16_t port)
 
 	__asm__ volatile("inb %1, %0" : "=a"(val) : "Nd"(port));
 	return val;
+}
+
+static inline void outw(uint16_t port, uint16_t val)
+{
+	__asm__ volatile("outw %0, %1" : : "a"(val), "Nd"(port));
+}
+
+/* Select fw_cfg item key and read its next n bytes, as they come. */
+static void fw_cfg_read(uint16_t key, void *buf, unsigned int n)
+{
+	uint8_t *p = buf;
+
+	outw(FW_CFG_SEL, key);
+	while (n--)
+		*p++ = inb(FW_CFG_DATA);
+}
+
+/* Read on from the item selected last. */
+static void fw_cfg_next(void *buf, unsigned int n)
+{
+	uint8_t *p = buf;
+
+	while (n--)
+		*p++ = inb(FW_CFG_DATA);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int fw_cfg_present(void)
+{
+	char sig[4];
+
+	fw_cfg_read(FW_CFG_SIGNATURE, sig, 4);
+	return sig[0] == 'Q' && sig[1] == 'E' && sig[2] == 'M' && sig[3] == 'U';
+}
+
+static int same_name(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/* The decimal number in fw_cfg file name (at most 9 digits), or 0. */
+static unsigned int fw_cfg_number(const char *name)
+{
+	uint8_t count[4], entry[8];
+	char file_name[FW_CFG_NAME_SIZE];
+	uint32_t n;
+
+	fw_cfg_read(FW_CFG_FILE_DIR, count, 4);
+	n = be32(count);
+	for (uint32_t i = 0; i < n && i < 1024; i++) {
+		fw_cfg_next(entry, 8);  /* size (be32), select (be16), reserved */
+		fw_cfg_next(file_name, FW_CFG_NAME_SIZE);
+		file_name[FW_CFG_NAME_SIZE - 1] = '\0';
+		if (same_name(file_name, name)) {
+			char digits[10] = { 0 };
+			uint32_t size = be32(entry);
+			unsigned int v = 0;
+
+			fw_cfg_read((uint16_t)(entry[4] << 8 | entry[5]), digits,
+				    size < 9 ? size : 9);
+			for (char *d = digits; *d >= '0' && *d <= '9'; d++)
+				v = v * 10 + (unsigned int)(*d - '0');
+			return v;
+		}
+	}
+	return 0;
+}
+
+static unsigned int cpus_wanted(void)
+{
+	uint16_t n;
+
+	if (!fw_cfg_present())
+		return 2;
+	fw_cfg_read(FW_CFG_NB_CPUS, &n, 2);
+	return n < 1 ? 1 : n > MAX_CPUS ? MAX_CPUS : n;
 }
 
 /* QEMU's 16550 transmits without being programmed first. */
@@ -75,7 +169,7 @@ static void delay_ticks(uint64_t ticks)
 		__asm__ volatile("pause");
 }
 
-/* "All but self" is CPU 1 with -smp 2, so no APIC id is needed. */
+/* "All but self" reaches every other CPU at once: no APIC ids needed. */
 static void lapic_send_ipi(uint32_t icr)
 {
 	*lapic_reg(LAPIC_ICR_HIGH) = 0;
@@ -84,7 +178,7 @@ static void lapic_send_ipi(uint32_t icr)
 		__asm__ volatile("pause");
 }
 
-static void start_ap(void)
+static void start_aps(unsigned int aps)
 {
 	size_t len = (size_t)(ap_trampoline_end - ap_trampoline);
 	void *dst = (void *)TRAMPOLINE_PHYS;
@@ -106,24 +200,36 @@ static void start_ap(void)
 	delay_ticks(25000000);
 	lapic_send_ipi(ICR_STARTUP | TRAMPOLINE_VECTOR);
 	delay_ticks(500000);
-	if (!ap_alive)
+	if (ap_alive < aps)
 		lapic_send_ipi(ICR_STARTUP | TRAMPOLINE_VECTOR);
 }
+
+static unsigned int cpus, extra_depth;
 
 __attribute__((noipa)) void kmain(void)
 {
 	/* SeaBIOS leaves "Booting from ROM.." unterminated on the console. */
 	serial_puts("\nuniprof-guest: cpu0 up\n");
-	start_ap();
-	while (!ap_alive)
+	cpus = cpus_wanted();
+	if (fw_cfg_present())
+		extra_depth = fw_cfg_number("opt/uniprof/depth");
+	if (cpus > 1)
+		start_aps(cpus - 1);
+	while (ap_alive < cpus - 1)
 		__asm__ volatile("pause");
 	serial_puts("uniprof-guest: ready\n");
-	cpu0_main();
+	cpu0_main(extra_depth);
 }
 
-__attribute__((noipa)) void ap_main(void)
+__attribute__((noipa)) void ap_main(unsigned int cpu)
 {
-	serial_puts("uniprof-guest: cpu1 up\n");
-	ap_alive = 1;
-	cpu1_main();
+	char line[] = "uniprof-guest: cpuN up\n";
+
+	/* One at a time, in order, so the console lines do not mix. */
+	while (ap_alive != cpu - 1)
+		__asm__ volatile("pause");
+	line[18] = (char)('0' + cpu);
+	serial_puts(line);
+	ap_alive = cpu;
+	cpu1_main(extra_depth);
 }

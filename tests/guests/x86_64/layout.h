@@ -24,5 +24,9 @@
 #define GDT_SIZE 24
 
 #define STACK_SIZE 16384
+#define STACK_SHIFT 14
+
+/* CPUs the guest brings up at most; more are left waiting for SIPI. */
+#define MAX_CPUS 8
 
 #endif

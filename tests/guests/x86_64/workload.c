@@ -6,6 +6,10 @@
  *   CPU 1: cpu1_main -> gamma -> gamma_leaf                              1 unit
  *          cpu1_main -> delta -> delta_mid -> delta_leaf                 2 units
  *
+ * Further CPUs (with -smp 3 and more) run CPU 1's workload.  Given a depth
+ * (fw_cfg "opt/uniprof/depth"), each main first goes that many frames deeper
+ * (nest, nest, ..., main again), for benchmarks that want deeper stacks.
+ *
  * expected.txt states the same and must change with this file.
  *
  * Every function is noipa (not inlined, cloned, merged or analysed into a
@@ -42,12 +46,39 @@ volatile uint64_t alpha_count, alpha_mid_count, alpha_deep_count, alpha_leaf_cou
 volatile uint64_t beta_count, beta_leaf_count;
 volatile uint64_t gamma_count, gamma_leaf_count;
 volatile uint64_t delta_count, delta_mid_count, delta_leaf_count;
+volatile uint64_t nest_count;
+volatile uint64_t work_units;
 
 static inline __attribute__((always_inline)) void spin_units(unsigned int units)
 {
 	/* The empty asm keeps GCC from computing the loop away. */
 	for (uint64_t left = units * UNIT_ITERATIONS; left; left--)
 		__asm__ volatile("" : "+r"(left));
+	__atomic_fetch_add(&work_units, units, __ATOMIC_RELAXED);
+}
+
+void nest(unsigned int frames, void (*main)(unsigned int));
+
+/* frames frames of nest, then main(0). */
+WORKLOAD void nest(unsigned int frames, void (*main)(unsigned int))
+{
+	if (frames > 1)
+		nest(frames - 1, main);
+	else
+		main(0);
+	nest_count++;
+}
+
+/*
+ * main(0), depth frames below the caller's: nest depth - 1 times, then main itself (called
+ * through a pointer GCC cannot see through, or it takes the call for endless recursion).
+ */
+static void deepen(unsigned int depth, void (*volatile main)(unsigned int))
+{
+	if (depth > 1)
+		nest(depth - 1, main);
+	else if (depth)
+		main(0);
 }
 
 void alpha(void);
@@ -100,8 +131,9 @@ WORKLOAD void beta(void)
 	beta_count++;
 }
 
-WORKLOAD void cpu0_main(void)
+WORKLOAD void cpu0_main(unsigned int depth)
 {
+	deepen(depth, cpu0_main);
 	for (;;) {
 		alpha();
 		beta();
@@ -140,8 +172,9 @@ WORKLOAD void delta(void)
 	delta_count++;
 }
 
-WORKLOAD void cpu1_main(void)
+WORKLOAD void cpu1_main(unsigned int depth)
 {
+	deepen(depth, cpu1_main);
 	for (;;) {
 		gamma();
 		delta();
