@@ -116,9 +116,12 @@ struct up_arch {
 	/*
 	 * Registers not in 'g' that the gdbstub offers by name in its target description and
 	 * that a sample wants (paging state); NULL-terminated, may be NULL.  Each name may list
-	 * aliases separated by '|'.  set_sysreg stores the value of gdb_sysregs[i].
+	 * aliases separated by '|'.  set_sysreg stores the value of gdb_sysregs[i].  The first
+	 * gdb_walk_sysregs of them the frame walker uses; the rest only translate does, so a
+	 * backend whose peer translates (gdbstub 'm') need not read them.
 	 */
 	const char *const *gdb_sysregs;
+	size_t gdb_walk_sysregs;
 	void (*set_sysreg)(struct up_regs *regs, size_t i, uint64_t value);
 	/*
 	 * Decode a gdbstub 'g' reply (already converted from hex to len bytes) into *ret.  Fails

@@ -30,11 +30,15 @@ struct up_error *arm64_regs_from_gdb(const uint8_t *g, size_t len, struct up_reg
 	return NULL;
 }
 
-/* QEMU names SCTLR_EL1 "SCTLR" in its system-register feature. */
+/*
+ * TCR_EL1 first: the frame walker needs its address sizes to strip pointer authentication
+ * codes.  The others only matter to translate.  QEMU names SCTLR_EL1 "SCTLR" in its
+ * system-register feature.
+ */
 static const char *const sysregs[] = {
+	"TCR_EL1",
 	"TTBR0_EL1",
 	"TTBR1_EL1",
-	"TCR_EL1",
 	"SCTLR_EL1|SCTLR",
 	NULL,
 };
@@ -43,13 +47,13 @@ static void arm64_set_sysreg(struct up_regs *regs, size_t i, uint64_t value)
 {
 	switch (i) {
 	case 0:
-		regs->arm64.ttbr0 = value;
+		regs->arm64.tcr = value;
 		break;
 	case 1:
-		regs->arm64.ttbr1 = value;
+		regs->arm64.ttbr0 = value;
 		break;
 	case 2:
-		regs->arm64.tcr = value;
+		regs->arm64.ttbr1 = value;
 		break;
 	case 3:
 		regs->arm64.sctlr = value;
@@ -61,6 +65,7 @@ const struct up_arch up_arch_arm64 = {
 	.name = "aarch64",
 	.gdb_g_size = G_END,
 	.gdb_sysregs = sysregs,
+	.gdb_walk_sysregs = 1,
 	.set_sysreg = arm64_set_sysreg,
 	.regs_from_gdb = arm64_regs_from_gdb,
 	.walk_frames = arm64_walk_frames,

@@ -65,12 +65,18 @@ static struct up_error *next_unit(struct gdb_conn *c, int timeout_ms, size_t *ar
 	}
 }
 
-/* Frame requests into tx, prefixed by a pending ack; returns the length or 0 if too long. */
-static size_t frame_requests(struct gdb_conn *c, const char *const *requests, size_t n,
-			     char *tx, size_t cap)
+/*
+ * Frame requests into tx, after a 0x03 when interrupt is set, and with a pending ack; returns
+ * the length or 0 if too long.  0x03 comes first: the stub drops the byte that stops a running
+ * guest, and what follows it is read with the guest stopped.
+ */
+static size_t frame_requests(struct gdb_conn *c, int interrupt, const char *const *requests,
+			     size_t n, char *tx, size_t cap)
 {
 	size_t o = 0;
 
+	if (interrupt)
+		tx[o++] = 0x03;
 	if (c->need_ack)
 		tx[o++] = '+';
 	for (size_t i = 0; i < n; i++) {
@@ -81,69 +87,6 @@ static size_t frame_requests(struct gdb_conn *c, const char *const *requests, si
 		o += f;
 	}
 	return o;
-}
-
-struct up_error *gdb_transact(struct gdb_conn *c, const char *const *requests, size_t n,
-			      const char **replies, size_t *lens)
-{
-	char tx[TX_CAP];
-	size_t txlen, got = 0, arena_used = 0;
-	int resent = 0;
-	struct up_error *err;
-
-	if (n == 0 || n > GDB_MAX_PIPELINE)
-		return up_error_create(UP_ERR_INVALID, "bad gdbstub pipeline length %zu", n);
-	txlen = frame_requests(c, requests, n, tx, sizeof(tx));
-	if (!txlen)
-		return up_error_create(UP_ERR_INVALID, "gdbstub request too long");
-	err = up_sock_send(c->fd, tx, txlen);
-	if (err)
-		return up_error_prefix(err, "gdbstub");
-	c->need_ack = 0;
-	while (got < n) {
-		enum rsp_scan kind;
-		const char *payload = NULL;
-		size_t len = 0;
-
-		err = next_unit(c, REPLY_TIMEOUT_MS, &arena_used, &kind, &payload, &len);
-		if (err)
-			return err;
-		if (kind == RSP_NAK) {
-			/* A corrupted request: unix and TCP sockets do not do that, so retry once. */
-			if (resent++)
-				return up_error_create(UP_ERR_PROTOCOL, "gdbstub rejected our packets");
-			got = 0;
-			arena_used = 0;
-			txlen = frame_requests(c, requests, n, tx, sizeof(tx));
-			err = up_sock_send(c->fd, tx, txlen);
-			if (err)
-				return up_error_prefix(err, "gdbstub");
-			continue;
-		}
-		if (kind != RSP_PACKET)
-			continue;
-		c->need_ack = 1;
-		if (len > 0 && payload[0] == 'O' && !(len == 2 && payload[1] == 'K')) {
-			/* Console output ("O<hex>") is not a reply; we never ask for any. */
-			continue;
-		}
-		if (len > 0 && (payload[0] == 'T' || payload[0] == 'S')) {
-			/* A stop reply nobody asked for: QEMU sends one when a client connects. */
-			continue;
-		}
-		if (len > 0 && (payload[0] == 'W' || payload[0] == 'X'))
-			return up_error_create(UP_ERR_LOST, "the guest exited");
-		replies[got] = payload;
-		lens[got] = len;
-		got++;
-	}
-	return NULL;
-}
-
-struct up_error *gdb_request(struct gdb_conn *c, const char *request, const char **reply,
-			     size_t *len)
-{
-	return gdb_transact(c, &request, 1, reply, len);
 }
 
 /* Parse "thread:ID;" out of a T stop reply; "p<pid>.<tid>" ids give the tid. */
@@ -168,50 +111,117 @@ static uint64_t stop_thread(const char *reply, size_t len)
 	return tid;
 }
 
-struct up_error *gdb_interrupt(struct gdb_conn *c, uint64_t *ret_thread)
+/*
+ * Send the requests (after a 0x03 when ret_thread is set) in one write and collect n replies;
+ * with ret_thread, the stop reply comes first and names the stopped thread.
+ */
+static struct up_error *transact(struct gdb_conn *c, uint64_t *ret_thread,
+				 const char *const *requests, size_t n, const char **replies,
+				 size_t *lens)
 {
-	char intr = 0x03;
-	size_t arena_used = 0;
+	char tx[TX_CAP];
+	size_t txlen, got = 0, arena_used = 0;
+	int resent = 0, stopped = !ret_thread;
 	struct up_error *err;
 
-	err = up_sock_send(c->fd, &intr, 1);
+	if (n > GDB_MAX_PIPELINE || (n == 0 && !ret_thread))
+		return up_error_create(UP_ERR_INVALID, "bad gdbstub pipeline length %zu", n);
+	txlen = frame_requests(c, ret_thread != NULL, requests, n, tx, sizeof(tx));
+	if (!txlen)
+		return up_error_create(UP_ERR_INVALID, "gdbstub request too long");
+	err = up_sock_send(c->fd, tx, txlen);
 	if (err)
 		return up_error_prefix(err, "gdbstub");
-	for (;;) {
-		enum rsp_scan kind;
+	c->need_ack = 0;
+	while (!stopped || got < n) {
+		enum rsp_scan kind = RSP_NEED_MORE;
 		const char *payload = NULL;
 		size_t len = 0;
 
 		err = next_unit(c, REPLY_TIMEOUT_MS, &arena_used, &kind, &payload, &len);
 		if (err)
-			return up_error_prefix(err, "waiting for the guest to stop");
+			return stopped ? err : up_error_prefix(err, "waiting for the guest to stop");
+		if (kind == RSP_NAK) {
+			/* A corrupted request: unix and TCP sockets do not do that, so retry once. */
+			if (resent++)
+				return up_error_create(UP_ERR_PROTOCOL, "gdbstub rejected our packets");
+			got = 0;
+			arena_used = 0;
+			txlen = frame_requests(c, 0, requests, n, tx, sizeof(tx));
+			err = up_sock_send(c->fd, tx, txlen);
+			if (err)
+				return up_error_prefix(err, "gdbstub");
+			continue;
+		}
 		if (kind != RSP_PACKET)
 			continue;
 		c->need_ack = 1;
-		if (len >= 3 && (payload[0] == 'T' || payload[0] == 'S')) {
-			*ret_thread = stop_thread(payload, len);
-			return NULL;
+		if (len > 0 && payload[0] == 'O' && !(len == 2 && payload[1] == 'K')) {
+			/* Console output ("O<hex>") is not a reply; we never ask for any. */
+			continue;
 		}
-		if (len >= 1 && (payload[0] == 'W' || payload[0] == 'X'))
+		if (len > 0 && (payload[0] == 'W' || payload[0] == 'X'))
 			return up_error_create(UP_ERR_LOST, "the guest exited");
-		arena_used = 0;
+		if (len > 0 && (payload[0] == 'T' || payload[0] == 'S')) {
+			/* Ours, or one nobody asked for: QEMU sends one when a client connects. */
+			if (!stopped && len >= 3) {
+				*ret_thread = stop_thread(payload, len);
+				stopped = 1;
+			}
+			continue;
+		}
+		if (!stopped)
+			return up_error_create(UP_ERR_PROTOCOL, "gdbstub answered before the guest stopped");
+		replies[got] = payload;
+		lens[got] = len;
+		got++;
 	}
+	return NULL;
 }
 
-/* Send a request whose only answer is the stub's '+'. */
-static struct up_error *send_and_wait_ack(struct gdb_conn *c, const char *request)
+struct up_error *gdb_transact(struct gdb_conn *c, const char *const *requests, size_t n,
+			      const char **replies, size_t *lens)
 {
-	char tx[64];
-	size_t txlen, arena_used = 0;
-	struct up_error *err;
+	return transact(c, NULL, requests, n, replies, lens);
+}
 
-	txlen = frame_requests(c, &request, 1, tx, sizeof(tx));
-	err = up_sock_send(c->fd, tx, txlen);
+struct up_error *gdb_interrupt_transact(struct gdb_conn *c, const char *const *requests,
+					size_t n, const char **replies, size_t *lens,
+					uint64_t *ret_thread)
+{
+	*ret_thread = 0;
+	return transact(c, ret_thread, requests, n, replies, lens);
+}
+
+struct up_error *gdb_request(struct gdb_conn *c, const char *request, const char **reply,
+			     size_t *len)
+{
+	return gdb_transact(c, &request, 1, reply, len);
+}
+
+struct up_error *gdb_interrupt(struct gdb_conn *c, uint64_t *ret_thread)
+{
+	return gdb_interrupt_transact(c, NULL, 0, NULL, NULL, ret_thread);
+}
+
+/*
+ * Let the guest run: 'c', with the ack of the last reply in front.  The stub's '+' comes as it
+ * starts the guest again, so waiting for it is what tells that the pause is over; without the
+ * wait, a busy QEMU could read the continue and the next interrupt together, and the guest
+ * would not run between two samples at all.
+ */
+struct up_error *gdb_continue(struct gdb_conn *c)
+{
+	static const char *const cont = "c";
+	char tx[16];
+	size_t txlen = frame_requests(c, 0, &cont, 1, tx, sizeof(tx)), arena_used = 0;
+	struct up_error *err = up_sock_send(c->fd, tx, txlen);
+
 	if (err)
 		return up_error_prefix(err, "gdbstub");
 	c->need_ack = 0;
 	for (;;) {
-		enum rsp_scan kind;
+		enum rsp_scan kind = RSP_NEED_MORE;
 		const char *payload;
 		size_t len;
 
@@ -221,13 +231,8 @@ static struct up_error *send_and_wait_ack(struct gdb_conn *c, const char *reques
 		if (kind == RSP_ACK)
 			return NULL;
 		if (kind == RSP_NAK)
-			return up_error_create(UP_ERR_PROTOCOL, "gdbstub rejected '%s'", request);
+			return up_error_create(UP_ERR_PROTOCOL, "gdbstub rejected 'c'");
 	}
-}
-
-struct up_error *gdb_continue(struct gdb_conn *c)
-{
-	return send_and_wait_ack(c, "c");
 }
 
 struct up_error *gdb_detach(struct gdb_conn *c)

@@ -4,7 +4,8 @@
  * QEMU quirks this client relies on (see shared/FACTS.md): the stub takes a '$' as an implicit
  * acknowledgement of its previous reply, so an ack and the next request go out in one write;
  * any byte sent while the guest runs stops it, so nothing is sent between "continue" and the
- * next interrupt; 'm' reads are at most 2048 bytes.
+ * next interrupt, and the interrupt and the requests that follow it can share a write;
+ * 'm' reads are at most 2048 bytes.
  */
 #ifndef UP_KVM_GDBSTUB_H
 #define UP_KVM_GDBSTUB_H
@@ -38,6 +39,17 @@ struct up_error *gdb_request(struct gdb_conn *c, const char *request, const char
 /* Stop the running guest (0x03) and wait for the stop reply.  Sets *ret_thread to the
  * thread id the stop reply names, or 0. */
 struct up_error *gdb_interrupt(struct gdb_conn *c, uint64_t *ret_thread);
+
+/*
+ * Stop the running guest and, in the same write, send n requests (at most GDB_MAX_PIPELINE,
+ * n may be 0) that the stub answers once the guest has stopped: the stop and, say, every
+ * vCPU's registers in one round trip.  The stub drops the byte that stops a running guest and
+ * reads the rest with the guest stopped.  *ret_thread and the replies as for gdb_interrupt and
+ * gdb_transact.
+ */
+struct up_error *gdb_interrupt_transact(struct gdb_conn *c, const char *const *requests,
+					size_t n, const char **replies, size_t *lens,
+					uint64_t *ret_thread);
 
 /* Let the guest run ('c').  Returns once the stub acknowledged the request. */
 struct up_error *gdb_continue(struct gdb_conn *c);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../util/bytes.h"
@@ -38,6 +39,8 @@
 /* Bytes of code at each vCPU's pc compared between QEMU's RAM and the gdbstub at attach. */
 #define CHECK_BYTES 32
 #define MAX_SYSREGS 8
+/* Between two reads of QMP's pending events: at 1000 samples/s, ~200 events of ~100 bytes. */
+#define QMP_DRAIN_INTERVAL_NS 100000000ull
 
 struct kvm_target {
 	struct up_target base;
@@ -52,10 +55,11 @@ struct kvm_target {
 	struct up_regs *regs;    /* every vCPU's registers, read once per pause */
 	int sysreg_num[MAX_SYSREGS];  /* 'p' number of arch->gdb_sysregs[i], -1: not offered */
 	size_t nr_sysregs;
-	int regs_valid;
+	unsigned int regs_read;  /* vCPUs whose registers were read in this pause */
 	char *stub_dir;          /* our private gdbstub socket lives here, when we started it */
 	char *stub_path;
 	struct qemu_ram *ram;    /* guest RAM read out of QEMU; NULL: through the gdbstub */
+	uint64_t last_drain;     /* when QMP's events were last read (CLOCK_MONOTONIC, ns) */
 	up_log_fn *log;
 	void *log_ctx;
 };
@@ -531,24 +535,6 @@ static const struct up_arch *kvm_arch(struct up_target *t)
 	return to_kvm(t)->arch;
 }
 
-static struct up_error *kvm_pause(struct up_target *t)
-{
-	struct kvm_target *k = to_kvm(t);
-	uint64_t thread = 0;
-	struct up_error *err;
-
-	if (k->paused)
-		return NULL;
-	/* Whatever happens next, the stub may have stopped the guest. */
-	k->paused = 1;
-	k->regs_valid = 0;
-	k->base.pauses++;
-	err = gdb_interrupt(k->gdb, &thread);
-	/* The stub now acts on the thread it reported stopping. */
-	k->selected = err ? 0 : thread;
-	return err;
-}
-
 static struct up_error *kvm_resume(struct up_target *t)
 {
 	struct kvm_target *k = to_kvm(t);
@@ -563,10 +549,22 @@ static struct up_error *kvm_resume(struct up_target *t)
 	return NULL;
 }
 
+/*
+ * QEMU sends a STOP and a RESUME event for every sample; read them now and then so they do not
+ * pile up, but not on every sample (a system call for nothing).
+ */
 static struct up_error *kvm_poll(struct up_target *t)
 {
-	/* QEMU sends a STOP and a RESUME event for every sample; do not let them pile up. */
-	return qmp_drain(to_kvm(t)->qmp);
+	struct kvm_target *k = to_kvm(t);
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (now - k->last_drain < QMP_DRAIN_INTERVAL_NS)
+		return NULL;
+	k->last_drain = now;
+	return qmp_drain(k->qmp);
 }
 
 static void fmt_hg(char *buf, size_t cap, uint64_t tid)
@@ -574,38 +572,57 @@ static void fmt_hg(char *buf, size_t cap, uint64_t tid)
 	snprintf(buf, cap, "Hg%llx", (unsigned long long)tid);
 }
 
+/*
+ * The system registers read per sample: those the frame walker uses, and the paging ones too
+ * when our own page walker translates (QEMU's RAM read directly).
+ */
+static size_t sysregs_per_sample(const struct kvm_target *k)
+{
+	size_t walk = k->arch->gdb_walk_sysregs;
+
+	return k->ram || walk > k->nr_sysregs ? k->nr_sysregs : walk;
+}
+
 /* Requests per vCPU when reading registers: Hg, g and one 'p' per system register. */
 static unsigned int requests_per_vcpu(const struct kvm_target *k)
 {
-	return 2 + k->nr_sysregs;
+	return 2 + sysregs_per_sample(k);
 }
 
-/* Read the registers of vCPUs first..first+n-1 in one round trip. */
-static struct up_error *read_regs_batch(struct kvm_target *k, unsigned int first, unsigned int n)
+/*
+ * Read the registers of vCPUs first..first+n-1 in one round trip; with interrupt, that round
+ * trip also stops the guest (the sample's first).
+ */
+static struct up_error *read_regs_batch(struct kvm_target *k, unsigned int first, unsigned int n,
+					int interrupt)
 {
 	const char *requests[GDB_MAX_PIPELINE] = { 0 }, *replies[GDB_MAX_PIPELINE];
 	char names[GDB_MAX_PIPELINE][32];
-	size_t lens[GDB_MAX_PIPELINE], nr = 0;
+	size_t lens[GDB_MAX_PIPELINE], nr = 0, nr_sys = sysregs_per_sample(k);
 	uint8_t bytes[4096];
+	uint64_t stopped;
 	struct up_error *err;
 	unsigned int v;
 
 	for (v = first; v < first + n; v++) {
-		/* The stub may already point at the first vCPU (the one the stop reply named). */
-		if (v != first || k->selected != k->tids[v]) {
+		/* The stub may already point at the first vCPU (not after a stop: we cannot know). */
+		if (v != first || interrupt || k->selected != k->tids[v]) {
 			fmt_hg(names[nr], sizeof(names[0]), k->tids[v]);
 			requests[nr] = names[nr];
 			nr++;
 		}
 		requests[nr++] = "g";
-		for (size_t i = 0; i < k->nr_sysregs; i++) {
+		for (size_t i = 0; i < nr_sys; i++) {
 			snprintf(names[nr], sizeof(names[0]), "p%x", k->sysreg_num[i]);
 			requests[nr] = names[nr];
 			nr++;
 		}
 	}
 	k->selected = 0;
-	err = gdb_transact(k->gdb, requests, nr, replies, lens);
+	if (interrupt)
+		err = gdb_interrupt_transact(k->gdb, requests, nr, replies, lens, &stopped);
+	else
+		err = gdb_transact(k->gdb, requests, nr, replies, lens);
 	if (err)
 		return err;
 	v = first - 1;
@@ -633,7 +650,34 @@ static struct up_error *read_regs_batch(struct kvm_target *k, unsigned int first
 		}
 	}
 	k->selected = k->tids[v];
+	k->regs_read = first + n;
 	return NULL;
+}
+
+/* vCPUs whose registers fit in one round trip. */
+static unsigned int regs_batch(const struct kvm_target *k, unsigned int first)
+{
+	unsigned int batch = GDB_MAX_PIPELINE / requests_per_vcpu(k), left = k->nr_vcpus - first;
+
+	return left < batch ? left : batch;
+}
+
+/*
+ * Stop the guest, and read every vCPU's registers on the way: the interrupt and the first
+ * batch of register requests go out in one write (sampling wants them all, and a separate
+ * round trip would keep the guest stopped longer).
+ */
+static struct up_error *kvm_pause(struct up_target *t)
+{
+	struct kvm_target *k = to_kvm(t);
+
+	if (k->paused)
+		return NULL;
+	/* Whatever happens next, the stub may have stopped the guest. */
+	k->paused = 1;
+	k->regs_read = 0;
+	k->base.pauses++;
+	return read_regs_batch(k, 0, regs_batch(k, 0), 1);
 }
 
 static struct up_error *kvm_get_regs(struct up_target *t, unsigned int vcpu, struct up_regs *ret)
@@ -643,17 +687,12 @@ static struct up_error *kvm_get_regs(struct up_target *t, unsigned int vcpu, str
 
 	if (vcpu >= k->nr_vcpus)
 		return up_error_create(UP_ERR_INVALID, "no vCPU %u", vcpu);
-	if (!k->regs_valid) {
-		unsigned int batch = GDB_MAX_PIPELINE / requests_per_vcpu(k);
-
-		for (unsigned int first = 0; first < k->nr_vcpus; first += batch) {
-			unsigned int n = k->nr_vcpus - first;
-
-			err = read_regs_batch(k, first, n < batch ? n : batch);
-			if (err)
-				return err;
-		}
-		k->regs_valid = 1;
+	if (!k->paused)
+		return up_error_create(UP_ERR_INVALID, "vCPU registers read while the guest runs");
+	while (vcpu >= k->regs_read) {
+		err = read_regs_batch(k, k->regs_read, regs_batch(k, k->regs_read), 0);
+		if (err)
+			return err;
 	}
 	*ret = k->regs[vcpu];
 	return NULL;

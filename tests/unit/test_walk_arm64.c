@@ -303,9 +303,9 @@ static void regs_from_gdb(void **state)
 	assert_int_equal(r.sp, 0x3333);
 	assert_int_equal(r.pc, 0x4444);
 	assert_int_equal(r.arm64.cpsr, 0xc5);
-	up_arch_arm64.set_sysreg(&r, 0, 0x40207000);
-	up_arch_arm64.set_sysreg(&r, 1, 0x40203000);
-	up_arch_arm64.set_sysreg(&r, 2, TCR);
+	up_arch_arm64.set_sysreg(&r, 0, TCR);
+	up_arch_arm64.set_sysreg(&r, 1, 0x40207000);
+	up_arch_arm64.set_sysreg(&r, 2, 0x40203000);
 	up_arch_arm64.set_sysreg(&r, 3, 0x30d0180d);
 	assert_int_equal(r.arm64.ttbr0, 0x40207000);
 	assert_int_equal(r.arm64.ttbr1, 0x40203000);
@@ -315,7 +315,9 @@ static void regs_from_gdb(void **state)
 	assert_non_null(err);
 	up_error_destroy(err);
 	assert_ptr_equal(up_arch_find("aarch64"), &up_arch_arm64);
+	assert_string_equal(up_arch_arm64.gdb_sysregs[0], "TCR_EL1");
 	assert_string_equal(up_arch_arm64.gdb_sysregs[3], "SCTLR_EL1|SCTLR");
+	assert_int_equal(up_arch_arm64.gdb_walk_sysregs, 1);
 }
 
 int main(void)
