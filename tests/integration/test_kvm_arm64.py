@@ -48,6 +48,18 @@ class Arm64Base:
         self.assertGreaterEqual(frameless, delta)
         self.assertEqual(self.guest.status(), "running")
 
+    def test_gdbstub_path_gives_the_same_chains(self):
+        # The stub translates: only TCR_EL1 (for pointer authentication) is read per sample.
+        out = os.path.join(self.tmp, "gdb.folded")
+        rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.kernel, "-F", "250",
+                                  "-t", "6", "--per-vcpu", "-v", "--memory", "gdbstub", "-o", out])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("guest memory: QEMU's gdbstub ('m' packets)", err)
+        failures, report = check_profile(parse_folded(open(out).read()), EXPECTED)
+        print("\n    %s, gdbstub: %s" % (self.cpu, report))
+        self.assertEqual(failures, [])
+        self.assertEqual(self.guest.status(), "running")
+
     def test_without_symbols_leaves_lose_their_caller_but_walks_finish(self):
         out = os.path.join(self.tmp, "nosym.folded")
         rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-F", "200", "-t", "1",

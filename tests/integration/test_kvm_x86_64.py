@@ -161,6 +161,8 @@ class ProfileX86_64(unittest.TestCase):
         self.check_bad(["--qmp", q, "-o", "/nonexistent/dir/out.folded"], "/nonexistent/dir")
         self.check_bad([], "give exactly one target", rc=2)
         self.check_bad(["--qmp", q, "--gdb", "/nonexistent/gdb.sock"], "gdbstub")
+        self.check_bad(["--qmp", q, "--memory", "fast"], "bad --memory 'fast'", rc=2)
+        self.check_bad(["-d", "1", "--memory", "process"], "--memory is for QEMU targets", rc=2)
         # A failed run leaves the output as it was: an old profile keeps its content, a new
         # file is not left behind, and a device such as /dev/null stays a device.
         old = os.path.join(self.tmp, "old.folded")
