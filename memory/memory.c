@@ -301,11 +301,11 @@ struct up_error *up_memory_read(struct up_memory *m, unsigned int vcpu, uint64_t
 
 	if (vcpu >= m->nr_vcpus)
 		return up_error_create(UP_ERR_INVALID, "no vCPU %u", vcpu);
-	if (len && addr + len - 1 < addr)
-		return up_error_fault(addr, "0x%llx: %zu bytes run past the end of the address space",
-				      (unsigned long long)addr, len);
 	m->stats.reads++;
-	if (m->src.read_phys)
+	if (len && addr + len - 1 < addr)
+		err = up_error_fault(addr, "0x%llx: %zu bytes run past the end of the address space",
+				     (unsigned long long)addr, len);
+	else if (m->src.read_phys)
 		err = read_translated(m, vcpu, addr, buf, len);
 	else
 		err = cached_read(m, vcpu, addr, buf, len);
