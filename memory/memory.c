@@ -154,8 +154,20 @@ static struct up_error *cached_read(struct up_memory *m, uint64_t space, uint64_
 			b->epoch = NO_EPOCH;
 			err = source_read(m, space, base, data, bs);
 			if (err) {
-				if (space != SPACE_PHYS || err->code != UP_ERR_FAULT)
+				if (err->code != UP_ERR_FAULT)
 					return err;
+				if (space != SPACE_PHYS) {
+					/*
+					 * The peer reports the block's start, which may lie below
+					 * what the caller asked for: say where the read failed.
+					 */
+					struct up_error *fault = up_error_fault(addr, "0x%llx: %s",
+										(unsigned long long)addr,
+										err->message);
+
+					up_error_destroy(err);
+					return fault;
+				}
 				up_error_destroy(err);
 				err = source_read(m, space, addr, out, n);
 				if (err)
@@ -289,11 +301,11 @@ struct up_error *up_memory_read(struct up_memory *m, unsigned int vcpu, uint64_t
 
 	if (vcpu >= m->nr_vcpus)
 		return up_error_create(UP_ERR_INVALID, "no vCPU %u", vcpu);
-	if (len && addr + len - 1 < addr)
-		return up_error_fault(addr, "0x%llx: %zu bytes run past the end of the address space",
-				      (unsigned long long)addr, len);
 	m->stats.reads++;
-	if (m->src.read_phys)
+	if (len && addr + len - 1 < addr)
+		err = up_error_fault(addr, "0x%llx: %zu bytes run past the end of the address space",
+				     (unsigned long long)addr, len);
+	else if (m->src.read_phys)
 		err = read_translated(m, vcpu, addr, buf, len);
 	else
 		err = cached_read(m, vcpu, addr, buf, len);
