@@ -102,7 +102,7 @@ struct up_error *qemu_parse_mtree(const char *text, size_t len, size_t max,
 			is_system = 0;
 		} else if (in_view && starts_with(line, stop, "AS \"memory\",")) {
 			is_system = seen_system = 1;
-		} else if (is_system && up_hexval(*line) >= 0) {
+		} else if (is_system && line < stop && up_hexval(*line) >= 0) {
 			struct qemu_ram_range r = { 0 };
 			char type[16];
 
