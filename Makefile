@@ -82,13 +82,17 @@ FUZZ_CC ?= clang
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS)
 FUZZ_RUNS ?= 20000
-FUZZERS := fuzz_rsp fuzz_walk fuzz_symfile fuzz_target_xml fuzz_pgtable
+FUZZ_MAX_LEN ?= 4096
+FUZZERS := fuzz_rsp fuzz_walk fuzz_symfile fuzz_target_xml fuzz_pgtable fuzz_ram_layout
 fuzz_rsp_SRCS := backends/kvm/rsp.c
 fuzz_target_xml_SRCS := backends/kvm/target_xml.c util/error.c
 fuzz_walk_SRCS := arch/frame_records.c arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
 fuzz_symfile_SRCS := symbolize/symfile.c symbolize/elf_symbols.c symbolize/map_symbols.c \
 	symbolize/pe.c symbolize/dwarf.c symbolize/symtab.c symbolize/code.c util/error.c
 fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/frame_records.c arch/arm64/pgtable.c util/error.c
+fuzz_ram_layout_SRCS := backends/kvm/ram_layout.c memory/process.c util/error.c
+# A whole "info mtree -f" of an x86_64 machine is 4-8 KiB: its system view can come last.
+fuzz_ram_layout_MAX_LEN := 8192
 FUZZ_BINS := $(if $(HAVE_FUZZ_CC),$(FUZZERS:%=$(BUILD)/fuzz/%))
 
 .PHONY: all deps test unit integration demo guests fuzz fuzz-run bench check-headers cross-arm64 clean
@@ -121,17 +125,26 @@ $(BUILD)/fuzz/%: fuzz/%.c $$($$*_SRCS)
 
 fuzz: $(FUZZ_BINS)
 
-# Seeds: a tiny relocatable ELF for the symbol loader; the other fuzzers start from nothing.
+# Seeds: a tiny relocatable ELF for the symbol loader; QEMU's real monitor outputs and maps
+# (tests/unit/data/ram_layout) for its memory-map parsers; the other fuzzers start from nothing.
 $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o:
 	@mkdir -p $(@D)
 	printf 'int f(int x) { return x + 1; }\nint g(void) { return f(2); }\n' | \
 		$(CC) -c -x c -o $@ -
 
-fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o
-	@for f in $(FUZZERS); do \
+RAM_LAYOUT_SEEDS := $(patsubst tests/unit/data/ram_layout/%,$(BUILD)/fuzz/corpus/fuzz_ram_layout/%, \
+	$(wildcard tests/unit/data/ram_layout/*.mtree tests/unit/data/ram_layout/*.gpa2hva-* \
+		tests/unit/data/ram_layout/*.maps))
+$(BUILD)/fuzz/corpus/fuzz_ram_layout/%: tests/unit/data/ram_layout/%
+	@mkdir -p $(@D)
+	cp $< $@
+
+fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS)
+	@for f in $(foreach f,$(FUZZERS),$(f):$(or $($(f)_MAX_LEN),$(FUZZ_MAX_LEN))); do \
+		max=$${f#*:}; f=$${f%%:*}; \
 		mkdir -p $(BUILD)/fuzz/corpus/$$f; \
 		echo "fuzz: $$f, $(FUZZ_RUNS) runs"; \
-		$(BUILD)/fuzz/$$f -runs=$(FUZZ_RUNS) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus/$$f \
+		$(BUILD)/fuzz/$$f -runs=$(FUZZ_RUNS) -max_len=$$max -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus/$$f \
 			> $(BUILD)/fuzz/$$f.log 2>&1 || { tail -n 30 $(BUILD)/fuzz/$$f.log; exit 1; }; \
 	done
 

@@ -32,13 +32,19 @@ struct up_process_memory {
 	struct mapping *mappings;
 };
 
+/* A decimal number that fits in 64 bits at *p; -1 when there is none or it is too big. */
 static int parse_dec(const char **p, const char *end, uint64_t *ret)
 {
 	uint64_t v = 0;
 	int n = 0;
 
-	for (; *p < end && **p >= '0' && **p <= '9' && n < 20; (*p)++, n++)
-		v = v * 10 + (uint64_t)(**p - '0');
+	for (; *p < end && **p >= '0' && **p <= '9'; (*p)++, n++) {
+		unsigned int d = (unsigned int)(**p - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
 	if (!n)
 		return -1;
 	*ret = v;
@@ -63,13 +69,17 @@ int up_parse_maps_line(const char *line, size_t len, struct up_host_vma *ret)
 	if (!up_parse_hex(&p, end, &v.start) || expect(&p, end, '-') || !up_parse_hex(&p, end, &v.end) ||
 	    expect(&p, end, ' ') || end - p < 5 || v.end < v.start)
 		return -1;
+	/* The kernel's flags: r or -, w or -, x or -, then s (shared) or p (private). */
+	if ((p[0] != 'r' && p[0] != '-') || (p[1] != 'w' && p[1] != '-') ||
+	    (p[2] != 'x' && p[2] != '-') || (p[3] != 's' && p[3] != 'p'))
+		return -1;
 	v.readable = p[0] == 'r';
 	v.shared = p[3] == 's';
 	p += 4;
 	if (expect(&p, end, ' ') || !up_parse_hex(&p, end, &v.offset) || expect(&p, end, ' ') ||
 	    !up_parse_hex(&p, end, &major) || expect(&p, end, ':') || !up_parse_hex(&p, end, &minor) ||
 	    expect(&p, end, ' ') || parse_dec(&p, end, &v.inode) || major > 0xfff ||
-	    minor > 0xfffff)
+	    minor > 0xfffff || (p < end && *p != ' '))
 		return -1;
 	v.dev_major = (unsigned int)major;
 	v.dev_minor = (unsigned int)minor;

@@ -10,7 +10,8 @@
  *     00000000fec00000-00000000fec00fff (prio 0, i/o): ioapic
  *
  * Ranges are inclusive; a region's name may be followed by " @OFFSET" (where the range starts
- * in the region) and, under KVM, " KVM".  Several address spaces can share a view.
+ * in the region) and, under KVM, " KVM".  Several address spaces can share a view.  The monitor
+ * ends its lines with CR LF (human-monitor-command passes that on); LF alone is taken too.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -85,25 +86,27 @@ struct up_error *qemu_parse_mtree(const char *text, size_t len, size_t max,
 	int in_view = 0, is_system = 0, seen_system = 0;
 
 	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p)), *line;
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *line, *stop;
 
 		if (!eol)
 			eol = end;
-		line = skip_spaces(p, eol);
+		/* The CR is not part of the line: not of a name, and " KVM" must end the line. */
+		stop = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+		line = skip_spaces(p, stop);
 		if (eol - p > MAX_LINE) {
 			/* Not a line of ours. */
-		} else if (starts_with(line, eol, "FlatView #")) {
+		} else if (starts_with(line, stop, "FlatView #")) {
 			if (seen_system)
 				break;  /* the system's view is complete */
 			in_view = 1;
 			is_system = 0;
-		} else if (in_view && starts_with(line, eol, "AS \"memory\",")) {
+		} else if (in_view && starts_with(line, stop, "AS \"memory\",")) {
 			is_system = seen_system = 1;
-		} else if (is_system && up_hexval(*line) >= 0) {
+		} else if (is_system && line < stop && up_hexval(*line) >= 0) {
 			struct qemu_ram_range r = { 0 };
 			char type[16];
 
-			if (!parse_range(line, eol, type, sizeof(type), &r) &&
+			if (!parse_range(line, stop, type, sizeof(type), &r) &&
 			    (!strcmp(type, "ram") || !strcmp(type, "rom") || !strcmp(type, "romd"))) {
 				if (nr == max) {
 					free(ranges);
