@@ -89,7 +89,7 @@ for label, what in (("shared", "PV guest, no pinning: dom0 and the guest's 2 vCP
     for hz in (100, 1000):
         err = read("bench-%s-uniprof-%d.err" % (label, hz))
         m = re.search(r"(\d+) samples in ([\d.]+) s, (\d+) stacks.*median pause (\d+) us", err)
-        h = re.search(r"median (\d+) us from pause to the resume request", err)
+        h = re.search(r"from pause to the resume request: median (\d+) us", err)
         if not m or not h:
             print("uniprof -F %d: no summary line" % hz)
             continue

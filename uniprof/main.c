@@ -121,9 +121,10 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 			"previous sample (the host's CPUs are overcommitted)\n",
 			(unsigned long long)st->stale);
 	if (verbosity) {
-		fprintf(stderr, "uniprof: %llu sample slots missed, longest pause %.0f us; "
-			"median %.0f us from pause to the resume request\n",
-			(unsigned long long)st->missed, st->pause_max_us, st->held_median_us);
+		fprintf(stderr, "uniprof: %llu sample slots missed; pause p99 %.0f us, longest %.0f us; "
+			"from pause to the resume request: median %.0f us, p99 %.0f us\n",
+			(unsigned long long)st->missed, st->pause_p99_us, st->pause_max_us,
+			st->held_median_us, st->held_p99_us);
 		fprintf(stderr, "uniprof: leaf callers found:");
 		for (int i = 0; i < UP_FIXUP_COUNT; i++)
 			fprintf(stderr, "%s %s %llu", i ? "," : "", up_walk_fixup_name(i),

@@ -94,13 +94,16 @@ static void durations_add(struct durations *d, uint64_t ns)
 	d->ns[d->nr++] = ns > UINT32_MAX ? UINT32_MAX : ns;
 }
 
-static void durations_summary(struct durations *d, double *ret_median_us, double *ret_max_us)
+static void durations_summary(struct durations *d, double *ret_median_us, double *ret_p99_us,
+			      double *ret_max_us)
 {
 	if (!d->nr)
 		return;
 	qsort(d->ns, d->nr, sizeof(*d->ns), compare_u32);
 	*ret_median_us = d->nr % 2 ? d->ns[d->nr / 2] / 1e3
 				   : (d->ns[d->nr / 2 - 1] + (double)d->ns[d->nr / 2]) / 2e3;
+	/* The nearest-rank 99th percentile. */
+	*ret_p99_us = d->ns[(d->nr * 99 + 99) / 100 - 1] / 1e3;
 	*ret_max_us = d->ns[d->nr - 1] / 1e3;
 }
 
@@ -212,8 +215,9 @@ out:
 	stats->elapsed = (now_ns() - start) / 1e9;
 	if (stats->samples > 1 && last > first)
 		stats->rate = (stats->samples - 1) / ((last - first) / 1e9);
-	durations_summary(&durations, &stats->pause_median_us, &stats->pause_max_us);
-	durations_summary(&held, &stats->held_median_us, &stats->held_max_us);
+	durations_summary(&durations, &stats->pause_median_us, &stats->pause_p99_us,
+			  &stats->pause_max_us);
+	durations_summary(&held, &stats->held_median_us, &stats->held_p99_us, &stats->held_max_us);
 	free(durations.ns);
 	free(held.ns);
 	free(s.pcs);

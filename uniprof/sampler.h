@@ -34,8 +34,10 @@ struct sampler_stats {
 	double elapsed;         /* seconds the run took */
 	double rate;            /* achieved samples per second, from first to last sample */
 	double pause_median_us; /* median time from pause to resume done, per sample */
+	double pause_p99_us;
 	double pause_max_us;
 	double held_median_us;  /* median time from pause to resume requested */
+	double held_p99_us;
 	double held_max_us;
 };
 
