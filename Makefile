@@ -175,7 +175,12 @@ $(BUILD)/bench/symbolize_throughput: bench/symbolize_throughput.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
-bench: all guests $(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_functions
+$(BUILD)/bench/gdbstub_floor: bench/gdbstub_floor.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
+bench: all guests $(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_functions \
+		$(BUILD)/bench/gdbstub_floor
 	$(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_functions
 	BUILD=$(BUILD) python3 bench/kvm_sample_cost.py
 

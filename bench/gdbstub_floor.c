@@ -4,9 +4,10 @@
  * the interrupt sent to the stub's acknowledgement of the continue).  bench/kvm_sample_cost.py
  * prints it beside uniprof's own pause, on the same guest in the same run.
  *
- *   gdbstub_floor SOCKET RATE COUNT    ->  "median_us p99_us"
+ *   gdbstub_floor SOCKET RATE COUNT VCPUS    ->  "median_us p99_us"
  *
- * The interrupt and the 'g' go out in one write, as uniprof sends them.  Numbers only.
+ * The interrupt and the registers of every vCPU ("Hg<n>" and "g" each) go out in one write, as
+ * uniprof sends them.  Numbers only.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -61,6 +62,17 @@ static void wait_for(int n)
 	}
 }
 
+/* Frame payload as a packet at out; returns its length. */
+static size_t frame(const char *payload, char *out)
+{
+	unsigned int sum = 0;
+	size_t n = strlen(payload);
+
+	for (size_t i = 0; i < n; i++)
+		sum += (unsigned char)payload[i];
+	return (size_t)sprintf(out, "$%s#%02x", payload, sum & 0xff);
+}
+
 static int compare(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -71,20 +83,31 @@ static int compare(const void *a, const void *b)
 int main(int argc, char **argv)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	static const char stop_and_regs[] = "\3$g#67", cont[] = "+$c#63";
+	static const char cont[] = "+$c#63";
+	char stop_and_regs[4096];
+	size_t request_len = 1;
 	double *pause;
-	long rate, count;
+	long rate, count, vcpus;
 
-	if (argc != 4 || strlen(argv[1]) >= sizeof(addr.sun_path)) {
-		fprintf(stderr, "usage: gdbstub_floor SOCKET RATE COUNT\n");
+	if (argc != 5 || strlen(argv[1]) >= sizeof(addr.sun_path)) {
+		fprintf(stderr, "usage: gdbstub_floor SOCKET RATE COUNT VCPUS\n");
 		return 2;
 	}
 	rate = atol(argv[2]);
 	count = atol(argv[3]);
+	vcpus = atol(argv[4]);
 	pause = calloc(count > 0 ? count : 1, sizeof(*pause));
-	if (rate <= 0 || count <= 0 || !pause) {
-		fprintf(stderr, "gdbstub_floor: bad rate or count\n");
+	if (rate <= 0 || count <= 0 || vcpus <= 0 || vcpus > 64 || !pause) {
+		fprintf(stderr, "gdbstub_floor: bad rate, count or vCPU count\n");
 		return 2;
+	}
+	stop_and_regs[0] = 3;
+	for (long v = 1; v <= vcpus; v++) {
+		char hg[32];
+
+		snprintf(hg, sizeof(hg), "Hg%lx", v);
+		request_len += frame(hg, stop_and_regs + request_len);
+		request_len += frame("g", stop_and_regs + request_len);
 	}
 	strcpy(addr.sun_path, argv[1]);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -103,8 +126,8 @@ int main(int argc, char **argv)
 
 		nanosleep(&gap, NULL);
 		t0 = now_us();
-		send_all(stop_and_regs, sizeof(stop_and_regs) - 1);
-		wait_for(2);  /* the stop reply and the registers */
+		send_all(stop_and_regs, request_len);
+		wait_for(1 + 2 * (int)vcpus);  /* the stop reply, then "OK" and registers per vCPU */
 		send_all(cont, sizeof(cont) - 1);
 		wait_for(0);
 		pause[i] = now_us() - t0;

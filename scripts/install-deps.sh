@@ -9,7 +9,7 @@ libelf-dev libdw-dev libjansson-dev libcmocka-dev libiberty-dev zlib1g-dev libex
 clang libclang-rt-14-dev
 qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu python3
 gnu-efi ovmf qemu-efi-aarch64
-libxen-dev cpio
+libxen-dev cpio groff-base
 "
 
 missing=""
