@@ -53,7 +53,7 @@ def boot(vcpus):
 def hmp(sock, line):
     q = QMP(sock)
     try:
-        return q.execute("human-monitor-command", **{"command-line": line})
+        return q.hmp(line)
     finally:
         q.close()
 

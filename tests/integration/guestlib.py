@@ -53,13 +53,14 @@ for _sig in (signal.SIGTERM, signal.SIGHUP):
 
 
 class QMP:
-    """A minimal synchronous QMP client."""
+    """A minimal synchronous QMP client.  keep_line_ends: strings come back with QEMU's own
+    line ends (HMP's CR LF), not translated."""
 
-    def __init__(self, path, timeout=10):
+    def __init__(self, path, timeout=10, keep_line_ends=False):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         self.sock.connect(path)
-        self.file = self.sock.makefile("rw")
+        self.file = self.sock.makefile("rw", newline="" if keep_line_ends else None)
         greeting = json.loads(self.file.readline())
         assert "QMP" in greeting, greeting
         self.execute("qmp_capabilities")
@@ -77,6 +78,10 @@ class QMP:
             if "error" in reply:
                 raise RuntimeError("QMP %s: %s" % (command, reply["error"]))
             return reply["return"]
+
+    def hmp(self, line):
+        """Run an HMP command line; its output."""
+        return self.execute("human-monitor-command", **{"command-line": line})
 
     def close(self):
         self.file.close()

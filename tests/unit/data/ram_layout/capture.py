@@ -9,14 +9,16 @@ monitor gives them, byte for byte (its HMP output ends lines with CR LF).
     python3 tests/unit/data/ram_layout/capture.py [--out DIR]
 """
 import argparse
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                                "integration"))
+from guestlib import QMP  # noqa: E402
 
 EFI = "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd"
 
@@ -54,37 +56,6 @@ MACHINES = {
 MAPS = ("x86_64-pc-memfd", "x86_64-pc-file")
 
 
-class QMP:
-    def __init__(self, path, timeout=10):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
-        self.file = self.sock.makefile("rw", newline="")
-        assert "QMP" in json.loads(self.file.readline())
-        self.execute("qmp_capabilities")
-
-    def execute(self, command, **args):
-        msg = {"execute": command}
-        if args:
-            msg["arguments"] = args
-        self.file.write(json.dumps(msg) + "\n")
-        self.file.flush()
-        while True:
-            reply = json.loads(self.file.readline())
-            if "event" in reply:
-                continue
-            if "error" in reply:
-                raise RuntimeError("QMP %s: %s" % (command, reply["error"]))
-            return reply["return"]
-
-    def hmp(self, line):
-        return self.execute("human-monitor-command", **{"command-line": line})
-
-    def close(self):
-        self.file.close()
-        self.sock.close()
-
-
 def connect(proc, path, timeout=10):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -92,7 +63,7 @@ def connect(proc, path, timeout=10):
             raise RuntimeError("QEMU exited with %d" % proc.returncode)
         if os.path.exists(path):
             try:
-                return QMP(path)
+                return QMP(path, keep_line_ends=True)
             except (ConnectionRefusedError, FileNotFoundError):
                 pass
         time.sleep(0.05)
