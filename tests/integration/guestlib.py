@@ -92,10 +92,12 @@ class Guest:
     """A QEMU process running one of our test guests, with a QMP socket and a serial log.
 
     args may be a callable taking the guest's private directory (for files like a copy of
-    the firmware's variable store) and returning the machine arguments.
+    the firmware's variable store) and returning the machine arguments.  umask: QEMU's, for
+    the sockets it creates (0: anyone may connect).
     """
 
-    def __init__(self, system, args, ready="uniprof-guest: ready", timeout=60, extra=()):
+    def __init__(self, system, args, ready="uniprof-guest: ready", timeout=60, extra=(),
+                 umask=None):
         self.dir = tempdir("uniprof-test-")
         self.qmp_path = os.path.join(self.dir, "qmp.sock")
         self.serial = os.path.join(self.dir, "serial.log")
@@ -105,7 +107,8 @@ class Guest:
                "-serial", "file:" + self.serial,
                "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path] + list(args) + list(extra)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(self.dir, "qemu.err"), "w"))
+                                     stderr=open(os.path.join(self.dir, "qemu.err"), "w"),
+                                     preexec_fn=None if umask is None else lambda: os.umask(umask))
         _live.append(self.proc)
         self._wait_for(ready, timeout)
 
@@ -138,10 +141,10 @@ class Guest:
             _live.remove(self.proc)
 
 
-def x86_64_guest(smp=2, extra=()):
+def x86_64_guest(smp=2, extra=(), umask=None):
     kernel = os.path.join(BUILD, "guests", "x86_64", "guest.elf")
     return Guest("qemu-system-x86_64", ["-smp", str(smp), "-m", "64M", "-kernel", kernel],
-                 extra=extra), kernel
+                 extra=extra, umask=umask), kernel
 
 
 def arm64_guest(cpu="cortex-a57", smp=2, extra=()):
@@ -188,9 +191,11 @@ def linux_guest(work="dd"):
     return Guest("qemu-system-x86_64", args, timeout=180), paths["system_map"]
 
 
-def run_uniprof(args, timeout=120):
-    """Run the built uniprof; returns (returncode, stdout, stderr)."""
-    p = subprocess.run([UNIPROF] + list(args), capture_output=True, text=True, timeout=timeout)
+def run_uniprof(args, timeout=120, command=None):
+    """Run the built uniprof (or command, a list that runs it another way); returns
+    (returncode, stdout, stderr)."""
+    p = subprocess.run((command or [UNIPROF]) + list(args), capture_output=True, text=True,
+                       timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
 

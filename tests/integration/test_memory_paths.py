@@ -3,11 +3,12 @@ through the gdbstub.  Each path, chosen automatically or forced with --memory, m
 same chains with the same ratios; -v must say which one is used, and why not the fast one."""
 import os
 import re
+import shutil
 import socket
 import unittest
 
-from guestlib import (ROOT, check_profile, load_expected, parse_folded, run_uniprof,
-                      tempdir, x86_64_guest)
+from guestlib import (ROOT, UNIPROF, check_profile, load_expected, parse_folded,
+                      run_uniprof, tempdir, x86_64_guest)
 
 EXPECTED = load_expected(os.path.join(ROOT, "tests", "guests", "x86_64", "expected.txt"))
 
@@ -24,11 +25,13 @@ class PathsBase:
     """A guest with its qmp address; profile() checks chains and ratios and returns stderr."""
 
     qmp = None
+    command = None  # how to run uniprof; None: as we are
 
     def profile(self, *extra, seconds=6, rate=250):
         out = os.path.join(self.tmp, "out.folded")
         rc, _, err = run_uniprof(["--qmp", self.qmp, "-k", self.kernel, "-F", str(rate),
-                                  "-t", str(seconds), "--per-vcpu", "-v", "-o", out] + list(extra))
+                                  "-t", str(seconds), "--per-vcpu", "-v", "-o", out] + list(extra),
+                                 command=self.command)
         self.assertEqual(rc, 0, err)
         stacks = parse_folded(open(out).read())
         failures, report = check_profile(stacks, EXPECTED)
@@ -43,7 +46,7 @@ class PathsBase:
         return m.group(1)
 
     def check_refused(self, args, needle):
-        rc, out, err = run_uniprof(["--qmp", self.qmp] + args, timeout=30)
+        rc, out, err = run_uniprof(["--qmp", self.qmp] + args, timeout=30, command=self.command)
         self.assertEqual(rc, 1, err)
         lines = err.strip().splitlines()
         self.assertEqual(len(lines), 1, err)
@@ -153,6 +156,41 @@ class RemoteQmp(PathsBase, unittest.TestCase):
 
     def test_forced_fast_path_refused(self):
         self.check_refused(["--memory", "process"], "QMP is not a unix socket")
+
+
+class NoPermission(PathsBase, unittest.TestCase):
+    """uniprof as an ordinary user against root's QEMU: it may talk to QEMU's sockets but not
+    read its memory, so memory goes through the stub."""
+
+    @classmethod
+    def setUpClass(cls):
+        # QEMU's sockets open to anyone, in a directory anyone may enter.
+        cls.guest, kernel = x86_64_guest(smp=2, umask=0)
+        os.chmod(cls.guest.dir, 0o755)
+        cls.qmp = cls.guest.qmp_path
+        # The binary, the symbols and the output where the user can reach them.
+        cls.tmp = tempdir("uniprof-mem-")
+        os.chmod(cls.tmp, 0o777)
+        binary = os.path.join(cls.tmp, "uniprof")
+        cls.kernel = os.path.join(cls.tmp, "guest.elf")
+        shutil.copy(UNIPROF, binary)
+        shutil.copy(kernel, cls.kernel)
+        os.chmod(binary, 0o755)
+        os.chmod(cls.kernel, 0o644)
+        cls.command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", binary]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.guest.stop()
+
+    def test_falls_back_to_the_gdbstub_and_says_why(self):
+        err = self.profile()
+        self.assertRegex(err, r"reading guest memory through the gdbstub: cannot read QEMU's "
+                              r"memory \(pid %d\): .*Operation not permitted" % self.guest.proc.pid)
+        self.assertEqual(self.memory_line(err), "QEMU's gdbstub ('m' packets)")
+
+    def test_forced_fast_path_refused(self):
+        self.check_refused(["--memory", "process"], "Operation not permitted")
 
 
 if __name__ == "__main__":
