@@ -60,6 +60,15 @@ CFG
 	return $rc
 }
 
+# Sections NAME.folded, NAME.err, NAME.rc of a run's files in /tmp.
+run_sections() {
+	for s in folded err rc; do
+		section "$1.$s"
+		cat "/tmp/$1.$s"
+		end "$1.$s"
+	done
+}
+
 # run NAME ARGS...: run uniprof ARGS with its profile, stderr and exit status in sections
 # NAME.folded, NAME.err, NAME.rc.
 run() {
@@ -67,11 +76,28 @@ run() {
 	shift
 	uniprof "$@" >/tmp/$name.folded 2>/tmp/$name.err
 	echo $? >/tmp/$name.rc
-	for s in folded err rc; do
-		section "$name.$s"
-		cat "/tmp/$name.$s"
-		end "$name.$s"
+	run_sections "$name"
+}
+
+# run_destroyed NAME DOMAIN ARGS...: as run, with -v, and DOMAIN destroyed 2 s into sampling.
+# Sampling starts after the slide search, whose -v line says so; however long the start-up
+# takes (a sanitizer build under nested TCG is slow), the run has 2 s of samples to write.
+run_destroyed() {
+	name=$1
+	dom=$2
+	shift 2
+	uniprof -v "$@" >/tmp/$name.folded 2>/tmp/$name.err &
+	pid=$!
+	i=0
+	while [ $i -lt 600 ] && kill -0 $pid 2>/dev/null && ! grep -q ": slide " /tmp/$name.err; do
+		sleep 0.1
+		i=$((i + 1))
 	done
+	sleep 2
+	xl destroy "$dom"
+	wait $pid
+	echo $? >/tmp/$name.rc
+	run_sections "$name"
 }
 
 # State column of `xl list` for domain $1 ("r-----", "-b----", "--p---" ...).

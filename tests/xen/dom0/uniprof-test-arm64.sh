@@ -48,9 +48,7 @@ if [ -f /test/bench ]; then
 fi
 
 # Destroyed while sampled: the profile so far is written, the exit status says so.
-(sleep 2; xl destroy uniprof-arm64) &
-run gone -d uniprof-arm64 -k "$G/arm64.elf" -F "$F" -t 30 --per-vcpu
-wait
+run_destroyed gone uniprof-arm64 -d uniprof-arm64 -k "$G/arm64.elf" -F "$F" -t 30 --per-vcpu
 section xl-list-after-gone
 xl list
 end xl-list-after-gone

@@ -106,9 +106,7 @@ CFG
 fi
 
 # Destroyed while sampled: the profile so far is written, the exit status says so.
-(sleep 2; xl destroy uniprof-pv) &
-run lost -d uniprof-pv -k "$G/xen-pv.elf" -F "$F" -t 30 --per-vcpu
-wait
+run_destroyed lost uniprof-pv -d uniprof-pv -k "$G/xen-pv.elf" -F "$F" -t 30 --per-vcpu
 section xl-list-after-lost
 xl list
 end xl-list-after-lost
