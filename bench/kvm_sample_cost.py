@@ -8,7 +8,8 @@ used; 11-frame stacks on vCPU 0) with 1, 2 and 4 vCPUs and prints, in one run:
   - the protocol's own floor on the same guest: a minimal gdbstub client that stops the guest,
     reads every vCPU's registers and lets it go (bench/gdbstub_floor.c);
   - the guest's slowdown: its own count of work done per second, without sampling and while
-    sampled at 100 Hz and 1 kHz (1 vCPU, phases interleaved, medians);
+    sampled at 100 Hz and 1 kHz, by uniprof and by the floor client (1 vCPU, phases
+    interleaved, medians);
   - two gdb baselines on the same guest: gdb -batch 'thread apply all bt' per sample (one
     process per stack, how people script it), and one long-lived gdb (MI) doing interrupt,
     'thread apply all bt', continue in a loop.
@@ -124,24 +125,34 @@ def units_per_second(qmp_sock, addr, seconds):
     return (u1 - u0) / (t1 - t0)
 
 
+def sampled_rate(qmp_sock, addr, command):
+    """Work per second while command samples the guest, measured away from its start and end."""
+    p = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        return units_per_second(qmp_sock, addr, PHASE)
+    finally:
+        p.wait(timeout=60)
+
+
 def slowdown(guest, kernel, qmp_sock):
-    """Work per second without sampling and while sampled, phases interleaved; medians."""
+    """Work per second without sampling, while uniprof samples and while the floor client does
+    (the protocol's own share), phases interleaved; medians.  Keys: 0, ("uniprof", hz),
+    ("floor", hz)."""
     addr = symbol(kernel, "work_units")
-    rates = {0: [], 100: [], 1000: []}
+    rates = {}
     for _ in range(ROUNDS):
-        for hz in (0, 100, 0, 1000):
-            if not hz:
-                rates[0].append(units_per_second(qmp_sock, addr, PHASE))
-                continue
-            # Measure inside the run, away from attach and detach.
-            p = subprocess.Popen([os.path.join(BUILD, "uniprof"), "--qmp", guest.qmp_path,
-                                  "-k", kernel, "-F", str(hz), "-t", str(PHASE + 2),
-                                  "--memory", "process", "-o", os.devnull],
-                                 stderr=subprocess.DEVNULL)
-            time.sleep(1)
-            rates[hz].append(units_per_second(qmp_sock, addr, PHASE))
-            p.wait(timeout=60)
-    return dict((hz, statistics.median(v)) for hz, v in rates.items())
+        for hz in (100, 1000):
+            rates.setdefault(0, []).append(units_per_second(qmp_sock, addr, PHASE))
+            rates.setdefault(("uniprof", hz), []).append(sampled_rate(qmp_sock, addr, [
+                os.path.join(BUILD, "uniprof"), "--qmp", guest.qmp_path, "-k", kernel,
+                "-F", str(hz), "-t", str(PHASE + 2), "--memory", "process", "-o", os.devnull]))
+            with Gdbserver(qmp_sock) as sock:
+                rates.setdefault(("floor", hz), []).append(sampled_rate(qmp_sock, addr, [
+                    FLOOR, sock, str(hz), str(hz * (PHASE + 2)), "1"]))
+    # The spread of the unsampled phases says how much of a difference is noise.
+    return (dict((k, statistics.median(v)) for k, v in rates.items()),
+            (min(rates[0]), max(rates[0])))
 
 
 def gdb_batch(qmp_sock, kernel, n):
@@ -259,13 +270,17 @@ def main():
         fextra = (floors[vcpus, 1000][0] - floors[1, 1000][0]) / (vcpus - 1)
         print("%d vCPUs: +%.0f us per extra vCPU (floor +%.0f us)" % (vcpus, extra, fextra))
 
-    rates, batch, (loop_median, loop_p99) = one
-    print("\n-- guest slowdown, 1 vCPU, process path: work units per second (median of %d "
-          "phases of %d s) --" % (ROUNDS, PHASE))
-    print("not sampled: %.1f" % rates[0])
+    (rates, (lowest, highest)), batch, (loop_median, loop_p99) = one
+    print("\n-- guest slowdown, 1 vCPU: work units per second (median of %d phases of %d s "
+          "each, interleaved) --" % (ROUNDS * 2, PHASE))
+    print("not sampled: %.1f (phases from %.1f to %.1f: differences of a few %% are noise)" %
+          (rates[0], lowest, highest))
     for hz in (100, 1000):
-        print("sampled at %d Hz: %.1f (%.1f%% slower)" %
-              (hz, rates[hz], 100 * (1 - rates[hz] / rates[0])))
+        for who, what in (("uniprof", "uniprof, process path"),
+                          ("floor", "the floor client (stop, g, continue)")):
+            r = rates[who, hz]
+            print("sampled at %d Hz by %s: %.1f (%.1f%% slower)" %
+                  (hz, what, r, 100 * (1 - r / rates[0])))
     print("\n-- gdb baselines, 1 vCPU --")
     for path in PATHS:
         us = results[1, path, 100]["median"]
