@@ -199,11 +199,6 @@ struct up_error *gdb_request(struct gdb_conn *c, const char *request, const char
 	return gdb_transact(c, &request, 1, reply, len);
 }
 
-struct up_error *gdb_interrupt(struct gdb_conn *c, uint64_t *ret_thread)
-{
-	return gdb_interrupt_transact(c, NULL, 0, NULL, NULL, ret_thread);
-}
-
 /*
  * Let the guest run: 'c', with the ack of the last reply in front.  The stub's '+' comes as it
  * starts the guest again, so waiting for it is what tells that the pause is over; without the

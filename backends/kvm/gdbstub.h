@@ -36,16 +36,12 @@ struct up_error *gdb_transact(struct gdb_conn *c, const char *const *requests, s
 struct up_error *gdb_request(struct gdb_conn *c, const char *request, const char **reply,
 			     size_t *len);
 
-/* Stop the running guest (0x03) and wait for the stop reply.  Sets *ret_thread to the
- * thread id the stop reply names, or 0. */
-struct up_error *gdb_interrupt(struct gdb_conn *c, uint64_t *ret_thread);
-
 /*
- * Stop the running guest and, in the same write, send n requests (at most GDB_MAX_PIPELINE,
- * n may be 0) that the stub answers once the guest has stopped: the stop and, say, every
- * vCPU's registers in one round trip.  The stub drops the byte that stops a running guest and
- * reads the rest with the guest stopped.  *ret_thread and the replies as for gdb_interrupt and
- * gdb_transact.
+ * Stop the running guest (0x03) and, in the same write, send n requests (at most
+ * GDB_MAX_PIPELINE, n may be 0) that the stub answers once the guest has stopped: the stop
+ * and, say, every vCPU's registers in one round trip.  The stub drops the byte that stops a
+ * running guest and reads the rest with the guest stopped.  *ret_thread is the thread the stop
+ * reply names, or 0; the replies as for gdb_transact.
  */
 struct up_error *gdb_interrupt_transact(struct gdb_conn *c, const char *const *requests,
 					size_t n, const char **replies, size_t *lens,
