@@ -47,38 +47,66 @@ static int same_bytes(const uint8_t *a, const uint8_t *b, size_t n)
 }
 
 /*
+ * A function whose bytes in the file are one value repeated is a placeholder that the loader or
+ * the hypervisor fills at run time (Xen's hypercall page, int3 padding): it neither confirms nor
+ * refutes a slide.
+ */
+static int placeholder(const uint8_t *code, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (code[i] != code[0])
+			return 0;
+	return 1;
+}
+
+static int picked_already(const struct up_symbol *const *picked, size_t nr,
+			  const struct up_symbol *sym)
+{
+	for (size_t k = 0; k < nr; k++)
+		if (picked[k] == sym)
+			return 1;
+	return 0;
+}
+
+/*
  * Compare the guest's code at slide with the file's: the functions holding the sampled pcs
- * first, else the file's first functions.  Confirmed when at least two functions (or the
- * only one there is) match and none differs.
+ * first, then the file's first functions, MAX_FUNCS in all.  Confirmed when at least two
+ * functions (or the only one there is) match and at least twice as many match as differ: code
+ * the guest rewrote whole (a hypercall page with instructions in the file) must not refuse a slide that
+ * every other function confirms, and at a wrong slide nothing matches.
  */
 static int code_matches(struct search *se, const struct up_symfile *f, int64_t slide)
 {
 	const struct up_symbol *picked[MAX_FUNCS];
-	size_t nr = 0, matched = 0;
+	size_t nr = 0, matched = 0, differ = 0;
 
 	for (size_t i = 0; i < se->probe->nr_pcs && nr < MAX_FUNCS; i++) {
 		const struct up_symbol *sym = up_symtab_lookup(&f->tab, se->probe->pcs[i] - slide);
-		int dup = 0;
 
-		for (size_t k = 0; k < nr; k++)
-			dup |= picked[k] == sym;
-		if (sym && !dup)
+		if (sym && !picked_already(picked, nr, sym))
 			picked[nr++] = sym;
 	}
-	for (size_t i = 0; !nr && i < f->tab.nr && i < MAX_FUNCS; i++)
-		picked[nr++] = &f->tab.syms[i];
-	for (size_t i = 0; i < nr; i++) {
+	for (size_t i = 0; i < f->tab.nr && nr < MAX_FUNCS; i++)
+		if (!picked_already(picked, nr, &f->tab.syms[i]))
+			picked[nr++] = &f->tab.syms[i];
+	for (size_t i = 0; i < nr && differ * 2 <= nr - differ; i++) {
 		uint8_t want[CODE_COMPARE], got[CODE_COMPARE];
 		size_t n = picked[i]->size && picked[i]->size < CODE_COMPARE ? picked[i]->size
 									     : CODE_COMPARE;
 
-		if (n < 8 || up_code_read(&f->code, picked[i]->start, want, n))
+		if (n < 8 || up_code_read(&f->code, picked[i]->start, want, n) ||
+		    placeholder(want, n))
 			continue;
 		if (guest_read(se, picked[i]->start + slide, got, n) || !same_bytes(want, got, n))
+			differ++;
+		else
+			matched++;
+		if (se->failed)
 			return 0;
-		matched++;
 	}
-	return matched >= (nr > 1 ? 2 : 1);
+	if (matched == 1)
+		return differ == 0;
+	return matched >= 2 && matched >= differ * 2;
 }
 
 static int banner_at(struct search *se, uint64_t addr)

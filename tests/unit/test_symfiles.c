@@ -336,6 +336,54 @@ static void slide_refused(void **state)
 	up_symbolizer_deinit(&s);
 }
 
+/*
+ * The sampled pc sits in code the guest rewrote at run time (a Xen hypercall page): the other
+ * functions still confirm the slide, and a placeholder in the file (one byte repeated) is not
+ * compared at all.
+ */
+static void slide_despite_rewritten_code(void **state)
+{
+	static uint8_t code[0x300], copy[0x300];
+	struct up_symfile *f = code_file(code, sizeof(code));
+	struct up_symbolizer s = symbolizer_with(f);
+	uint64_t pcs[] = { 0x1010 };
+
+	(void)state;
+	memset(&guest, 0, sizeof(guest));
+	memcpy(copy, code, sizeof(copy));
+	memset(copy, 0x0f, 0x100);  /* "one" filled in by the hypervisor */
+	add_region(0x1000, copy, sizeof(copy));
+	find(&s, pcs, 1);
+	assert_int_equal(f->slide_state, UP_SLIDE_CONFIRMED);
+	assert_int_equal(f->slide, 0);
+	assert_string_equal(up_symbolizer_name(&s, 0x1010, 0), "one");
+	up_symbolizer_deinit(&s);
+
+	/* In the file "one" is int3 padding, and only "two" is left to compare. */
+	f = code_file(code, sizeof(code));
+	memset(code, 0xcc, 0x100);
+	up_code_deinit(&f->code);
+	up_code_init(&f->code);
+	assert_null(up_code_add(&f->code, 0x1000, code, 0x200));
+	up_code_finish(&f->code);
+	s = symbolizer_with(f);
+	memset(&guest, 0, sizeof(guest));
+	add_region(0x1000, copy, sizeof(copy));
+	find(&s, pcs, 1);
+	assert_int_equal(f->slide_state, UP_SLIDE_CONFIRMED);
+	up_symbolizer_deinit(&s);
+
+	/* Two of three rewritten is not a match. */
+	f = code_file(code, sizeof(code));
+	s = symbolizer_with(f);
+	memset(&guest, 0, sizeof(guest));
+	memset(copy + 0x100, 0x0f, 0x100);
+	add_region(0x1000, copy, sizeof(copy));
+	find(&s, pcs, 1);
+	assert_int_equal(f->slide_state, UP_SLIDE_REFUSED);
+	up_symbolizer_deinit(&s);
+}
+
 /* A read that fails for another reason than a fault ends the search with that error. */
 static void slide_search_ends_when_target_lost(void **state)
 {
@@ -466,6 +514,7 @@ int main(void)
 		cmocka_unit_test(slide_zero_by_code),
 		cmocka_unit_test(slide_from_pe_header),
 		cmocka_unit_test(slide_kaslr_banner),
+		cmocka_unit_test(slide_despite_rewritten_code),
 		cmocka_unit_test(slide_refused),
 		cmocka_unit_test(slide_search_ends_when_target_lost),
 		cmocka_unit_test(given_slides_are_kept),
