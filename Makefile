@@ -39,8 +39,8 @@ LIB_SRCS := \
 	backends/kvm/target_xml.c backends/kvm/ram_layout.c backends/kvm/qemu_ram.c backends/kvm/kvm.c \
 	symbolize/symtab.c symbolize/code.c symbolize/symfile.c symbolize/elf_symbols.c \
 	symbolize/map_symbols.c symbolize/pe.c symbolize/dwarf.c symbolize/demangle.c \
-	symbolize/slide.c symbolize/symbolize.c \
-	flamegraph/folded.c
+	symbolize/slide.c symbolize/symbolize.c symbolize/symprofile.c \
+	writers/registry.c flamegraph/folded.c
 CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c uniprof/slides.c uniprof/guard.c uniprof/output.c
 
 # ---- Xen backend (uniprof -d) -------------------------------------------------------------

@@ -42,7 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../flamegraph/folded.h"
+#include "../writers/writer.h"
 #include "../symbolize/symbolize.h"
 
 #define SAMPLES 1000000
@@ -630,7 +630,8 @@ static void print_check(const char *what, const struct answer *ref, const struct
 static double time_folded(const char *path, const struct up_symbolizer_options *opts,
 			  const struct up_profile *p)
 {
-	struct up_folded_options fo = { .lines = opts->lines };
+	struct up_writer_options fo = { .lines = opts->lines };
+	struct up_symprofile sp;
 	struct up_symbolizer s;
 	FILE *out = fopen("/dev/null", "w");
 	double t0, t1;
@@ -639,8 +640,9 @@ static double time_folded(const char *path, const struct up_symbolizer_options *
 	if (up_symbolizer_add_file(&s, path, 0, 0) || !out)
 		die("cannot load the ELF");
 	t0 = now();
-	if (up_write_folded(out, p, &s, &fo))
+	if (up_symprofile_build(p, &s, &sp) || up_writer_folded.write(out, &sp, &fo))
 		die("write failed");
+	up_symprofile_deinit(&sp);
 	t1 = now();
 	fclose(out);
 	up_symbolizer_deinit(&s);

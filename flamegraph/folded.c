@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "folded.h"
+#include "../writers/writer.h"
 
 struct line {
 	char *text;
@@ -40,8 +40,8 @@ static int append_frame(char **buf, size_t *len, size_t *cap, const char *name, 
 	return 0;
 }
 
-static char *fold_stack(const struct up_stack *st, struct up_symbolizer *s,
-			const struct up_folded_options *opts)
+static char *fold_stack(const struct up_symprofile *p, const struct up_sym_stack *st,
+			const struct up_writer_options *opts)
 {
 	char *buf = NULL, vcpu[32], leaf[1024];
 	size_t len = 0, cap = 0;
@@ -53,17 +53,16 @@ static char *fold_stack(const struct up_stack *st, struct up_symbolizer *s,
 			goto fail;
 		first = 0;
 	}
-	/* The walker stores the leaf first; folded lines start at the root. */
+	/* Locations are stored leaf first; folded lines start at the root. */
 	for (uint32_t i = st->depth; i-- > 0;) {
-		const struct up_frame *frames;
-		size_t n = up_symbolizer_frames(s, st->pcs[i], i > 0, &frames);
+		const struct up_location *loc = &p->locs[st->locs[i]];
 
-		for (size_t k = 0; k < n; k++) {
-			const char *name = frames[k].name;
+		for (size_t k = 0; k < loc->nr_frames; k++) {
+			const struct up_frame *fr = &loc->frames[k];
+			const char *name = fr->name;
 
-			if (opts->lines && i == 0 && k == n - 1 && frames[k].file && frames[k].line) {
-				snprintf(leaf, sizeof(leaf), "%s (%s:%u)", name, frames[k].file,
-					 frames[k].line);
+			if (opts->lines && i == 0 && k == loc->nr_frames - 1 && fr->file && fr->line) {
+				snprintf(leaf, sizeof(leaf), "%s (%s:%u)", name, fr->file, fr->line);
 				name = leaf;
 			}
 			if (append_frame(&buf, &len, &cap, name, first))
@@ -82,8 +81,13 @@ static int compare_lines(const void *a, const void *b)
 	return strcmp(((const struct line *)a)->text, ((const struct line *)b)->text);
 }
 
-struct up_error *up_write_folded(FILE *out, const struct up_profile *p,
-				 struct up_symbolizer *s, const struct up_folded_options *opts)
+/*
+ * One line per distinct stack, frames root first joined by ';', one space, the sample count.
+ * Stacks that end up with the same names are merged; lines are sorted.  ';' in a name becomes
+ * ':' and control characters become '?', so a line always parses.
+ */
+static struct up_error *write_folded(FILE *out, const struct up_symprofile *p,
+				     const struct up_writer_options *opts)
 {
 	struct line *lines = calloc(p->nr_stacks ? p->nr_stacks : 1, sizeof(*lines));
 	struct up_error *err = NULL;
@@ -92,8 +96,8 @@ struct up_error *up_write_folded(FILE *out, const struct up_profile *p,
 	if (!lines)
 		return &up_error_nomem;
 	for (; n < p->nr_stacks; n++) {
-		lines[n].text = fold_stack(p->stacks[n], s, opts);
-		lines[n].count = p->stacks[n]->count;
+		lines[n].text = fold_stack(p, &p->stacks[n], opts);
+		lines[n].count = p->stacks[n].count;
 		if (!lines[n].text) {
 			err = &up_error_nomem;
 			goto out;
@@ -121,3 +125,9 @@ out:
 	free(lines);
 	return err;
 }
+
+const struct up_writer up_writer_folded = {
+	.name = "folded",
+	.extension = ".folded",
+	.write = write_folded,
+};

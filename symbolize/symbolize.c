@@ -115,6 +115,19 @@ static const struct up_symbol *find(const struct up_symbolizer *s, uint64_t addr
 	return NULL;
 }
 
+int up_symbolizer_file_of(const struct up_symbolizer *s, uint64_t addr)
+{
+	const struct up_symfile *f;
+	uint64_t link;
+
+	if (!find(s, addr, &f, &link))
+		return -1;
+	for (size_t i = 0; i < s->nr_files; i++)
+		if (s->files[i] == f)
+			return (int)i;
+	return -1;
+}
+
 static char *display_name(const struct up_symbolizer *s, const char *name)
 {
 	char *d = s->opts.demangle ? up_demangle(name) : NULL;

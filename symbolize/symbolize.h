@@ -58,6 +58,9 @@ void up_symbolizer_set_slide(struct up_symbolizer *s, size_t i, int64_t slide, c
 size_t up_symbolizer_frames(struct up_symbolizer *s, uint64_t addr, int is_return,
 			    const struct up_frame **ret);
 
+/* The index in files of the symbol file that names runtime address addr, or -1. */
+int up_symbolizer_file_of(const struct up_symbolizer *s, uint64_t addr);
+
 /* The name of the function at addr (outermost frame), as up_symbolizer_frames gives it. */
 const char *up_symbolizer_name(struct up_symbolizer *s, uint64_t addr, int is_return);
 

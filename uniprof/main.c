@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../backends/target.h"
-#include "../flamegraph/folded.h"
 #include "../symbolize/symbolize.h"
+#include "../symbolize/symprofile.h"
+#include "../writers/writer.h"
 #include "guard.h"
 #include "options.h"
 #include "output.h"
@@ -133,10 +135,28 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 	}
 }
 
+/* The profile's metadata known before sampling starts. */
+static void describe_run(const struct options *opts, struct up_target *t,
+			 struct up_profile_meta *meta)
+{
+	struct timespec now;
+
+	if (opts->domain)
+		snprintf(meta->target, sizeof(meta->target), "xen domain %s", opts->domain);
+	else
+		snprintf(meta->target, sizeof(meta->target), "qemu %s", opts->qmp);
+	snprintf(meta->arch, sizeof(meta->arch), "%s", t->ops->arch(t)->name);
+	meta->nr_vcpus = t->ops->nr_vcpus(t);
+	meta->frequency = opts->frequency;
+	clock_gettime(CLOCK_REALTIME, &now);
+	meta->start_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
 int main(int argc, char **argv)
 {
 	struct up_target_options topts = { .log = log_line };
-	struct up_folded_options fopts;
+	struct up_writer_options wopts = { 0 };
+	struct up_symprofile symprofile;
 	struct up_symbolizer_options sym_opts;
 	double slide_pause_us;
 	const struct up_target_ops *backend;
@@ -218,6 +238,7 @@ int main(int argc, char **argv)
 	report_slides(&sym);
 
 	up_profile_init(&profile);
+	describe_run(&opts, target, &profile.meta);
 	sopts = (struct sampler_options){
 		.frequency = opts.frequency,
 		.duration = opts.duration,
@@ -229,6 +250,9 @@ int main(int argc, char **argv)
 		.code_ctx = &sym,
 	};
 	run_err = sampler_run(target, memory, &sopts, &profile, &stats);
+	profile.meta.duration_ns = (uint64_t)(stats.elapsed * 1e9);
+	profile.meta.samples = stats.samples;
+	profile.meta.truncated = stats.truncated;
 	guard_stop(target);
 	log_memory_stats(memory, &stats);
 	up_memory_destroy(memory);
@@ -237,9 +261,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "uniprof: sampling stopped: %s; writing the %llu samples taken\n",
 			run_err->message, (unsigned long long)stats.samples);
 
-	fopts.per_vcpu = opts.per_vcpu;
-	fopts.lines = opts.lines;
-	err = up_write_folded(output_begin(&output), &profile, &sym, &fopts);
+	wopts.per_vcpu = opts.per_vcpu;
+	wopts.lines = opts.lines;
+	err = up_symprofile_build(&profile, &sym, &symprofile);
+	if (!err) {
+		err = opts.writer->write(output_begin(&output), &symprofile, &wopts);
+		up_symprofile_deinit(&symprofile);
+	}
 	{
 		struct up_error *cerr = output_close(&output);
 

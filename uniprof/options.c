@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "options.h"
 #include "version.h"
@@ -27,6 +28,7 @@ enum {
 	OPT_MEMORY,
 };
 
+
 static const struct option long_options[] = {
 	{ "qmp", required_argument, NULL, 'q' },
 	{ "gdb", required_argument, NULL, OPT_GDB },
@@ -37,6 +39,7 @@ static const struct option long_options[] = {
 	{ "duration", required_argument, NULL, 't' },
 	{ "samples", required_argument, NULL, 'n' },
 	{ "output", required_argument, NULL, 'o' },
+	{ "format", required_argument, NULL, 'f' },
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "per-vcpu", no_argument, NULL, OPT_PER_VCPU },
 	{ "slide", required_argument, NULL, OPT_SLIDE },
@@ -85,11 +88,13 @@ static void print_help(void)
 	       "\n"
 	       "Output:\n"
 	       "  -o, --output FILE     write the profile to FILE (default: standard output)\n"
+	       "  -f, --format FORMAT   %s (default: from -o's extension,\n"
+	       "                        else folded)\n"
 	       "      --per-vcpu        add a vcpuN root frame to every stack\n"
 	       "  -v, --verbose         say more on standard error (repeat for more)\n"
 	       "  -h, --help            show this help\n"
 	       "      --version         show the version\n",
-	       DEFAULT_FREQUENCY, DEFAULT_MAX_DEPTH);
+	       DEFAULT_FREQUENCY, DEFAULT_MAX_DEPTH, up_writer_names());
 }
 
 __attribute__((format(printf, 1, 2)))
@@ -187,7 +192,7 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 	opts->frequency = DEFAULT_FREQUENCY;
 	opts->max_depth = DEFAULT_MAX_DEPTH;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":q:d:k:F:t:n:o:vh", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":q:d:k:F:t:n:o:f:vh", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			opts->qmp = optarg;
@@ -247,6 +252,11 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 		case 'o':
 			opts->output = optarg;
 			break;
+		case 'f':
+			opts->writer = up_writer_find(optarg);
+			if (!opts->writer)
+				return usage_error("bad --format '%s': give %s", optarg, up_writer_names());
+			break;
 		case OPT_MAX_DEPTH:
 			if (parse_u64(optarg, 1, MAX_MAX_DEPTH, &u))
 				return usage_error("bad --max-depth '%s': give an integer from 1 to 4096", optarg);
@@ -286,6 +296,12 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 		return usage_error("%s is for QEMU targets, not Xen domains", "--gdb");
 	if (opts->memory_given && opts->domain)
 		return usage_error("%s is for QEMU targets: a Xen domain's memory is always mapped from dom0", "--memory");
+	if (!opts->writer && opts->output)
+		opts->writer = up_writer_for_path(opts->output);
+	if (!opts->writer)
+		opts->writer = &up_writer_folded;
+	if (opts->writer->binary && !opts->output && isatty(STDOUT_FILENO))
+		return usage_error("the %s format is binary: give -o FILE or redirect the output", opts->writer->name);
 	if (opts->has_slide && !opts->nr_kernels)
 		return usage_error("%s needs a -k file to apply to", "--slide");
 	if (opts->has_slide && opts->kernels[0].has_address)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "../backends/target.h"
+#include "../writers/writer.h"
 
 #define UP_MAX_KERNELS 16
 
@@ -29,6 +30,7 @@ struct options {
 	int lines;
 	int no_demangle;
 	const char *output;     /* NULL: stdout */
+	const struct up_writer *writer;  /* -f, or from -o's extension; folded by default */
 	double frequency;       /* samples per second */
 	double duration;        /* seconds; 0: until -n or Ctrl-C */
 	uint64_t samples;       /* 0: no limit */

@@ -5,12 +5,17 @@
 
 #include "sampler.h"
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 /* The stacks of one sample, walked while the target is paused. */
@@ -135,7 +140,7 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 			     struct sampler_stats *stats)
 {
 	uint64_t period = (uint64_t)(1e9 / opts->frequency);
-	uint64_t start, next, slot, end = 0, now, first = 0, last = 0, seed;
+	uint64_t start, next, slot, end = 0, now, first = 0, last = 0, seed, report_at = 0;
 	struct durations durations = { 0 }, held = { 0 };
 	struct sample s = { 0 };
 	struct up_error *err = NULL;
@@ -159,7 +164,7 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 	if (opts->duration > 0)
 		end = start + (uint64_t)(opts->duration * 1e9);
 	while (!*opts->stop) {
-		uint64_t t0, t1;
+		uint64_t t0, t1, wall;
 
 		if (opts->samples && stats->samples >= opts->samples)
 			break;
@@ -174,6 +179,7 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 		if (!stats->samples)
 			first = t0;
 		last = t0;
+		wall = opts->record ? clock_ns(CLOCK_REALTIME) : 0;
 		err = take_sample(t, mem, opts, &s);
 		t1 = now_ns();
 		if (!err && t->ops->poll)
@@ -193,8 +199,18 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 			stats->fixups[s.walks[i].fixup]++;
 			err = up_profile_add(profile, i, s.pcs + (size_t)i * s.max_depth,
 					     s.walks[i].depth, 1);
+			if (!err && opts->record)
+				err = opts->record(opts->record_ctx, wall, i,
+						   s.pcs + (size_t)i * s.max_depth,
+						   (uint32_t)s.walks[i].depth,
+						   up_walk_truncated(&s.walks[i]));
 			if (err)
 				goto out;
+		}
+		if (opts->progress && t1 >= report_at) {
+			if (report_at)
+				opts->progress(opts->progress_ctx, stats, (t1 - start) / 1e9);
+			report_at = t1 + opts->progress_ns;
 		}
 		/*
 		 * Keep the schedule; when we fall behind, skip the lost slots instead of bursting.

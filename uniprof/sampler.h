@@ -12,18 +12,6 @@
 #include "../memory/memory.h"
 #include "../util/profile.h"
 
-struct sampler_options {
-	double frequency;
-	double duration;        /* seconds, 0 = no limit */
-	uint64_t samples;       /* 0 = no limit */
-	unsigned int max_depth;
-	volatile sig_atomic_t *stop;  /* set asynchronously to end the run */
-	/* Code oracle for the walkers (see struct up_walk_env); both may be NULL. */
-	uint64_t (*func_start)(void *code_ctx, uint64_t addr);
-	int (*read_code)(void *code_ctx, uint64_t addr, void *buf, size_t len);
-	void *code_ctx;
-};
-
 struct sampler_stats {
 	uint64_t samples;       /* pauses that produced stacks */
 	uint64_t stacks;        /* stacks walked (samples x vCPUs, less the stale ones) */
@@ -40,6 +28,31 @@ struct sampler_stats {
 	double held_p99_us;
 	double held_max_us;
 };
+
+struct sampler_options {
+	double frequency;
+	double duration;        /* seconds, 0 = no limit */
+	uint64_t samples;       /* 0 = no limit */
+	unsigned int max_depth;
+	volatile sig_atomic_t *stop;  /* set asynchronously to end the run */
+	/* Code oracle for the walkers (see struct up_walk_env); both may be NULL. */
+	uint64_t (*func_start)(void *code_ctx, uint64_t addr);
+	int (*read_code)(void *code_ctx, uint64_t addr, void *buf, size_t len);
+	void *code_ctx;
+	/*
+	 * Called after each resume for every stack walked in that pause (time_ns: CLOCK_REALTIME
+	 * of the pause, leaf first pcs), e.g. to record samples as they come; may be NULL.  An
+	 * error ends the run.
+	 */
+	struct up_error *(*record)(void *ctx, uint64_t time_ns, uint32_t vcpu, const uint64_t *pcs,
+				   uint32_t depth, int truncated);
+	void *record_ctx;
+	/* Called while the guest runs about every progress_ns with the counts so far; may be NULL. */
+	void (*progress)(void *ctx, const struct sampler_stats *so_far, double elapsed);
+	void *progress_ctx;
+	uint64_t progress_ns;
+};
+
 
 /*
  * Sample t into profile, reading its memory through mem, until the duration or sample count

@@ -21,7 +21,20 @@ struct up_stack {
 	uint64_t pcs[];         /* leaf first, as the walker stores them */
 };
 
+/* What was sampled, and how: every writer may show it; a raw recording keeps it. */
+struct up_profile_meta {
+	char target[256];       /* the target as the user named it ("qmp /run/vm.sock", "xen domain 5") */
+	char arch[16];          /* "x86_64", "aarch64" */
+	uint32_t nr_vcpus;
+	double frequency;       /* samples per second asked for */
+	uint64_t start_ns;      /* wall-clock time (ns since 1970) when sampling began */
+	uint64_t duration_ns;   /* from the start to the end of sampling */
+	uint64_t samples;       /* pauses that produced stacks */
+	uint64_t truncated;     /* walks that did not reach the outermost frame */
+};
+
 struct up_profile {
+	struct up_profile_meta meta;
 	struct up_stack **buckets;
 	size_t nr_buckets;
 	struct up_stack **stacks;  /* every distinct stack, in order of first appearance */

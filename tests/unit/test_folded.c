@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../flamegraph/folded.h"
+#include "../../writers/writer.h"
 
 static void symbolizer(struct up_symbolizer *s)
 {
@@ -31,13 +31,16 @@ static void symbolizer(struct up_symbolizer *s)
 
 static char *folded(const struct up_profile *p, struct up_symbolizer *s, int per_vcpu)
 {
-	struct up_folded_options opts = { .per_vcpu = per_vcpu };
+	struct up_writer_options opts = { .per_vcpu = per_vcpu };
+	struct up_symprofile sp;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
 	assert_non_null(f);
-	assert_null(up_write_folded(f, p, s, &opts));
+	assert_null(up_symprofile_build(p, s, &sp));
+	assert_null(up_writer_folded.write(f, &sp, &opts));
+	up_symprofile_deinit(&sp);
 	fclose(f);
 	return text;
 }
