@@ -2,7 +2,9 @@
  * uniprof: sample the stacks of a running virtual machine from the host.
  *
  * This file alone talks to the user: it parses options, attaches to the target, runs the
- * sampler, names the stacks, writes the profile and turns errors into one line and an exit code.
+ * sampler (recording the samples as they come with -f raw), names the stacks, writes the
+ * profile -- of the run, or of a recording (uniprof report) -- and turns errors into one line
+ * and an exit code.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <time.h>
 
 #include "../backends/target.h"
+#include "../record/raw.h"
 #include "../symbolize/symbolize.h"
 #include "../symbolize/symprofile.h"
 #include "../writers/writer.h"
@@ -66,15 +69,25 @@ static int report(struct up_error *err)
 	return 1;
 }
 
+/* Set up sym with the -k files and the slides the user gave; sym is deinitialized on failure. */
 static struct up_error *load_symbols(const struct options *opts, struct up_symbolizer *sym)
 {
+	struct up_symbolizer_options sym_opts = {
+		.demangle = !opts->no_demangle,
+		.inline_frames = opts->inline_frames,
+		.lines = opts->lines,
+	};
+
+	up_symbolizer_init(sym, &sym_opts);
 	for (size_t i = 0; i < opts->nr_kernels; i++) {
 		const struct kernel_option *k = &opts->kernels[i];
 		struct up_error *err = up_symbolizer_add_file(sym, k->path, k->has_address,
 							      k->address);
 
-		if (err)
+		if (err) {
+			up_symbolizer_deinit(sym);
 			return err;
+		}
 	}
 	if (opts->has_slide)
 		up_symbolizer_set_slide(sym, 0, opts->slide, "given with --slide");
@@ -152,12 +165,64 @@ static void describe_run(const struct options *opts, struct up_target *t,
 	meta->start_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 }
 
-int main(int argc, char **argv)
+/*
+ * The end of a run and of a report: name the stacks of p with sym, write them in the chosen
+ * format and close the output.
+ */
+static struct up_error *write_profile(const struct options *opts, const struct up_profile *p,
+				      struct up_symbolizer *sym, struct output *output)
+{
+	struct up_writer_options wopts = { .per_vcpu = opts->per_vcpu, .lines = opts->lines };
+	struct up_symprofile symprofile;
+	struct up_error *err, *cerr;
+
+	err = up_symprofile_build(p, sym, &symprofile);
+	if (!err) {
+		err = opts->writer->write(output_begin(output), &symprofile, &wopts);
+		up_symprofile_deinit(&symprofile);
+	}
+	cerr = output_close(output);
+	if (err) {
+		up_error_destroy(cerr);
+		return err;
+	}
+	return cerr;
+}
+
+/* -f raw: the sampler's hooks write every stack, and flush once per pause. */
+struct recording {
+	struct up_raw_writer *writer;
+	int failed;
+};
+
+static struct up_error *record_stack(void *ctx, uint64_t time_ns, uint32_t vcpu,
+				     const uint64_t *pcs, uint32_t depth, int truncated)
+{
+	struct recording *r = ctx;
+	struct up_error *err = up_raw_write_stack(r->writer, time_ns, vcpu, pcs, depth, truncated);
+
+	r->failed |= !!err;
+	return err;
+}
+
+static struct up_error *record_flush(void *ctx)
+{
+	struct recording *r = ctx;
+	struct up_error *err = up_raw_flush(r->writer);
+
+	r->failed |= !!err;
+	return err;
+}
+
+static const char *output_name(const struct options *opts)
+{
+	return opts->output ? opts->output : "standard output";
+}
+
+static int run_sampling(const struct options *opts)
 {
 	struct up_target_options topts = { .log = log_line };
-	struct up_writer_options wopts = { 0 };
-	struct up_symprofile symprofile;
-	struct up_symbolizer_options sym_opts;
+	struct recording recording = { 0 };
 	double slide_pause_us;
 	const struct up_target_ops *backend;
 	struct up_symbolizer sym;
@@ -167,9 +232,180 @@ int main(int argc, char **argv)
 	struct up_target *target = NULL;
 	struct up_memory *memory = NULL;
 	struct up_error *err, *run_err;
-	struct options opts;
 	struct output output;
 	int rc = 0;
+
+	/* Check every input before touching the guest. */
+	backend = up_backend_find(opts->domain ? "xen" : "kvm");
+	if (!backend) {
+		fprintf(stderr, "uniprof: this build has no Xen support (libxen-dev was missing when it was built)\n");
+		return 1;
+	}
+	err = load_symbols(opts, &sym);
+	if (err)
+		return report(err);
+	err = output_open(&output, opts->output);
+	if (err) {
+		up_symbolizer_deinit(&sym);
+		return report(err);
+	}
+
+	install_signals();
+	topts.qmp = opts->qmp;
+	topts.gdb = opts->gdb;
+	topts.memory = opts->memory;
+	topts.domain = opts->domain;
+	err = backend->attach(&topts, &target);
+	if (err) {
+		output_abandon(&output);
+		up_symbolizer_deinit(&sym);
+		return report(err);
+	}
+
+	err = guard_start(target);
+	if (!err)
+		err = up_memory_create(target, &memory);
+	if (!err) {
+		log_line(NULL, 1, "guest memory: %s", up_memory_description(memory));
+		err = find_slides(target, memory, &sym, &slide_pause_us);
+		if (err)
+			err = up_error_prefix(err, "looking for the symbol files' slides");
+	}
+	if (!err) {
+		if (slide_pause_us > 0)
+			log_line(NULL, 1, "slide search stopped the guest for %.0f us", slide_pause_us);
+		report_slides(&sym);
+	}
+	up_profile_init(&profile);
+	if (!err)
+		describe_run(opts, target, &profile.meta);
+	/* A recording begins with what the report needs to name its addresses: the slides. */
+	if (!err && opts->raw) {
+		err = up_raw_writer_create(output_begin(&output), &profile.meta, &sym,
+					   &recording.writer);
+		if (err)
+			err = up_error_prefix(err, "%s", output_name(opts));
+	}
+	if (err) {
+		guard_stop(target);
+		up_memory_destroy(memory);
+		backend->detach(target);
+		output_abandon(&output);
+		up_symbolizer_deinit(&sym);
+		return report(err);
+	}
+
+	sopts = (struct sampler_options){
+		.frequency = opts->frequency,
+		.duration = opts->duration,
+		.samples = opts->samples,
+		.max_depth = opts->max_depth,
+		.stop = &stop_requested,
+		.func_start = up_symbolizer_func_start,
+		.read_code = up_symbolizer_read_code,
+		.code_ctx = &sym,
+		.record = opts->raw ? record_stack : NULL,
+		.record_flush = opts->raw ? record_flush : NULL,
+		.record_ctx = &recording,
+	};
+	run_err = sampler_run(target, memory, &sopts, &profile, &stats);
+	profile.meta.duration_ns = (uint64_t)(stats.elapsed * 1e9);
+	profile.meta.samples = stats.samples;
+	profile.meta.truncated = stats.truncated;
+	guard_stop(target);
+	log_memory_stats(memory, &stats);
+	up_memory_destroy(memory);
+	backend->detach(target);
+	if (run_err && opts->raw)
+		fprintf(stderr, "uniprof: sampling stopped: %s; %s keeps what was recorded before\n",
+			run_err->message, output_name(opts));
+	else if (run_err)
+		fprintf(stderr, "uniprof: sampling stopped: %s; writing the %llu samples taken\n",
+			run_err->message, (unsigned long long)stats.samples);
+
+	if (opts->raw) {
+		/* A recording that failed to write has said so: its file ends where it could. */
+		err = recording.failed ? NULL : up_raw_writer_finish(recording.writer, &profile.meta);
+		if (err)
+			up_error_destroy(output_close(&output));
+		else
+			err = output_close(&output);
+		if (err)
+			err = up_error_prefix(err, "%s", output_name(opts));
+		else
+			log_line(NULL, 1, "recorded %llu stacks to %s",
+				 (unsigned long long)up_raw_writer_stacks(recording.writer),
+				 output_name(opts));
+		up_raw_writer_destroy(recording.writer);
+	} else {
+		err = write_profile(opts, &profile, &sym, &output);
+	}
+	if (err)
+		rc = report(err);
+	print_summary(opts, &stats);
+	if (run_err) {
+		up_error_destroy(run_err);
+		rc = 1;
+	}
+	up_profile_deinit(&profile);
+	up_symbolizer_deinit(&sym);
+	return rc;
+}
+
+/* uniprof report: the profile of a recording, named now. */
+static int run_report(const struct options *opts)
+{
+	const struct up_profile_meta *meta;
+	struct up_raw_recording rec;
+	struct up_symbolizer sym;
+	struct output output;
+	struct up_error *err;
+	int from_stdin = !strcmp(opts->input, "-");
+	FILE *in = from_stdin ? stdin : fopen(opts->input, "rb");
+
+	if (!in)
+		return report(up_error_errno(errno, "%s", opts->input));
+	err = up_raw_read_file(in, NULL, NULL, &rec);
+	if (!from_stdin)
+		fclose(in);
+	if (err)
+		return report(up_error_prefix(err, "%s", opts->input));
+	meta = &rec.profile.meta;
+	if (!rec.complete)
+		fprintf(stderr, "uniprof: %s was cut short (the recording did not end cleanly): "
+			"reporting its %llu stacks, in its first %llu of %llu bytes\n", opts->input,
+			(unsigned long long)rec.stacks, (unsigned long long)rec.length,
+			(unsigned long long)rec.size);
+	log_line(NULL, 1, "%s: %s, %s, %u vCPUs, %llu samples (%llu stacks) at %.1f Hz in %.2f s",
+		 opts->input, meta->target, meta->arch, meta->nr_vcpus,
+		 (unsigned long long)meta->samples, (unsigned long long)rec.stacks, meta->frequency,
+		 meta->duration_ns / 1e9);
+	for (size_t i = 0; i < rec.nr_files; i++)
+		log_line(NULL, 1, "recorded with -k %s: %s", rec.files[i].path,
+			 rec.files[i].slide_how[0] ? rec.files[i].slide_how : "slide unknown");
+	if (!opts->nr_kernels && rec.nr_files)
+		fprintf(stderr, "uniprof: no -k file: addresses print as hex (it was recorded with "
+			"-k %s)\n", rec.files[0].path);
+
+	err = load_symbols(opts, &sym);
+	if (err) {
+		up_raw_recording_deinit(&rec);
+		return report(err);
+	}
+	up_raw_apply_slides(&rec, &sym);
+	report_slides(&sym);
+	err = output_open(&output, opts->output);
+	if (!err)
+		err = write_profile(opts, &rec.profile, &sym, &output);
+	up_raw_recording_deinit(&rec);
+	up_symbolizer_deinit(&sym);
+	return err ? report(err) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts;
+	int rc;
 
 	switch (parse_options(argc, argv, &opts)) {
 	case PARSE_RUN:
@@ -180,111 +416,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	verbosity = opts.verbose;
-
-	/* Check every input before touching the guest. */
-	backend = up_backend_find(opts.domain ? "xen" : "kvm");
-	if (!backend) {
-		fprintf(stderr, "uniprof: this build has no Xen support (libxen-dev was missing when it was built)\n");
-		return 1;
-	}
-	sym_opts.demangle = !opts.no_demangle;
-	sym_opts.inline_frames = opts.inline_frames;
-	sym_opts.lines = opts.lines;
-	up_symbolizer_init(&sym, &sym_opts);
-	err = load_symbols(&opts, &sym);
-	if (err) {
-		up_symbolizer_deinit(&sym);
-		free_options(&opts);
-		return report(err);
-	}
-	err = output_open(&output, opts.output);
-	if (err) {
-		up_symbolizer_deinit(&sym);
-		free_options(&opts);
-		return report(err);
-	}
-
-	install_signals();
-	topts.qmp = opts.qmp;
-	topts.gdb = opts.gdb;
-	topts.memory = opts.memory;
-	topts.domain = opts.domain;
-	err = backend->attach(&topts, &target);
-	if (err) {
-		output_abandon(&output);
-		up_symbolizer_deinit(&sym);
-		free_options(&opts);
-		return report(err);
-	}
-
-	err = guard_start(target);
-	if (!err)
-		err = up_memory_create(target, &memory);
-	if (!err) {
-		log_line(NULL, 1, "guest memory: %s", up_memory_description(memory));
-		err = find_slides(target, memory, &sym, &slide_pause_us);
-	}
-	if (err) {
-		guard_stop(target);
-		up_memory_destroy(memory);
-		backend->detach(target);
-		output_abandon(&output);
-		up_symbolizer_deinit(&sym);
-		free_options(&opts);
-		return report(up_error_prefix(err, "looking for the symbol files' slides"));
-	}
-	if (slide_pause_us > 0)
-		log_line(NULL, 1, "slide search stopped the guest for %.0f us", slide_pause_us);
-	report_slides(&sym);
-
-	up_profile_init(&profile);
-	describe_run(&opts, target, &profile.meta);
-	sopts = (struct sampler_options){
-		.frequency = opts.frequency,
-		.duration = opts.duration,
-		.samples = opts.samples,
-		.max_depth = opts.max_depth,
-		.stop = &stop_requested,
-		.func_start = up_symbolizer_func_start,
-		.read_code = up_symbolizer_read_code,
-		.code_ctx = &sym,
-	};
-	run_err = sampler_run(target, memory, &sopts, &profile, &stats);
-	profile.meta.duration_ns = (uint64_t)(stats.elapsed * 1e9);
-	profile.meta.samples = stats.samples;
-	profile.meta.truncated = stats.truncated;
-	guard_stop(target);
-	log_memory_stats(memory, &stats);
-	up_memory_destroy(memory);
-	backend->detach(target);
-	if (run_err)
-		fprintf(stderr, "uniprof: sampling stopped: %s; writing the %llu samples taken\n",
-			run_err->message, (unsigned long long)stats.samples);
-
-	wopts.per_vcpu = opts.per_vcpu;
-	wopts.lines = opts.lines;
-	err = up_symprofile_build(&profile, &sym, &symprofile);
-	if (!err) {
-		err = opts.writer->write(output_begin(&output), &symprofile, &wopts);
-		up_symprofile_deinit(&symprofile);
-	}
-	{
-		struct up_error *cerr = output_close(&output);
-
-		if (err)
-			up_error_destroy(cerr);
-		else
-			err = cerr;
-	}
-	if (err)
-		rc = report(err);
-	print_summary(&opts, &stats);
-	if (run_err) {
-		up_error_destroy(run_err);
-		rc = 1;
-	}
-	up_profile_deinit(&profile);
-	up_symbolizer_deinit(&sym);
+	rc = opts.report ? run_report(&opts) : run_sampling(&opts);
 	free_options(&opts);
 	return rc;
 }

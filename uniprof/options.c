@@ -56,8 +56,13 @@ static void print_help(void)
 {
 	printf("Usage: uniprof --qmp SOCKET [options]\n"
 	       "       uniprof -d DOMAIN [options]\n"
+	       "       uniprof record --qmp SOCKET|-d DOMAIN [options]\n"
+	       "       uniprof report FILE [-k FILE...] [symbol and output options]\n"
 	       "Sample the call stacks of a running virtual machine from the host and write\n"
 	       "folded stacks (root;...;leaf COUNT) for flamegraph.pl.\n"
+	       "'uniprof record' (the same as -f raw) writes the samples unsymbolized, as they\n"
+	       "are taken; 'uniprof report FILE' names them later, on any machine, and writes\n"
+	       "the profile in any format.\n"
 	       "\n"
 	       "Target:\n"
 	       "  -q, --qmp ADDR        QEMU's QMP socket: a unix socket PATH or HOST:PORT\n"
@@ -80,7 +85,8 @@ static void print_help(void)
 	       "                        guest kernel or image symbols: ELF, PE (EFI), System.map,\n"
 	       "                        nm output or /proc/kallsyms (may be repeated); @ADDR says\n"
 	       "                        where the image was loaded, else its slide is found in\n"
-	       "                        the running guest (EFI, KASLR) or refused\n"
+	       "                        the running guest (EFI, KASLR) or refused; report takes\n"
+	       "                        the slide recorded for the file of the same name\n"
 	       "      --slide OFFSET    the first -k file runs OFFSET bytes from its link address\n"
 	       "      --inline          expand inlined functions into frames (needs DWARF)\n"
 	       "      --lines           add (file:line) to leaf frames (needs DWARF)\n"
@@ -88,8 +94,8 @@ static void print_help(void)
 	       "\n"
 	       "Output:\n"
 	       "  -o, --output FILE     write the profile to FILE (default: standard output)\n"
-	       "  -f, --format FORMAT   %s (default: from -o's extension,\n"
-	       "                        else folded)\n"
+	       "  -f, --format FORMAT   %s, or raw to record (default: from -o's\n"
+	       "                        extension, .uniprof for raw, else folded)\n"
 	       "      --per-vcpu        add a vcpuN root frame to every stack\n"
 	       "  -v, --verbose         say more on standard error (repeat for more)\n"
 	       "  -h, --help            show this help\n"
@@ -183,24 +189,50 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 	return 0;
 }
 
+/* -f raw and -o FILE.uniprof choose a recording rather than a writer. */
+#define RAW_FORMAT "raw"
+#define RAW_EXTENSION ".uniprof"
+
+static int has_extension(const char *path, const char *ext)
+{
+	size_t len = strlen(path), n = strlen(ext);
+
+	return len > n && !strcmp(path + len - n, ext);
+}
+
 enum parse_result parse_options(int argc, char **argv, struct options *opts)
 {
+	/* The first option given that only sampling takes, and one that only writing takes. */
+	const char *sampling_option = NULL, *writing_option = NULL, *format = NULL;
+	int record = 0;
 	uint64_t u;
 	int c;
 
 	memset(opts, 0, sizeof(*opts));
 	opts->frequency = DEFAULT_FREQUENCY;
 	opts->max_depth = DEFAULT_MAX_DEPTH;
+	if (argc > 1 && !strcmp(argv[1], "record")) {
+		record = 1;
+		argc--;
+		argv++;
+	} else if (argc > 1 && !strcmp(argv[1], "report")) {
+		opts->report = 1;
+		argc--;
+		argv++;
+	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":q:d:k:F:t:n:o:f:vh", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			opts->qmp = optarg;
+			sampling_option = sampling_option ? sampling_option : "--qmp";
 			break;
 		case OPT_GDB:
 			opts->gdb = optarg;
+			sampling_option = sampling_option ? sampling_option : "--gdb";
 			break;
 		case OPT_MEMORY:
+			sampling_option = sampling_option ? sampling_option : "--memory";
 			if (!strcmp(optarg, "auto"))
 				opts->memory = UP_MEMORY_AUTO;
 			else if (!strcmp(optarg, "process"))
@@ -215,6 +247,7 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			break;
 		case 'd':
 			opts->domain = optarg;
+			sampling_option = sampling_option ? sampling_option : "-d";
 			break;
 		case 'k':
 			if (opts->nr_kernels == UP_MAX_KERNELS)
@@ -230,22 +263,28 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			break;
 		case OPT_INLINE:
 			opts->inline_frames = 1;
+			writing_option = writing_option ? writing_option : "--inline";
 			break;
 		case OPT_LINES:
 			opts->lines = 1;
+			writing_option = writing_option ? writing_option : "--lines";
 			break;
 		case OPT_NO_DEMANGLE:
 			opts->no_demangle = 1;
+			writing_option = writing_option ? writing_option : "--no-demangle";
 			break;
 		case 'F':
+			sampling_option = sampling_option ? sampling_option : "-F";
 			if (parse_double(optarg, 0.001, MAX_FREQUENCY, &opts->frequency))
 				return usage_error("bad frequency '%s': give a number of Hz up to 100000", optarg);
 			break;
 		case 't':
+			sampling_option = sampling_option ? sampling_option : "-t";
 			if (parse_double(optarg, 0.001, 1e9, &opts->duration))
 				return usage_error("bad duration '%s': give a positive number of seconds", optarg);
 			break;
 		case 'n':
+			sampling_option = sampling_option ? sampling_option : "-n";
 			if (parse_u64(optarg, 1, UINT64_MAX, &opts->samples))
 				return usage_error("bad sample count '%s': give a positive integer", optarg);
 			break;
@@ -253,17 +292,22 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			opts->output = optarg;
 			break;
 		case 'f':
-			opts->writer = up_writer_find(optarg);
-			if (!opts->writer)
-				return usage_error("bad --format '%s': give %s", optarg, up_writer_names());
+			format = optarg;
+			opts->raw = !strcmp(optarg, RAW_FORMAT);
+			opts->writer = opts->raw ? NULL : up_writer_find(optarg);
+			if (!opts->raw && !opts->writer)
+				return usage_error("bad --format '%s': give %s or %s", optarg,
+						   up_writer_names(), RAW_FORMAT);
 			break;
 		case OPT_MAX_DEPTH:
+			sampling_option = sampling_option ? sampling_option : "--max-depth";
 			if (parse_u64(optarg, 1, MAX_MAX_DEPTH, &u))
 				return usage_error("bad --max-depth '%s': give an integer from 1 to 4096", optarg);
 			opts->max_depth = u;
 			break;
 		case OPT_PER_VCPU:
 			opts->per_vcpu = 1;
+			writing_option = writing_option ? writing_option : "--per-vcpu";
 			break;
 		case 'v':
 			opts->verbose++;
@@ -285,23 +329,53 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	if (opts->report) {
+		if (optind == argc)
+			return usage_error("%s", "uniprof report needs the recording to read: uniprof report FILE");
+		opts->input = argv[optind++];
+	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (!!opts->qmp + !!opts->domain != 1) {
-		if (opts->gdb && !opts->domain)
-			return usage_error("%s needs --qmp too: QMP tells the vCPUs and keeps the guest running", "--gdb");
-		return usage_error("%s", "give exactly one target: --qmp SOCKET or -d DOMAIN");
+	if (opts->report) {
+		if (sampling_option)
+			return usage_error("%s is for sampling a guest: uniprof report reads a recording",
+					   sampling_option);
+		if (!format && opts->output && has_extension(opts->output, RAW_EXTENSION))
+			return usage_error("uniprof report writes a profile, not a recording: give -f %s",
+					   up_writer_names());
+		if (opts->raw)
+			return usage_error("uniprof report writes a profile, not a recording: give %s",
+					   up_writer_names());
+	} else {
+		if (record && format && !opts->raw)
+			return usage_error("uniprof record writes a raw recording: -f %s is for uniprof report",
+					   format);
+		if (record || (!format && opts->output && has_extension(opts->output, RAW_EXTENSION)))
+			opts->raw = 1;
+		if (!!opts->qmp + !!opts->domain != 1) {
+			if (opts->gdb && !opts->domain)
+				return usage_error("%s needs --qmp too: QMP tells the vCPUs and keeps the guest running", "--gdb");
+			return usage_error("%s", "give exactly one target: --qmp SOCKET or -d DOMAIN");
+		}
+		if (opts->gdb && opts->domain)
+			return usage_error("%s is for QEMU targets, not Xen domains", "--gdb");
+		if (opts->memory_given && opts->domain)
+			return usage_error("%s is for QEMU targets: a Xen domain's memory is always mapped from dom0", "--memory");
 	}
-	if (opts->gdb && opts->domain)
-		return usage_error("%s is for QEMU targets, not Xen domains", "--gdb");
-	if (opts->memory_given && opts->domain)
-		return usage_error("%s is for QEMU targets: a Xen domain's memory is always mapped from dom0", "--memory");
-	if (!opts->writer && opts->output)
-		opts->writer = up_writer_for_path(opts->output);
-	if (!opts->writer)
-		opts->writer = &up_writer_folded;
-	if (opts->writer->binary && !opts->output && isatty(STDOUT_FILENO))
-		return usage_error("the %s format is binary: give -o FILE or redirect the output", opts->writer->name);
+	if (opts->raw) {
+		if (writing_option)
+			return usage_error("%s applies when the profile is written: give it to uniprof report",
+					   writing_option);
+		if (!opts->output && isatty(STDOUT_FILENO))
+			return usage_error("%s", "a raw recording is binary: give -o FILE or redirect the output");
+	} else {
+		if (!opts->writer && opts->output)
+			opts->writer = up_writer_for_path(opts->output);
+		if (!opts->writer)
+			opts->writer = &up_writer_folded;
+		if (opts->writer->binary && !opts->output && isatty(STDOUT_FILENO))
+			return usage_error("the %s format is binary: give -o FILE or redirect the output", opts->writer->name);
+	}
 	if (opts->has_slide && !opts->nr_kernels)
 		return usage_error("%s needs a -k file to apply to", "--slide");
 	if (opts->has_slide && opts->kernels[0].has_address)

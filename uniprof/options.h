@@ -31,6 +31,9 @@ struct options {
 	int no_demangle;
 	const char *output;     /* NULL: stdout */
 	const struct up_writer *writer;  /* -f, or from -o's extension; folded by default */
+	int raw;                /* -f raw, -o FILE.uniprof or uniprof record: a raw recording */
+	int report;             /* uniprof report: symbolize and write a recording */
+	const char *input;      /* report: the recording ("-": standard input) */
 	double frequency;       /* samples per second */
 	double duration;        /* seconds; 0: until -n or Ctrl-C */
 	uint64_t samples;       /* 0: no limit */
@@ -45,7 +48,11 @@ enum parse_result {
 	PARSE_EXIT_USAGE,  /* an error was printed */
 };
 
-/* Parse argv into *opts; prints help, version or one error line itself. */
+/*
+ * Parse argv into *opts: "uniprof [record] TARGET-OPTIONS..." samples a guest ("record" is the
+ * same as -f raw), "uniprof report FILE OPTIONS..." writes a recording's profile.  Prints help,
+ * version or one error line itself.
+ */
 enum parse_result parse_options(int argc, char **argv, struct options *opts);
 
 /* Free what parse_options allocated. */

@@ -207,6 +207,11 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 			if (err)
 				goto out;
 		}
+		if (opts->record_flush) {
+			err = opts->record_flush(opts->record_ctx);
+			if (err)
+				break;
+		}
 		if (opts->progress && t1 >= report_at) {
 			if (report_at)
 				opts->progress(opts->progress_ctx, stats, (t1 - start) / 1e9);

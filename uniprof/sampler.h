@@ -46,6 +46,8 @@ struct sampler_options {
 	 */
 	struct up_error *(*record)(void *ctx, uint64_t time_ns, uint32_t vcpu, const uint64_t *pcs,
 				   uint32_t depth, int truncated);
+	/* Called once after each pause's record calls, e.g. to write them out; may be NULL. */
+	struct up_error *(*record_flush)(void *ctx);
 	void *record_ctx;
 	/* Called while the guest runs about every progress_ns with the counts so far; may be NULL. */
 	void (*progress)(void *ctx, const struct sampler_stats *so_far, double elapsed);

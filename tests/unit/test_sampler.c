@@ -265,6 +265,64 @@ static void test_lost_memory_ends_run(void **state)
 	up_profile_deinit(&p);
 }
 
+struct recorded {
+	struct fake *f;
+	unsigned int stacks, flushes, stacks_at_flush;
+	uint64_t time;
+	int times;                /* distinct times seen */
+};
+
+static struct up_error *record_stack(void *ctx, uint64_t time_ns, uint32_t vcpu,
+				     const uint64_t *pcs, uint32_t depth, int truncated)
+{
+	struct recorded *r = ctx;
+
+	/* Recording happens while the guest runs. */
+	assert_false(r->f->paused);
+	assert_int_equal(depth, 1);
+	assert_true(pcs[0] == PC(vcpu));
+	assert_true(truncated == 0 || truncated == 1);
+	if (time_ns != r->time)
+		r->times++;
+	r->time = time_ns;
+	r->stacks++;
+	return NULL;
+}
+
+static struct up_error *record_flush(void *ctx)
+{
+	struct recorded *r = ctx;
+
+	assert_false(r->f->paused);
+	r->flushes++;
+	/* Every stack of the pause was handed over before its flush. */
+	assert_true(r->stacks > r->stacks_at_flush);
+	r->stacks_at_flush = r->stacks;
+	return NULL;
+}
+
+static void test_record_hooks(void **state)
+{
+	struct fake f = { .base.ops = &fake_ops, .stale_every = 2 };
+	struct sampler_options o = fast_options(10);
+	struct recorded r = { .f = &f };
+	struct sampler_stats st;
+	struct up_profile p;
+
+	(void)state;
+	o.record = record_stack;
+	o.record_flush = record_flush;
+	o.record_ctx = &r;
+	up_profile_init(&p);
+	assert_null(run(&f, &o, &p, &st));
+	/* Each stack walked is recorded once, stale vCPUs' not; one flush per pause. */
+	assert_int_equal(r.stacks, st.stacks);
+	assert_int_equal(r.stacks, 15);
+	assert_int_equal(r.flushes, 10);
+	assert_int_equal(r.times, 10);
+	up_profile_deinit(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_no_stale_op),
 		cmocka_unit_test(test_failure_resumes),
 		cmocka_unit_test(test_lost_memory_ends_run),
+		cmocka_unit_test(test_record_hooks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
