@@ -128,7 +128,8 @@ $(BUILD)/fuzz/%: fuzz/%.c $$($$*_SRCS)
 fuzz: $(FUZZ_BINS)
 
 # Seeds: a tiny relocatable ELF for the symbol loader; QEMU's real monitor outputs and maps
-# (tests/unit/data/ram_layout) for its memory-map parsers; the other fuzzers start from nothing.
+# (tests/unit/data/ram_layout) for its memory-map parsers; the checked-in recordings
+# (tests/unit/data/raw) for the raw reader; the other fuzzers start from nothing.
 $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o:
 	@mkdir -p $(@D)
 	printf 'int f(int x) { return x + 1; }\nint g(void) { return f(2); }\n' | \
@@ -141,7 +142,13 @@ $(BUILD)/fuzz/corpus/fuzz_ram_layout/%: tests/unit/data/ram_layout/%
 	@mkdir -p $(@D)
 	cp $< $@
 
-fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS)
+RAW_SEEDS := $(patsubst tests/unit/data/raw/%,$(BUILD)/fuzz/corpus/fuzz_raw/%, \
+	$(wildcard tests/unit/data/raw/*.uniprof))
+$(BUILD)/fuzz/corpus/fuzz_raw/%: tests/unit/data/raw/%
+	@mkdir -p $(@D)
+	cp $< $@
+
+fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS) $(RAW_SEEDS)
 	@for f in $(foreach f,$(FUZZERS),$(f):$(or $($(f)_MAX_LEN),$(FUZZ_MAX_LEN))); do \
 		max=$${f#*:}; f=$${f%%:*}; \
 		mkdir -p $(BUILD)/fuzz/corpus/$$f; \

@@ -40,6 +40,8 @@ static size_t in_read(struct input *in, uint8_t *buf, size_t n)
 {
 	size_t got;
 
+	if (!n)
+		return 0;
 	if (!in->file) {
 		got = in->len - in->pos < n ? in->len - in->pos : n;
 		memcpy(buf, in->data + in->pos, got);
