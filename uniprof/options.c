@@ -331,7 +331,7 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 	}
 	if (opts->report) {
 		if (optind == argc)
-			return usage_error("%s", "uniprof report needs the recording to read: uniprof report FILE");
+			return usage_error("%s", "report needs the recording to read: uniprof report FILE");
 		opts->input = argv[optind++];
 	}
 	if (optind < argc)
@@ -341,14 +341,14 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			return usage_error("%s is for sampling a guest: uniprof report reads a recording",
 					   sampling_option);
 		if (!format && opts->output && has_extension(opts->output, RAW_EXTENSION))
-			return usage_error("uniprof report writes a profile, not a recording: give -f %s",
+			return usage_error("report writes a profile, not a recording: give -f %s",
 					   up_writer_names());
 		if (opts->raw)
-			return usage_error("uniprof report writes a profile, not a recording: give %s",
+			return usage_error("report writes a profile, not a recording: give -f %s",
 					   up_writer_names());
 	} else {
 		if (record && format && !opts->raw)
-			return usage_error("uniprof record writes a raw recording: -f %s is for uniprof report",
+			return usage_error("record writes raw recordings only: -f %s is for uniprof report",
 					   format);
 		if (record || (!format && opts->output && has_extension(opts->output, RAW_EXTENSION)))
 			opts->raw = 1;
