@@ -202,7 +202,7 @@ static enum frame read_frame(struct reader *r, uint8_t *ret_type, size_t *ret_le
 		return FRAME_BAD;
 	}
 	if (length > r->cap) {
-		size_t cap = r->cap ? r->cap : 4096;
+		size_t cap = r->cap;
 		uint8_t *p;
 
 		while (cap < length)
@@ -459,6 +459,13 @@ static struct up_error *read_input(const struct input *in, up_raw_sample_fn *eac
 
 	if (!r)
 		return &up_error_nomem;
+	/* Never NULL, so that an empty payload is a valid (empty) range. */
+	r->cap = 4096;
+	r->payload = malloc(r->cap);
+	if (!r->payload) {
+		free(r);
+		return &up_error_nomem;
+	}
 	r->in = *in;
 	r->each = each;
 	r->ctx = ctx;
