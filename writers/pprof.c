@@ -46,7 +46,6 @@ enum {
 	MAPPING_ID = 1,
 	MAPPING_MEMORY_START = 2,
 	MAPPING_MEMORY_LIMIT = 3,
-	MAPPING_FILE_OFFSET = 4,
 	MAPPING_FILENAME = 5,
 	MAPPING_HAS_FUNCTIONS = 7,
 	MAPPING_HAS_FILENAMES = 8,
@@ -355,7 +354,7 @@ static void write_mapping(struct pprof *w, size_t i)
 	up_pb_uint64(&w->pb, MAPPING_ID, i + 1);
 	up_pb_uint64(&w->pb, MAPPING_MEMORY_START, start);
 	up_pb_uint64(&w->pb, MAPPING_MEMORY_LIMIT, limit);
-	up_pb_uint64(&w->pb, MAPPING_FILE_OFFSET, 0);
+	/* file_offset stays 0: every location is named here, pprof need not map back to the file. */
 	up_pb_int64(&w->pb, MAPPING_FILENAME, str(w, f->path));
 	up_pb_bool(&w->pb, MAPPING_HAS_FUNCTIONS, named);
 	up_pb_bool(&w->pb, MAPPING_HAS_FILENAMES, p->lines && f->dwarf);
