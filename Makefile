@@ -12,9 +12,9 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD ?= build$(if $(SANITIZE),-san)
 
-PKGS := libelf libdw jansson expat
+PKGS := libelf libdw jansson expat zlib
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -ljansson -lexpat) -liberty
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -ljansson -lexpat -lz) -liberty
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
@@ -40,7 +40,7 @@ LIB_SRCS := \
 	symbolize/symtab.c symbolize/code.c symbolize/symfile.c symbolize/elf_symbols.c \
 	symbolize/map_symbols.c symbolize/pe.c symbolize/dwarf.c symbolize/demangle.c \
 	symbolize/slide.c symbolize/symbolize.c symbolize/symprofile.c \
-	writers/registry.c flamegraph/folded.c \
+	writers/registry.c writers/protobuf.c writers/pprof.c flamegraph/folded.c \
 	record/raw_write.c record/raw_read.c record/raw_slides.c
 CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c uniprof/slides.c uniprof/guard.c uniprof/output.c
 

@@ -3,6 +3,7 @@
 # missing packages are installed, and nothing is done when everything is there.
 set -eu
 
+# golang-go: `go tool pprof`, the reader tests/integration/test_pprof.py checks our pprof files with.
 PACKAGES="
 gcc make pkg-config binutils
 libelf-dev libdw-dev libjansson-dev libcmocka-dev libiberty-dev zlib1g-dev libexpat1-dev
@@ -10,6 +11,7 @@ clang libclang-rt-14-dev
 qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu python3
 gnu-efi ovmf qemu-efi-aarch64
 libxen-dev cpio groff-base
+golang-go
 "
 
 missing=""

@@ -31,6 +31,7 @@ struct up_writer {
 };
 
 extern const struct up_writer up_writer_folded;
+extern const struct up_writer up_writer_pprof;
 
 /* The writer called name, or NULL. */
 const struct up_writer *up_writer_find(const char *name);
