@@ -40,7 +40,7 @@ LIB_SRCS := \
 	symbolize/symtab.c symbolize/code.c symbolize/symfile.c symbolize/elf_symbols.c \
 	symbolize/map_symbols.c symbolize/pe.c symbolize/dwarf.c symbolize/demangle.c \
 	symbolize/slide.c symbolize/symbolize.c symbolize/symprofile.c \
-	writers/registry.c flamegraph/folded.c
+	writers/registry.c flamegraph/folded.c flamegraph/tree.c flamegraph/svg.c
 CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c uniprof/slides.c uniprof/guard.c uniprof/output.c
 
 # ---- Xen backend (uniprof -d) -------------------------------------------------------------

@@ -10,6 +10,7 @@ clang libclang-rt-14-dev
 qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu python3
 gnu-efi ovmf qemu-efi-aarch64
 libxen-dev cpio groff-base
+chromium chromium-driver
 "
 
 missing=""

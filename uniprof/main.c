@@ -263,6 +263,7 @@ int main(int argc, char **argv)
 
 	wopts.per_vcpu = opts.per_vcpu;
 	wopts.lines = opts.lines;
+	wopts.reverse = opts.reverse;
 	err = up_symprofile_build(&profile, &sym, &symprofile);
 	if (!err) {
 		err = opts.writer->write(output_begin(&output), &symprofile, &wopts);

@@ -26,6 +26,7 @@ enum {
 	OPT_LINES,
 	OPT_NO_DEMANGLE,
 	OPT_MEMORY,
+	OPT_REVERSE,
 };
 
 
@@ -42,6 +43,7 @@ static const struct option long_options[] = {
 	{ "format", required_argument, NULL, 'f' },
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "per-vcpu", no_argument, NULL, OPT_PER_VCPU },
+	{ "reverse", no_argument, NULL, OPT_REVERSE },
 	{ "slide", required_argument, NULL, OPT_SLIDE },
 	{ "inline", no_argument, NULL, OPT_INLINE },
 	{ "lines", no_argument, NULL, OPT_LINES },
@@ -57,7 +59,7 @@ static void print_help(void)
 	printf("Usage: uniprof --qmp SOCKET [options]\n"
 	       "       uniprof -d DOMAIN [options]\n"
 	       "Sample the call stacks of a running virtual machine from the host and write\n"
-	       "folded stacks (root;...;leaf COUNT) for flamegraph.pl.\n"
+	       "folded stacks (root;...;leaf COUNT) or an SVG flame graph.\n"
 	       "\n"
 	       "Target:\n"
 	       "  -q, --qmp ADDR        QEMU's QMP socket: a unix socket PATH or HOST:PORT\n"
@@ -91,6 +93,8 @@ static void print_help(void)
 	       "  -f, --format FORMAT   %s (default: from -o's extension,\n"
 	       "                        else folded)\n"
 	       "      --per-vcpu        add a vcpuN root frame to every stack\n"
+	       "      --reverse         svg: draw an icicle, the root at the top and callees\n"
+	       "                        below it\n"
 	       "  -v, --verbose         say more on standard error (repeat for more)\n"
 	       "  -h, --help            show this help\n"
 	       "      --version         show the version\n",
@@ -265,6 +269,9 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 		case OPT_PER_VCPU:
 			opts->per_vcpu = 1;
 			break;
+		case OPT_REVERSE:
+			opts->reverse = 1;
+			break;
 		case 'v':
 			opts->verbose++;
 			break;
@@ -300,6 +307,8 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 		opts->writer = up_writer_for_path(opts->output);
 	if (!opts->writer)
 		opts->writer = &up_writer_folded;
+	if (opts->reverse && opts->writer != &up_writer_svg)
+		return usage_error("%s is for the svg format (-f svg, or -o FILE.svg)", "--reverse");
 	if (opts->writer->binary && !opts->output && isatty(STDOUT_FILENO))
 		return usage_error("the %s format is binary: give -o FILE or redirect the output", opts->writer->name);
 	if (opts->has_slide && !opts->nr_kernels)
