@@ -175,13 +175,18 @@ $(BUILD)/bench/symbolize_throughput: bench/symbolize_throughput.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
+$(BUILD)/bench/svg_size: bench/svg_size.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
 $(BUILD)/bench/gdbstub_floor: bench/gdbstub_floor.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
 bench: all guests $(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_functions \
-		$(BUILD)/bench/gdbstub_floor
+		$(BUILD)/bench/gdbstub_floor $(BUILD)/bench/svg_size
 	$(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_functions
+	$(BUILD)/bench/svg_size
 	BUILD=$(BUILD) python3 bench/kvm_sample_cost.py
 
 # Test data: a program whose DWARF describes nested inlining (for test_symfiles).
