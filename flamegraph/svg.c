@@ -2,14 +2,17 @@
  * The SVG flame graph writer: one self-contained file (no external fonts, styles or scripts)
  * that a browser opens as it is.
  *
- * The stacks are merged into a tree, root first: frames with the same name under the same
- * parent are one frame, children sorted by name (as flamegraph.pl does), so the same profile
- * always gives the same bytes.  A frame is as wide as its samples; frames narrower than a
- * tenth of a pixel are left out (their samples still count in every frame below them), which
- * keeps a profile of 100,000 distinct stacks to the frames a reader can see.
+ * It draws the call tree of tree.h (stacks merged root first, children in name order), so the
+ * same profile always gives the same bytes.  A frame is as wide as its samples; frames
+ * narrower than a tenth of a pixel are left out (their samples still count in every frame
+ * below them), which keeps a profile of 100,000 distinct stacks to the frames a reader can
+ * see.  Each frame is a <g> of <title> (the tooltip: name, samples, percent), <rect> and, when
+ * a few characters fit, a label.  Colours say what a frame is: guest code warm, by a hash of
+ * its name; inlined functions aqua; unknown addresses grey; vCPU roots blue.
  *
- * The embedded script zooms into a clicked frame, searches frames by regular expression and
- * highlights the matches; each frame's <title> is its tooltip: name, samples and percent.
+ * The embedded script reads the frames from those elements only: it zooms into a clicked
+ * frame (callers kept full width and dimmed, the rest hidden), searches frames by regular
+ * expression with a highlight and the share of samples matched, and cuts labels to fit.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -78,9 +81,9 @@ static void put_xml(FILE *out, const char *s)
 }
 
 /*
- * The label of a frame w hundredths of a pixel wide into buf (UP_TREE_MAX_NAME + 4
- * bytes): the name,
- * or as many characters as fit followed by "..", or nothing.  Returns the length.
+ * The label of a frame w hundredths of a pixel wide into buf (UP_TREE_MAX_NAME + 4 bytes):
+ * the name, or as many characters as fit followed by "..", or nothing.  Returns the length.
+ * The script cuts labels by the same rule when it zooms.
  */
 static size_t make_label(const char *name, uint64_t w, char *buf)
 {
