@@ -41,6 +41,7 @@ LIB_SRCS := \
 	symbolize/map_symbols.c symbolize/pe.c symbolize/dwarf.c symbolize/demangle.c \
 	symbolize/slide.c symbolize/symbolize.c symbolize/symprofile.c \
 	writers/registry.c writers/protobuf.c writers/pprof.c flamegraph/folded.c \
+	flamegraph/tree.c flamegraph/svg.c \
 	record/raw_write.c record/raw_read.c record/raw_slides.c
 CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c uniprof/slides.c uniprof/guard.c uniprof/output.c
 
@@ -84,7 +85,7 @@ HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS)
 FUZZ_RUNS ?= 20000
 FUZZ_MAX_LEN ?= 4096
-FUZZERS := fuzz_rsp fuzz_walk fuzz_symfile fuzz_target_xml fuzz_pgtable fuzz_ram_layout fuzz_raw
+FUZZERS := fuzz_rsp fuzz_walk fuzz_symfile fuzz_target_xml fuzz_pgtable fuzz_ram_layout fuzz_raw fuzz_svg
 fuzz_rsp_SRCS := backends/kvm/rsp.c
 fuzz_target_xml_SRCS := backends/kvm/target_xml.c util/error.c
 fuzz_walk_SRCS := arch/frame_records.c arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
@@ -93,6 +94,7 @@ fuzz_symfile_SRCS := symbolize/symfile.c symbolize/elf_symbols.c symbolize/map_s
 fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/frame_records.c arch/arm64/pgtable.c util/error.c
 fuzz_ram_layout_SRCS := backends/kvm/ram_layout.c memory/process.c util/error.c
 fuzz_raw_SRCS := record/raw_read.c record/raw_write.c util/profile.c util/error.c
+fuzz_svg_SRCS := flamegraph/svg.c flamegraph/tree.c util/error.c
 # A whole "info mtree -f" of an x86_64 machine is 4-8 KiB: its system view can come last.
 fuzz_ram_layout_MAX_LEN := 8192
 FUZZ_BINS := $(if $(HAVE_FUZZ_CC),$(FUZZERS:%=$(BUILD)/fuzz/%))
@@ -184,13 +186,18 @@ $(BUILD)/bench/symbolize_throughput: bench/symbolize_throughput.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
+$(BUILD)/bench/svg_size: bench/svg_size.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
 $(BUILD)/bench/gdbstub_floor: bench/gdbstub_floor.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
 bench: all guests $(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_functions \
-		$(BUILD)/bench/gdbstub_floor
+		$(BUILD)/bench/gdbstub_floor $(BUILD)/bench/svg_size
 	$(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_functions
+	$(BUILD)/bench/svg_size
 	BUILD=$(BUILD) python3 bench/kvm_sample_cost.py
 
 # Test data: a program whose DWARF describes nested inlining (for test_symfiles).

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Boot the bundled x86_64 demo guest under QEMU TCG, profile it for a few seconds with
-# uniprof --qmp, and write demo.folded in the current directory.
+# uniprof --qmp, and write demo.folded and demo.svg (a flame graph) in the current directory.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -33,4 +33,7 @@ echo "demo: profiling the guest for 5 seconds at 250 Hz"
 "$BUILD/uniprof" --qmp "$dir/qmp.sock" -k "$kernel" -F 250 -t 5 --per-vcpu -o demo.folded
 echo "demo: wrote demo.folded ($(wc -l < demo.folded) distinct stacks); the heaviest:"
 awk '{ print $NF " " $0 }' demo.folded | sort -rn | cut -d' ' -f2- | sed 's/^/  /' | head -n 6
-echo "demo: make a flame graph with: flamegraph.pl demo.folded > demo.svg"
+echo "demo: profiling it again for 5 seconds, into a flame graph"
+"$BUILD/uniprof" --qmp "$dir/qmp.sock" -k "$kernel" -F 250 -t 5 --per-vcpu -o demo.svg
+echo "demo: wrote demo.svg ($(wc -c < demo.svg) bytes); open it in a browser: xdg-open demo.svg"
+echo "demo: (click a frame to zoom in, Search or Ctrl-F to highlight frames by regular expression)"

@@ -12,6 +12,7 @@ qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu python3
 gnu-efi ovmf qemu-efi-aarch64
 libxen-dev cpio groff-base
 golang-go
+chromium chromium-driver
 "
 
 missing=""

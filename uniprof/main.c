@@ -172,7 +172,9 @@ static void describe_run(const struct options *opts, struct up_target *t,
 static struct up_error *write_profile(const struct options *opts, const struct up_profile *p,
 				      struct up_symbolizer *sym, struct output *output)
 {
-	struct up_writer_options wopts = { .per_vcpu = opts->per_vcpu, .lines = opts->lines };
+	struct up_writer_options wopts = {
+		.per_vcpu = opts->per_vcpu, .lines = opts->lines, .reverse = opts->reverse,
+	};
 	struct up_symprofile symprofile;
 	struct up_error *err, *cerr;
 

@@ -26,6 +26,7 @@ enum {
 	OPT_LINES,
 	OPT_NO_DEMANGLE,
 	OPT_MEMORY,
+	OPT_REVERSE,
 };
 
 
@@ -42,6 +43,7 @@ static const struct option long_options[] = {
 	{ "format", required_argument, NULL, 'f' },
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "per-vcpu", no_argument, NULL, OPT_PER_VCPU },
+	{ "reverse", no_argument, NULL, OPT_REVERSE },
 	{ "slide", required_argument, NULL, OPT_SLIDE },
 	{ "inline", no_argument, NULL, OPT_INLINE },
 	{ "lines", no_argument, NULL, OPT_LINES },
@@ -59,7 +61,7 @@ static void print_help(void)
 	       "       uniprof record --qmp SOCKET|-d DOMAIN [options]\n"
 	       "       uniprof report FILE [-k FILE...] [symbol and output options]\n"
 	       "Sample the call stacks of a running virtual machine from the host and write\n"
-	       "folded stacks (root;...;leaf COUNT) for flamegraph.pl, or a pprof profile.\n"
+	       "folded stacks (root;...;leaf COUNT), an SVG flame graph or a pprof profile.\n"
 	       "'uniprof record' (the same as -f raw) writes the samples unsymbolized, as they\n"
 	       "are taken; 'uniprof report FILE' names them later, on any machine, and writes\n"
 	       "the profile in any format.\n"
@@ -97,6 +99,8 @@ static void print_help(void)
 	       "  -f, --format FORMAT   %s, or raw to record (default: from -o's\n"
 	       "                        extension: .folded, .pb.gz, .uniprof for raw; else folded)\n"
 	       "      --per-vcpu        add a vcpuN root frame to every stack\n"
+	       "      --reverse         svg: draw an icicle, the root at the top and callees\n"
+	       "                        below it\n"
 	       "  -v, --verbose         say more on standard error (repeat for more)\n"
 	       "  -h, --help            show this help\n"
 	       "      --version         show the version\n",
@@ -309,6 +313,10 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			opts->per_vcpu = 1;
 			writing_option = writing_option ? writing_option : "--per-vcpu";
 			break;
+		case OPT_REVERSE:
+			opts->reverse = 1;
+			writing_option = writing_option ? writing_option : "--reverse";
+			break;
 		case 'v':
 			opts->verbose++;
 			break;
@@ -373,6 +381,8 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			opts->writer = up_writer_for_path(opts->output);
 		if (!opts->writer)
 			opts->writer = &up_writer_folded;
+		if (opts->reverse && opts->writer != &up_writer_svg)
+			return usage_error("%s is for the svg format (-f svg, or -o FILE.svg)", "--reverse");
 		if (opts->writer->binary && !opts->output && isatty(STDOUT_FILENO))
 			return usage_error("the %s format is binary: give -o FILE or redirect the output", opts->writer->name);
 	}

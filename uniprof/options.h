@@ -39,6 +39,7 @@ struct options {
 	uint64_t samples;       /* 0: no limit */
 	unsigned int max_depth;
 	int per_vcpu;
+	int reverse;            /* --reverse: flame graphs as icicles */
 	int verbose;
 };
 

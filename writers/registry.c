@@ -5,6 +5,7 @@
 static const struct up_writer *const writers[] = {
 	&up_writer_folded,
 	&up_writer_pprof,
+	&up_writer_svg,
 };
 
 #define NR_WRITERS (sizeof(writers) / sizeof(writers[0]))

@@ -17,7 +17,7 @@
 struct up_writer_options {
 	int per_vcpu;           /* a "vcpuN" frame at the root of each stack */
 	int lines;              /* show file:line where known */
-	int reverse;            /* flame graphs: leaves at the root (an icicle of callers) */
+	int reverse;            /* flame graphs: the root at the top, callees below (an icicle) */
 	const char *title;      /* NULL: the writer makes one from the metadata */
 };
 
@@ -32,6 +32,7 @@ struct up_writer {
 
 extern const struct up_writer up_writer_folded;
 extern const struct up_writer up_writer_pprof;
+extern const struct up_writer up_writer_svg;
 
 /* The writer called name, or NULL. */
 const struct up_writer *up_writer_find(const char *name);
