@@ -2,7 +2,8 @@
  * uniprof: sample the stacks of a running virtual machine from the host.
  *
  * This file alone talks to the user: it parses options, attaches to the target, runs the
- * sampler, names the stacks, writes the profile and turns errors into one line and an exit code.
+ * sampler (or takes one dump), names the stacks, writes the profile (or the backtraces), keeps
+ * a live status line on a terminal, and turns errors into one line and an exit code.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../backends/target.h"
 #include "../symbolize/symbolize.h"
 #include "../symbolize/symprofile.h"
 #include "../writers/writer.h"
+#include "dump.h"
 #include "guard.h"
 #include "options.h"
 #include "output.h"
@@ -45,6 +48,63 @@ static void install_signals(void)
 
 static int verbosity;
 
+/*
+ * The live status line: on a terminal, for runs longer than a second, redrawn in place with
+ * '\r' and wiped before anything else is printed on standard error.
+ */
+#define STATUS_AFTER_S 1.0
+#define STATUS_EVERY_NS 250000000ull
+
+struct status {
+	double duration;        /* -t, 0 for none */
+	uint64_t samples;       /* -n, 0 for none */
+	int width;              /* of the line on the screen, 0 when none is shown */
+};
+
+static struct status status;
+
+static void status_clear(void)
+{
+	if (!status.width)
+		return;
+	fprintf(stderr, "\r%*s\r", status.width, "");
+	fflush(stderr);
+	status.width = 0;
+}
+
+static void status_show(void *ctx, const struct sampler_stats *st, double elapsed)
+{
+	double rate = st->samples / elapsed, left = -1;
+	char line[160];
+	int n;
+
+	(void)ctx;
+	if (elapsed < STATUS_AFTER_S)
+		return;
+	/* Whichever limit comes first; -n's from the rate so far. */
+	if (status.duration > 0)
+		left = status.duration - elapsed;
+	if (status.samples && st->samples <= status.samples && rate > 0) {
+		double by_count = (status.samples - st->samples) / rate;
+
+		if (left < 0 || by_count < left)
+			left = by_count;
+	}
+	n = snprintf(line, sizeof(line), "uniprof: %llu samples, %.1f Hz, %llu truncated, %.0f s",
+		     (unsigned long long)st->samples, rate, (unsigned long long)st->truncated,
+		     elapsed);
+	if (left >= 0)
+		snprintf(line + n, sizeof(line) - n, ", %.0f s left", left);
+	else if (!status.duration && !status.samples)
+		snprintf(line + n, sizeof(line) - n, " (Ctrl-C stops)");
+	n = (int)strlen(line);
+	/* Pad over a longer previous line. */
+	fprintf(stderr, "\r%s%*s", line, status.width > n ? status.width - n : 0, "");
+	fflush(stderr);
+	if (n > status.width)
+		status.width = n;
+}
+
 static void log_line(void *ctx, int level, const char *fmt, ...)
 {
 	va_list ap;
@@ -52,6 +112,7 @@ static void log_line(void *ctx, int level, const char *fmt, ...)
 	(void)ctx;
 	if (level > verbosity)
 		return;
+	status_clear();
 	va_start(ap, fmt);
 	fputs("uniprof: ", stderr);
 	vfprintf(stderr, fmt, ap);
@@ -61,6 +122,7 @@ static void log_line(void *ctx, int level, const char *fmt, ...)
 
 static int report(struct up_error *err)
 {
+	status_clear();
 	fprintf(stderr, "uniprof: %s\n", err->message);
 	up_error_destroy(err);
 	return 1;
@@ -113,19 +175,19 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 {
 	fprintf(stderr,
 		"uniprof: %llu samples in %.2f s, %llu stacks, %llu truncated (%.1f%%), "
-		"rate %.1f Hz of %.1f Hz requested, median pause %.0f us\n",
+		"rate %.1f Hz of %.1f Hz requested, median pause %.0f us, p99 pause %.0f us\n",
 		(unsigned long long)st->samples, st->elapsed, (unsigned long long)st->stacks,
 		(unsigned long long)st->truncated,
 		st->stacks ? 100.0 * st->truncated / st->stacks : 0.0, st->rate, opts->frequency,
-		st->pause_median_us);
+		st->pause_median_us, st->pause_p99_us);
 	if (st->stale)
 		fprintf(stderr, "uniprof: %llu vCPU states not counted: runnable but not run since the "
 			"previous sample (the host's CPUs are overcommitted)\n",
 			(unsigned long long)st->stale);
 	if (verbosity) {
-		fprintf(stderr, "uniprof: %llu sample slots missed; pause p99 %.0f us, longest %.0f us; "
+		fprintf(stderr, "uniprof: %llu sample slots missed; longest pause %.0f us; "
 			"from pause to the resume request: median %.0f us, p99 %.0f us\n",
-			(unsigned long long)st->missed, st->pause_p99_us, st->pause_max_us,
+			(unsigned long long)st->missed, st->pause_max_us,
 			st->held_median_us, st->held_p99_us);
 		fprintf(stderr, "uniprof: leaf callers found:");
 		for (int i = 0; i < UP_FIXUP_COUNT; i++)
@@ -152,24 +214,127 @@ static void describe_run(const struct options *opts, struct up_target *t,
 	meta->start_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 }
 
+/* Let the guest go: dismiss the guardian, free the reader, detach. */
+static void release(const struct up_target_ops *backend, struct up_target *target,
+		    struct up_memory *memory)
+{
+	guard_stop(target);
+	up_memory_destroy(memory);
+	backend->detach(target);
+}
+
+/* Close the output, keeping the first of two errors; report it.  Returns the exit status. */
+static int finish_output(struct output *output, struct up_error *err)
+{
+	struct up_error *cerr = output_close(output);
+
+	if (err)
+		up_error_destroy(cerr);
+	else
+		err = cerr;
+	return err ? report(err) : 0;
+}
+
+/* --dump: one pause for every vCPU's stack, then, with the guest let go, the backtraces. */
+static int run_dump(const struct options *opts, const struct up_target_ops *backend,
+		    struct up_target *target, struct up_memory *memory, struct up_symbolizer *sym,
+		    struct output *output)
+{
+	struct dump_options dopts = {
+		.max_depth = opts->max_depth,
+		.func_start = up_symbolizer_func_start,
+		.read_code = up_symbolizer_read_code,
+		.code_ctx = sym,
+	};
+	struct up_backtrace_names names;
+	struct up_error *err;
+	struct dump dump;
+
+	err = dump_take(target, memory, &dopts, &dump);
+	release(backend, target, memory);
+	if (err) {
+		output_abandon(output);
+		return report(up_error_prefix(err, "reading the stacks"));
+	}
+	log_line(NULL, 1, "the guest was stopped for %.0f us", dump.pause_us);
+	up_backtrace_names_symbolizer(sym, &names);
+	err = dump_write(output_begin(output), &dump, &names);
+	dump_deinit(&dump);
+	return finish_output(output, err);
+}
+
+/* Sample until the end of the run, let the guest go, write the profile and the summary. */
+static int run_profile(const struct options *opts, const struct up_target_ops *backend,
+		       struct up_target *target, struct up_memory *memory,
+		       struct up_symbolizer *sym, struct output *output)
+{
+	struct up_writer_options wopts = { 0 };
+	struct up_symprofile symprofile;
+	struct sampler_options sopts;
+	struct sampler_stats stats;
+	struct up_profile profile;
+	struct up_error *err, *run_err;
+	int rc;
+
+	up_profile_init(&profile);
+	describe_run(opts, target, &profile.meta);
+	sopts = (struct sampler_options){
+		.frequency = opts->frequency,
+		.duration = opts->duration,
+		.samples = opts->samples,
+		.max_depth = opts->max_depth,
+		.stop = &stop_requested,
+		.func_start = up_symbolizer_func_start,
+		.read_code = up_symbolizer_read_code,
+		.code_ctx = sym,
+	};
+	if (!opts->quiet && isatty(STDERR_FILENO)) {
+		status.duration = opts->duration;
+		status.samples = opts->samples;
+		sopts.progress = status_show;
+		sopts.progress_ns = STATUS_EVERY_NS;
+	}
+	run_err = sampler_run(target, memory, &sopts, &profile, &stats);
+	status_clear();
+	profile.meta.duration_ns = (uint64_t)(stats.elapsed * 1e9);
+	profile.meta.samples = stats.samples;
+	profile.meta.truncated = stats.truncated;
+	log_memory_stats(memory, &stats);
+	release(backend, target, memory);
+	if (run_err)
+		fprintf(stderr, "uniprof: sampling stopped: %s; writing the %llu samples taken\n",
+			run_err->message, (unsigned long long)stats.samples);
+
+	wopts.per_vcpu = opts->per_vcpu;
+	wopts.lines = opts->lines;
+	err = up_symprofile_build(&profile, sym, &symprofile);
+	if (!err) {
+		err = opts->writer->write(output_begin(output), &symprofile, &wopts);
+		up_symprofile_deinit(&symprofile);
+	}
+	rc = finish_output(output, err);
+	print_summary(opts, &stats);
+	if (run_err) {
+		up_error_destroy(run_err);
+		rc = 1;
+	}
+	up_profile_deinit(&profile);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct up_target_options topts = { .log = log_line };
-	struct up_writer_options wopts = { 0 };
-	struct up_symprofile symprofile;
 	struct up_symbolizer_options sym_opts;
 	double slide_pause_us;
 	const struct up_target_ops *backend;
 	struct up_symbolizer sym;
-	struct up_profile profile;
-	struct sampler_options sopts;
-	struct sampler_stats stats;
 	struct up_target *target = NULL;
 	struct up_memory *memory = NULL;
-	struct up_error *err, *run_err;
+	struct up_error *err;
 	struct options opts;
 	struct output output;
-	int rc = 0;
+	int rc;
 
 	switch (parse_options(argc, argv, &opts)) {
 	case PARSE_RUN:
@@ -188,8 +353,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	sym_opts.demangle = !opts.no_demangle;
-	sym_opts.inline_frames = opts.inline_frames;
-	sym_opts.lines = opts.lines;
+	/* A backtrace shows what a debugger shows: inlined frames and lines where DWARF has them. */
+	sym_opts.inline_frames = opts.inline_frames || opts.dump;
+	sym_opts.lines = opts.lines || opts.dump;
 	up_symbolizer_init(&sym, &sym_opts);
 	err = load_symbols(&opts, &sym);
 	if (err) {
@@ -225,9 +391,7 @@ int main(int argc, char **argv)
 		err = find_slides(target, memory, &sym, &slide_pause_us);
 	}
 	if (err) {
-		guard_stop(target);
-		up_memory_destroy(memory);
-		backend->detach(target);
+		release(backend, target, memory);
 		output_abandon(&output);
 		up_symbolizer_deinit(&sym);
 		free_options(&opts);
@@ -237,53 +401,10 @@ int main(int argc, char **argv)
 		log_line(NULL, 1, "slide search stopped the guest for %.0f us", slide_pause_us);
 	report_slides(&sym);
 
-	up_profile_init(&profile);
-	describe_run(&opts, target, &profile.meta);
-	sopts = (struct sampler_options){
-		.frequency = opts.frequency,
-		.duration = opts.duration,
-		.samples = opts.samples,
-		.max_depth = opts.max_depth,
-		.stop = &stop_requested,
-		.func_start = up_symbolizer_func_start,
-		.read_code = up_symbolizer_read_code,
-		.code_ctx = &sym,
-	};
-	run_err = sampler_run(target, memory, &sopts, &profile, &stats);
-	profile.meta.duration_ns = (uint64_t)(stats.elapsed * 1e9);
-	profile.meta.samples = stats.samples;
-	profile.meta.truncated = stats.truncated;
-	guard_stop(target);
-	log_memory_stats(memory, &stats);
-	up_memory_destroy(memory);
-	backend->detach(target);
-	if (run_err)
-		fprintf(stderr, "uniprof: sampling stopped: %s; writing the %llu samples taken\n",
-			run_err->message, (unsigned long long)stats.samples);
-
-	wopts.per_vcpu = opts.per_vcpu;
-	wopts.lines = opts.lines;
-	err = up_symprofile_build(&profile, &sym, &symprofile);
-	if (!err) {
-		err = opts.writer->write(output_begin(&output), &symprofile, &wopts);
-		up_symprofile_deinit(&symprofile);
-	}
-	{
-		struct up_error *cerr = output_close(&output);
-
-		if (err)
-			up_error_destroy(cerr);
-		else
-			err = cerr;
-	}
-	if (err)
-		rc = report(err);
-	print_summary(&opts, &stats);
-	if (run_err) {
-		up_error_destroy(run_err);
-		rc = 1;
-	}
-	up_profile_deinit(&profile);
+	if (opts.dump)
+		rc = run_dump(&opts, backend, target, memory, &sym, &output);
+	else
+		rc = run_profile(&opts, backend, target, memory, &sym, &output);
 	up_symbolizer_deinit(&sym);
 	free_options(&opts);
 	return rc;

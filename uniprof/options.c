@@ -26,6 +26,8 @@ enum {
 	OPT_LINES,
 	OPT_NO_DEMANGLE,
 	OPT_MEMORY,
+	OPT_DUMP,
+	OPT_QUIET,
 };
 
 
@@ -46,7 +48,9 @@ static const struct option long_options[] = {
 	{ "inline", no_argument, NULL, OPT_INLINE },
 	{ "lines", no_argument, NULL, OPT_LINES },
 	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+	{ "dump", no_argument, NULL, OPT_DUMP },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -56,8 +60,10 @@ static void print_help(void)
 {
 	printf("Usage: uniprof --qmp SOCKET [options]\n"
 	       "       uniprof -d DOMAIN [options]\n"
+	       "       uniprof dump --qmp SOCKET | -d DOMAIN [options]   (same as --dump)\n"
 	       "Sample the call stacks of a running virtual machine from the host and write\n"
-	       "folded stacks (root;...;leaf COUNT) for flamegraph.pl.\n"
+	       "folded stacks (root;...;leaf COUNT) for flamegraph.pl, or print every vCPU's\n"
+	       "stack once as a backtrace (--dump).\n"
 	       "\n"
 	       "Target:\n"
 	       "  -q, --qmp ADDR        QEMU's QMP socket: a unix socket PATH or HOST:PORT\n"
@@ -87,11 +93,16 @@ static void print_help(void)
 	       "      --no-demangle     keep C++ and Rust names mangled\n"
 	       "\n"
 	       "Output:\n"
+	       "      --dump            stop the guest once, print every vCPU's backtrace (frame,\n"
+	       "                        pc, function+offset, file:line, inlined frames), resume;\n"
+	       "                        -o applies, sampling options and -f do not\n"
 	       "  -o, --output FILE     write the profile to FILE (default: standard output)\n"
 	       "  -f, --format FORMAT   %s (default: from -o's extension,\n"
 	       "                        else folded)\n"
 	       "      --per-vcpu        add a vcpuN root frame to every stack\n"
 	       "  -v, --verbose         say more on standard error (repeat for more)\n"
+	       "      --quiet           no live status line on a terminal (long option only:\n"
+	       "                        -q is --qmp)\n"
 	       "  -h, --help            show this help\n"
 	       "      --version         show the version\n",
 	       DEFAULT_FREQUENCY, DEFAULT_MAX_DEPTH, up_writer_names());
@@ -185,12 +196,20 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 
 enum parse_result parse_options(int argc, char **argv, struct options *opts)
 {
+	/* The last option given that means nothing to --dump, which takes no profile. */
+	const char *profile_only = NULL;
 	uint64_t u;
 	int c;
 
 	memset(opts, 0, sizeof(*opts));
 	opts->frequency = DEFAULT_FREQUENCY;
 	opts->max_depth = DEFAULT_MAX_DEPTH;
+	/* "uniprof dump ARGS" is "uniprof --dump ARGS". */
+	if (argc > 1 && !strcmp(argv[1], "dump")) {
+		opts->dump = 1;
+		argc--;
+		argv++;
+	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":q:d:k:F:t:n:o:f:vh", long_options, NULL)) != -1) {
 		switch (c) {
@@ -238,14 +257,17 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			opts->no_demangle = 1;
 			break;
 		case 'F':
+			profile_only = "-F";
 			if (parse_double(optarg, 0.001, MAX_FREQUENCY, &opts->frequency))
 				return usage_error("bad frequency '%s': give a number of Hz up to 100000", optarg);
 			break;
 		case 't':
+			profile_only = "-t";
 			if (parse_double(optarg, 0.001, 1e9, &opts->duration))
 				return usage_error("bad duration '%s': give a positive number of seconds", optarg);
 			break;
 		case 'n':
+			profile_only = "-n";
 			if (parse_u64(optarg, 1, UINT64_MAX, &opts->samples))
 				return usage_error("bad sample count '%s': give a positive integer", optarg);
 			break;
@@ -253,6 +275,7 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			opts->output = optarg;
 			break;
 		case 'f':
+			profile_only = "-f";
 			opts->writer = up_writer_find(optarg);
 			if (!opts->writer)
 				return usage_error("bad --format '%s': give %s", optarg, up_writer_names());
@@ -263,7 +286,14 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			opts->max_depth = u;
 			break;
 		case OPT_PER_VCPU:
+			profile_only = "--per-vcpu";
 			opts->per_vcpu = 1;
+			break;
+		case OPT_DUMP:
+			opts->dump = 1;
+			break;
+		case OPT_QUIET:
+			opts->quiet = 1;
 			break;
 		case 'v':
 			opts->verbose++;
@@ -296,12 +326,19 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 		return usage_error("%s is for QEMU targets, not Xen domains", "--gdb");
 	if (opts->memory_given && opts->domain)
 		return usage_error("%s is for QEMU targets: a Xen domain's memory is always mapped from dom0", "--memory");
-	if (!opts->writer && opts->output)
-		opts->writer = up_writer_for_path(opts->output);
-	if (!opts->writer)
-		opts->writer = &up_writer_folded;
-	if (opts->writer->binary && !opts->output && isatty(STDOUT_FILENO))
-		return usage_error("the %s format is binary: give -o FILE or redirect the output", opts->writer->name);
+	if (opts->dump && profile_only)
+		return usage_error("%s does not apply to --dump, which prints one backtrace per vCPU",
+				   profile_only);
+	/* Backtraces are text of their own: no writer, whatever -o's extension says. */
+	if (!opts->dump) {
+		if (!opts->writer && opts->output)
+			opts->writer = up_writer_for_path(opts->output);
+		if (!opts->writer)
+			opts->writer = &up_writer_folded;
+		if (opts->writer->binary && !opts->output && isatty(STDOUT_FILENO))
+			return usage_error("the %s format is binary: give -o FILE or redirect the output",
+					   opts->writer->name);
+	}
 	if (opts->has_slide && !opts->nr_kernels)
 		return usage_error("%s needs a -k file to apply to", "--slide");
 	if (opts->has_slide && opts->kernels[0].has_address)

@@ -29,14 +29,16 @@ struct options {
 	int inline_frames;
 	int lines;
 	int no_demangle;
+	int dump;               /* --dump or "uniprof dump": one backtrace per vCPU, no profile */
 	const char *output;     /* NULL: stdout */
-	const struct up_writer *writer;  /* -f, or from -o's extension; folded by default */
+	const struct up_writer *writer;  /* -f, or from -o's extension; folded by default; NULL with dump */
 	double frequency;       /* samples per second */
 	double duration;        /* seconds; 0: until -n or Ctrl-C */
 	uint64_t samples;       /* 0: no limit */
 	unsigned int max_depth;
 	int per_vcpu;
 	int verbose;
+	int quiet;              /* --quiet: no live status line */
 };
 
 enum parse_result {
