@@ -58,7 +58,7 @@ struct up_error *up_backtrace_write(FILE *out, const struct up_backtrace *bt,
 	else
 		fputs("complete", out);
 	if (bt->regs)
-		fprintf(out, " (sp 0x%" PRIx64 ", fp 0x%" PRIx64 ")", bt->regs->sp, bt->regs->fp);
+		fprintf(out, ", sp 0x%" PRIx64 ", fp 0x%" PRIx64, bt->regs->sp, bt->regs->fp);
 	fputc('\n', out);
 	for (size_t i = 0; i < w->depth; i++) {
 		uint64_t addr = bt->pcs[i], start;

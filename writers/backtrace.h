@@ -2,7 +2,7 @@
  * Backtraces: one vCPU's walked stack printed the way a debugger prints `bt`, for uniprof
  * --dump.
  *
- *   vCPU 0: complete (sp 0xffffffff80105f70, fp 0xffffffff80105f80)
+ *   vCPU 0: complete, sp 0xffffffff80105f70, fp 0xffffffff80105f80
  *   #0  0xffffffff80001410 in spin_units [inlined] (workload.c:57)
  *   #1  0xffffffff80001410 in alpha_leaf+0x30 (workload.c:101)
  *   #2  0xffffffff80001445 in alpha_deep+0x15 (workload.c:107)
