@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,10 +73,24 @@ static void status_clear(void)
 	status.width = 0;
 }
 
+/* A duration for the status line: "4.2 s", "12m05s", "3h07m". */
+static void format_seconds(char *buf, size_t size, double s)
+{
+	unsigned long long whole = (unsigned long long)s;
+
+	if (s < 60)
+		snprintf(buf, size, "%.1f s", s);
+	else if (whole < 3600)
+		snprintf(buf, size, "%llum%02llus", whole / 60, whole % 60);
+	else
+		snprintf(buf, size, "%lluh%02llum", whole / 3600, whole / 60 % 60);
+}
+
 static void status_show(void *ctx, const struct sampler_stats *st, double elapsed)
 {
 	double rate = st->samples / elapsed, left = -1;
-	char line[160];
+	char line[160], took[32], rest[32];
+	struct winsize ws;
 	int n;
 
 	(void)ctx;
@@ -83,21 +98,27 @@ static void status_show(void *ctx, const struct sampler_stats *st, double elapse
 		return;
 	/* Whichever limit comes first; -n's from the rate so far. */
 	if (status.duration > 0)
-		left = status.duration - elapsed;
+		left = status.duration > elapsed ? status.duration - elapsed : 0;
 	if (status.samples && st->samples <= status.samples && rate > 0) {
 		double by_count = (status.samples - st->samples) / rate;
 
 		if (left < 0 || by_count < left)
 			left = by_count;
 	}
-	n = snprintf(line, sizeof(line), "uniprof: %llu samples, %.1f Hz, %llu truncated, %.0f s",
-		     (unsigned long long)st->samples, rate, (unsigned long long)st->truncated,
-		     elapsed);
-	if (left >= 0)
-		snprintf(line + n, sizeof(line) - n, ", %.0f s left", left);
-	else if (!status.duration && !status.samples)
-		snprintf(line + n, sizeof(line) - n, " (Ctrl-C stops)");
+	format_seconds(took, sizeof(took), elapsed);
+	format_seconds(rest, sizeof(rest), left);
+	n = snprintf(line, sizeof(line), "uniprof: %llu samples, %.1f Hz, %llu truncated, %s elapsed%s%s%s",
+		     (unsigned long long)st->samples, rate, (unsigned long long)st->truncated, took,
+		     left >= 0 ? ", " : "", left >= 0 ? rest : "",
+		     left >= 0 ? " left" : !status.duration && !status.samples ? " (Ctrl-C stops)" : "");
+	if (n < 0)
+		return;
 	n = (int)strlen(line);
+	/* A line that wraps cannot be redrawn with '\r': cut it to the terminal's width. */
+	if (!ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) && ws.ws_col > 1 && n >= ws.ws_col) {
+		n = ws.ws_col - 1;
+		line[n] = '\0';
+	}
 	/* Pad over a longer previous line. */
 	fprintf(stderr, "\r%s%*s", line, status.width > n ? status.width - n : 0, "");
 	fflush(stderr);
