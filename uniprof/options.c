@@ -95,14 +95,14 @@ static void print_help(void)
 	       "Output:\n"
 	       "      --dump            stop the guest once, print every vCPU's backtrace (frame,\n"
 	       "                        pc, function+offset, file:line, inlined frames), resume;\n"
-	       "                        -o applies, sampling options and -f do not\n"
+	       "                        -o and --max-depth apply; -F, -t, -n, -f, --per-vcpu not\n"
 	       "  -o, --output FILE     write the profile to FILE (default: standard output)\n"
 	       "  -f, --format FORMAT   %s (default: from -o's extension,\n"
 	       "                        else folded)\n"
 	       "      --per-vcpu        add a vcpuN root frame to every stack\n"
 	       "  -v, --verbose         say more on standard error (repeat for more)\n"
-	       "      --quiet           no live status line on a terminal (long option only:\n"
-	       "                        -q is --qmp)\n"
+	       "      --quiet           no live status line (shown when standard error is a\n"
+	       "                        terminal, after 1 s); long option only: -q is --qmp\n"
 	       "  -h, --help            show this help\n"
 	       "      --version         show the version\n",
 	       DEFAULT_FREQUENCY, DEFAULT_MAX_DEPTH, up_writer_names());
