@@ -7,6 +7,8 @@
 #   make test               install dependencies, build, run every test
 #   make demo               boot the demo guest under QEMU, profile it, write demo.folded
 #   make check-headers      every header compiles on its own
+#   make install            build/uniprof and its manual page under $(DESTDIR)$(PREFIX)
+#                           (PREFIX=/usr/local); make uninstall removes them
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -41,9 +43,10 @@ LIB_SRCS := \
 	symbolize/map_symbols.c symbolize/pe.c symbolize/dwarf.c symbolize/demangle.c \
 	symbolize/slide.c symbolize/symbolize.c symbolize/symprofile.c \
 	writers/registry.c writers/protobuf.c writers/pprof.c flamegraph/folded.c \
-	flamegraph/tree.c flamegraph/svg.c \
+	flamegraph/tree.c flamegraph/svg.c writers/backtrace.c \
 	record/raw_write.c record/raw_read.c record/raw_slides.c
-CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c uniprof/slides.c uniprof/guard.c uniprof/output.c
+CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c uniprof/slides.c uniprof/guard.c uniprof/output.c \
+	uniprof/dump.c
 
 # ---- Xen backend (uniprof -d) -------------------------------------------------------------
 # Built when libxen-dev's libraries are there (pkg-config knows them); otherwise left out, and
@@ -99,7 +102,8 @@ fuzz_svg_SRCS := flamegraph/svg.c flamegraph/tree.c util/error.c
 fuzz_ram_layout_MAX_LEN := 8192
 FUZZ_BINS := $(if $(HAVE_FUZZ_CC),$(FUZZERS:%=$(BUILD)/fuzz/%))
 
-.PHONY: all deps test unit integration demo guests fuzz fuzz-run bench check-headers cross-arm64 clean
+.PHONY: all deps test unit integration demo guests fuzz fuzz-run bench check-headers cross-arm64 clean \
+	install uninstall
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/uniprof $(FUZZ_BINS)
@@ -119,8 +123,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -no-pie -o $@ $< $(filter %.o,$^) $(LIB) $(PKG_LIBS) $(CMOCKA_LIBS) -lm
 
-# The sampling loop is the CLI's, not the library's.
+# The sampling loop and the dump's pause are the CLI's, not the library's.
 $(BUILD)/tests/test_sampler: $(BUILD)/obj/uniprof/sampler.o
+$(BUILD)/tests/test_dump: $(BUILD)/obj/uniprof/dump.o
 
 .SECONDEXPANSION:
 $(BUILD)/fuzz/%: fuzz/%.c $$($$*_SRCS)
@@ -227,6 +232,19 @@ check-headers:
 	@for h in $$(git ls-files '*.h' | grep -v '^tests/guests/'); do \
 		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -fsyntax-only -x c - -I. || exit 1; \
 	done; echo "all headers compile on their own"
+
+# Installation, with the usual PREFIX and DESTDIR (a staging root for packagers).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MAN1DIR ?= $(PREFIX)/share/man/man1
+
+install: $(BUILD)/uniprof
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR)
+	install -m 755 $(BUILD)/uniprof $(DESTDIR)$(BINDIR)/uniprof
+	install -m 644 doc/uniprof.1 $(DESTDIR)$(MAN1DIR)/uniprof.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/uniprof $(DESTDIR)$(MAN1DIR)/uniprof.1
 
 clean:
 	rm -rf build build-san

@@ -92,7 +92,7 @@ def uniprof(guest, kernel, rate, seconds, *extra):
         raise RuntimeError(err)
     m = re.search(r"(\d+) samples in .* rate ([\d.]+) Hz of ([\d.]+) Hz requested, "
                   r"median pause (\d+) us", err)
-    p = re.search(r"pause p99 (\d+) us", err)
+    p = re.search(r"p99 pause (\d+) us", err)
     h = re.search(r"from pause to the resume request: median (\d+) us", err)
     return {"samples": int(m.group(1)), "rate": float(m.group(2)), "median": int(m.group(4)),
             "p99": int(p.group(1)), "held": int(h.group(1))}

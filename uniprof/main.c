@@ -2,9 +2,10 @@
  * uniprof: sample the stacks of a running virtual machine from the host.
  *
  * This file alone talks to the user: it parses options, attaches to the target, runs the
- * sampler (recording the samples as they come with -f raw), names the stacks, writes the
- * profile -- of the run, or of a recording (uniprof report) -- and turns errors into one line
- * and an exit code.
+ * sampler (recording the samples as they come with -f raw) or takes one dump, names the
+ * stacks, writes the profile (or the backtraces) -- of the run, or of a recording (uniprof
+ * report) --, keeps a live status line on a terminal, and turns errors into one line and an
+ * exit code.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,13 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../backends/target.h"
 #include "../record/raw.h"
 #include "../symbolize/symbolize.h"
 #include "../symbolize/symprofile.h"
 #include "../writers/writer.h"
+#include "dump.h"
 #include "guard.h"
 #include "options.h"
 #include "output.h"
@@ -48,6 +52,83 @@ static void install_signals(void)
 
 static int verbosity;
 
+/*
+ * The live status line: on a terminal, for runs longer than a second, redrawn in place with
+ * '\r' and wiped before anything else is printed on standard error.
+ */
+#define STATUS_AFTER_S 1.0
+#define STATUS_EVERY_NS 250000000ull
+
+struct status {
+	double duration;        /* -t, 0 for none */
+	uint64_t samples;       /* -n, 0 for none */
+	int width;              /* of the line on the screen, 0 when none is shown */
+};
+
+static struct status status;
+
+static void status_clear(void)
+{
+	if (!status.width)
+		return;
+	fprintf(stderr, "\r%*s\r", status.width, "");
+	fflush(stderr);
+	status.width = 0;
+}
+
+/* A duration for the status line: "4.2 s", "12m05s", "3h07m". */
+static void format_seconds(char *buf, size_t size, double s)
+{
+	unsigned long long whole = (unsigned long long)s;
+
+	if (s < 60)
+		snprintf(buf, size, "%.1f s", s);
+	else if (whole < 3600)
+		snprintf(buf, size, "%llum%02llus", whole / 60, whole % 60);
+	else
+		snprintf(buf, size, "%lluh%02llum", whole / 3600, whole / 60 % 60);
+}
+
+static void status_show(void *ctx, const struct sampler_stats *st, double elapsed)
+{
+	double rate = st->samples / elapsed, left = -1;
+	char line[160], took[32], rest[32];
+	struct winsize ws;
+	int n;
+
+	(void)ctx;
+	if (elapsed < STATUS_AFTER_S)
+		return;
+	/* Whichever limit comes first; -n's from the rate so far. */
+	if (status.duration > 0)
+		left = status.duration > elapsed ? status.duration - elapsed : 0;
+	if (status.samples && st->samples <= status.samples && rate > 0) {
+		double by_count = (status.samples - st->samples) / rate;
+
+		if (left < 0 || by_count < left)
+			left = by_count;
+	}
+	format_seconds(took, sizeof(took), elapsed);
+	format_seconds(rest, sizeof(rest), left);
+	n = snprintf(line, sizeof(line), "uniprof: %llu samples, %.1f Hz, %llu truncated, %s elapsed%s%s%s",
+		     (unsigned long long)st->samples, rate, (unsigned long long)st->truncated, took,
+		     left >= 0 ? ", " : "", left >= 0 ? rest : "",
+		     left >= 0 ? " left" : !status.duration && !status.samples ? " (Ctrl-C stops)" : "");
+	if (n < 0)
+		return;
+	n = (int)strlen(line);
+	/* A line that wraps cannot be redrawn with '\r': cut it to the terminal's width. */
+	if (!ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) && ws.ws_col > 1 && n >= ws.ws_col) {
+		n = ws.ws_col - 1;
+		line[n] = '\0';
+	}
+	/* Pad over a longer previous line. */
+	fprintf(stderr, "\r%s%*s", line, status.width > n ? status.width - n : 0, "");
+	fflush(stderr);
+	if (n > status.width)
+		status.width = n;
+}
+
 static void log_line(void *ctx, int level, const char *fmt, ...)
 {
 	va_list ap;
@@ -55,6 +136,7 @@ static void log_line(void *ctx, int level, const char *fmt, ...)
 	(void)ctx;
 	if (level > verbosity)
 		return;
+	status_clear();
 	va_start(ap, fmt);
 	fputs("uniprof: ", stderr);
 	vfprintf(stderr, fmt, ap);
@@ -64,6 +146,7 @@ static void log_line(void *ctx, int level, const char *fmt, ...)
 
 static int report(struct up_error *err)
 {
+	status_clear();
 	fprintf(stderr, "uniprof: %s\n", err->message);
 	up_error_destroy(err);
 	return 1;
@@ -74,8 +157,9 @@ static struct up_error *load_symbols(const struct options *opts, struct up_symbo
 {
 	struct up_symbolizer_options sym_opts = {
 		.demangle = !opts->no_demangle,
-		.inline_frames = opts->inline_frames,
-		.lines = opts->lines,
+		/* A backtrace shows what a debugger shows: inlined frames and lines where DWARF has them. */
+		.inline_frames = opts->inline_frames || opts->dump,
+		.lines = opts->lines || opts->dump,
 	};
 
 	up_symbolizer_init(sym, &sym_opts);
@@ -126,19 +210,19 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 {
 	fprintf(stderr,
 		"uniprof: %llu samples in %.2f s, %llu stacks, %llu truncated (%.1f%%), "
-		"rate %.1f Hz of %.1f Hz requested, median pause %.0f us\n",
+		"rate %.1f Hz of %.1f Hz requested, median pause %.0f us, p99 pause %.0f us\n",
 		(unsigned long long)st->samples, st->elapsed, (unsigned long long)st->stacks,
 		(unsigned long long)st->truncated,
 		st->stacks ? 100.0 * st->truncated / st->stacks : 0.0, st->rate, opts->frequency,
-		st->pause_median_us);
+		st->pause_median_us, st->pause_p99_us);
 	if (st->stale)
 		fprintf(stderr, "uniprof: %llu vCPU states not counted: runnable but not run since the "
 			"previous sample (the host's CPUs are overcommitted)\n",
 			(unsigned long long)st->stale);
 	if (verbosity) {
-		fprintf(stderr, "uniprof: %llu sample slots missed; pause p99 %.0f us, longest %.0f us; "
+		fprintf(stderr, "uniprof: %llu sample slots missed; longest pause %.0f us; "
 			"from pause to the resume request: median %.0f us, p99 %.0f us\n",
-			(unsigned long long)st->missed, st->pause_p99_us, st->pause_max_us,
+			(unsigned long long)st->missed, st->pause_max_us,
 			st->held_median_us, st->held_p99_us);
 		fprintf(stderr, "uniprof: leaf callers found:");
 		for (int i = 0; i < UP_FIXUP_COUNT; i++)
@@ -221,6 +305,55 @@ static const char *output_name(const struct options *opts)
 	return opts->output ? opts->output : "standard output";
 }
 
+/* Let the guest go: dismiss the guardian, free the reader, detach. */
+static void release(const struct up_target_ops *backend, struct up_target *target,
+		    struct up_memory *memory)
+{
+	guard_stop(target);
+	up_memory_destroy(memory);
+	backend->detach(target);
+}
+
+/* Close the output, keeping the first of two errors; report it.  Returns the exit status. */
+static int finish_output(struct output *output, struct up_error *err)
+{
+	struct up_error *cerr = output_close(output);
+
+	if (err)
+		up_error_destroy(cerr);
+	else
+		err = cerr;
+	return err ? report(err) : 0;
+}
+
+/* --dump: one pause for every vCPU's stack, then, with the guest let go, the backtraces. */
+static int run_dump(const struct options *opts, const struct up_target_ops *backend,
+		    struct up_target *target, struct up_memory *memory, struct up_symbolizer *sym,
+		    struct output *output)
+{
+	struct dump_options dopts = {
+		.max_depth = opts->max_depth,
+		.func_start = up_symbolizer_func_start,
+		.read_code = up_symbolizer_read_code,
+		.code_ctx = sym,
+	};
+	struct up_backtrace_names names;
+	struct up_error *err;
+	struct dump dump;
+
+	err = dump_take(target, memory, &dopts, &dump);
+	release(backend, target, memory);
+	if (err) {
+		output_abandon(output);
+		return report(up_error_prefix(err, "reading the stacks"));
+	}
+	log_line(NULL, 1, "the guest was stopped for %.0f us", dump.pause_us);
+	up_backtrace_names_symbolizer(sym, &names);
+	err = dump_write(output_begin(output), &dump, &names);
+	dump_deinit(&dump);
+	return finish_output(output, err);
+}
+
 static int run_sampling(const struct options *opts)
 {
 	struct up_target_options topts = { .log = log_line };
@@ -278,6 +411,11 @@ static int run_sampling(const struct options *opts)
 			log_line(NULL, 1, "slide search stopped the guest for %.0f us", slide_pause_us);
 		report_slides(&sym);
 	}
+	if (!err && opts->dump) {
+		rc = run_dump(opts, backend, target, memory, &sym, &output);
+		up_symbolizer_deinit(&sym);
+		return rc;
+	}
 	up_profile_init(&profile);
 	if (!err)
 		describe_run(opts, target, &profile.meta);
@@ -289,9 +427,7 @@ static int run_sampling(const struct options *opts)
 			err = up_error_prefix(err, "%s", output_name(opts));
 	}
 	if (err) {
-		guard_stop(target);
-		up_memory_destroy(memory);
-		backend->detach(target);
+		release(backend, target, memory);
 		output_abandon(&output);
 		up_symbolizer_deinit(&sym);
 		return report(err);
@@ -310,14 +446,19 @@ static int run_sampling(const struct options *opts)
 		.record_flush = opts->raw ? record_flush : NULL,
 		.record_ctx = &recording,
 	};
+	if (!opts->quiet && isatty(STDERR_FILENO)) {
+		status.duration = opts->duration;
+		status.samples = opts->samples;
+		sopts.progress = status_show;
+		sopts.progress_ns = STATUS_EVERY_NS;
+	}
 	run_err = sampler_run(target, memory, &sopts, &profile, &stats);
+	status_clear();
 	profile.meta.duration_ns = (uint64_t)(stats.elapsed * 1e9);
 	profile.meta.samples = stats.samples;
 	profile.meta.truncated = stats.truncated;
-	guard_stop(target);
 	log_memory_stats(memory, &stats);
-	up_memory_destroy(memory);
-	backend->detach(target);
+	release(backend, target, memory);
 	if (run_err && opts->raw)
 		fprintf(stderr, "uniprof: sampling stopped: %s; %s keeps what was recorded before\n",
 			run_err->message, output_name(opts));

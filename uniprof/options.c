@@ -27,6 +27,8 @@ enum {
 	OPT_NO_DEMANGLE,
 	OPT_MEMORY,
 	OPT_REVERSE,
+	OPT_DUMP,
+	OPT_QUIET,
 };
 
 
@@ -48,7 +50,9 @@ static const struct option long_options[] = {
 	{ "inline", no_argument, NULL, OPT_INLINE },
 	{ "lines", no_argument, NULL, OPT_LINES },
 	{ "no-demangle", no_argument, NULL, OPT_NO_DEMANGLE },
+	{ "dump", no_argument, NULL, OPT_DUMP },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -60,8 +64,10 @@ static void print_help(void)
 	       "       uniprof -d DOMAIN [options]\n"
 	       "       uniprof record --qmp SOCKET|-d DOMAIN [options]\n"
 	       "       uniprof report FILE [-k FILE...] [symbol and output options]\n"
+	       "       uniprof dump --qmp SOCKET | -d DOMAIN [options]   (same as --dump)\n"
 	       "Sample the call stacks of a running virtual machine from the host and write\n"
-	       "folded stacks (root;...;leaf COUNT), an SVG flame graph or a pprof profile.\n"
+	       "folded stacks (root;...;leaf COUNT), an SVG flame graph or a pprof profile,\n"
+	       "or print every vCPU's stack once as a backtrace (--dump).\n"
 	       "'uniprof record' (the same as -f raw) writes the samples unsymbolized, as they\n"
 	       "are taken; 'uniprof report FILE' names them later, on any machine, and writes\n"
 	       "the profile in any format.\n"
@@ -95,6 +101,9 @@ static void print_help(void)
 	       "      --no-demangle     keep C++ and Rust names mangled\n"
 	       "\n"
 	       "Output:\n"
+	       "      --dump            stop the guest once, print every vCPU's backtrace (frame,\n"
+	       "                        pc, function+offset, file:line, inlined frames), resume;\n"
+	       "                        -o and --max-depth apply; -F, -t, -n, -f, --per-vcpu not\n"
 	       "  -o, --output FILE     write the profile to FILE (default: standard output)\n"
 	       "  -f, --format FORMAT   %s, or raw to record (default: from -o's\n"
 	       "                        extension: .folded, .pb.gz, .uniprof for raw; else folded)\n"
@@ -102,6 +111,8 @@ static void print_help(void)
 	       "      --reverse         svg: draw an icicle, the root at the top and callees\n"
 	       "                        below it\n"
 	       "  -v, --verbose         say more on standard error (repeat for more)\n"
+	       "      --quiet           no live status line (shown when standard error is a\n"
+	       "                        terminal, after 1 s); long option only: -q is --qmp\n"
 	       "  -h, --help            show this help\n"
 	       "      --version         show the version\n",
 	       DEFAULT_FREQUENCY, DEFAULT_MAX_DEPTH, up_writer_names());
@@ -209,6 +220,8 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 	/* The first option given that only sampling takes, and one that only writing takes. */
 	const char *sampling_option = NULL, *writing_option = NULL, *format = NULL;
 	int record = 0;
+	/* The last option given that means nothing to --dump, which takes no profile. */
+	const char *profile_only = NULL;
 	uint64_t u;
 	int c;
 
@@ -221,6 +234,8 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 		argv++;
 	} else if (argc > 1 && !strcmp(argv[1], "report")) {
 		opts->report = 1;
+	} else if (argc > 1 && !strcmp(argv[1], "dump")) {
+		opts->dump = 1;
 		argc--;
 		argv++;
 	}
@@ -279,16 +294,19 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			break;
 		case 'F':
 			sampling_option = sampling_option ? sampling_option : "-F";
+			profile_only = "-F";
 			if (parse_double(optarg, 0.001, MAX_FREQUENCY, &opts->frequency))
 				return usage_error("bad frequency '%s': give a number of Hz up to 100000", optarg);
 			break;
 		case 't':
 			sampling_option = sampling_option ? sampling_option : "-t";
+			profile_only = "-t";
 			if (parse_double(optarg, 0.001, 1e9, &opts->duration))
 				return usage_error("bad duration '%s': give a positive number of seconds", optarg);
 			break;
 		case 'n':
 			sampling_option = sampling_option ? sampling_option : "-n";
+			profile_only = "-n";
 			if (parse_u64(optarg, 1, UINT64_MAX, &opts->samples))
 				return usage_error("bad sample count '%s': give a positive integer", optarg);
 			break;
@@ -302,6 +320,7 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			if (!opts->raw && !opts->writer)
 				return usage_error("bad --format '%s': give %s or %s", optarg,
 						   up_writer_names(), RAW_FORMAT);
+			profile_only = "-f";
 			break;
 		case OPT_MAX_DEPTH:
 			sampling_option = sampling_option ? sampling_option : "--max-depth";
@@ -310,12 +329,21 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			opts->max_depth = u;
 			break;
 		case OPT_PER_VCPU:
+			profile_only = "--per-vcpu";
 			opts->per_vcpu = 1;
 			writing_option = writing_option ? writing_option : "--per-vcpu";
 			break;
 		case OPT_REVERSE:
 			opts->reverse = 1;
+			profile_only = "--reverse";
 			writing_option = writing_option ? writing_option : "--reverse";
+			break;
+		case OPT_DUMP:
+			opts->dump = 1;
+			sampling_option = sampling_option ? sampling_option : "--dump";
+			break;
+		case OPT_QUIET:
+			opts->quiet = 1;
 			break;
 		case 'v':
 			opts->verbose++;
@@ -358,7 +386,13 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 		if (record && format && !opts->raw)
 			return usage_error("record writes raw recordings only: -f %s is for uniprof report",
 					   format);
-		if (record || (!format && opts->output && has_extension(opts->output, RAW_EXTENSION)))
+		if (record && opts->dump)
+			return usage_error("%s", "record writes raw recordings: --dump prints backtraces");
+		if (opts->dump && profile_only)
+			return usage_error("%s does not apply to --dump, which prints one backtrace per vCPU",
+					   profile_only);
+		if (!opts->dump &&
+		    (record || (!format && opts->output && has_extension(opts->output, RAW_EXTENSION))))
 			opts->raw = 1;
 		if (!!opts->qmp + !!opts->domain != 1) {
 			if (opts->gdb && !opts->domain)
@@ -376,7 +410,8 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 					   writing_option);
 		if (!opts->output && isatty(STDOUT_FILENO))
 			return usage_error("%s", "a raw recording is binary: give -o FILE or redirect the output");
-	} else {
+	} else if (!opts->dump) {
+		/* Backtraces are text of their own: no writer, whatever -o's extension says. */
 		if (!opts->writer && opts->output)
 			opts->writer = up_writer_for_path(opts->output);
 		if (!opts->writer)

@@ -29,8 +29,9 @@ struct options {
 	int inline_frames;
 	int lines;
 	int no_demangle;
+	int dump;               /* --dump or "uniprof dump": one backtrace per vCPU, no profile */
 	const char *output;     /* NULL: stdout */
-	const struct up_writer *writer;  /* -f, or from -o's extension; folded by default */
+	const struct up_writer *writer;  /* -f, or from -o's extension; folded by default; NULL with dump */
 	int raw;                /* -f raw, -o FILE.uniprof or uniprof record: a raw recording */
 	int report;             /* uniprof report: symbolize and write a recording */
 	const char *input;      /* report: the recording ("-": standard input) */
@@ -41,6 +42,7 @@ struct options {
 	int per_vcpu;
 	int reverse;            /* --reverse: flame graphs as icicles */
 	int verbose;
+	int quiet;              /* --quiet: no live status line */
 };
 
 enum parse_result {

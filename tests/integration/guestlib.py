@@ -7,6 +7,7 @@ import atexit
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import socket
@@ -262,3 +263,52 @@ def check_profile(stacks, expected, min_complete=0.95, tolerance=None):
                                 "expected %.1f%% +- %.1f" % (vcpu, chain[-1], 100 * share,
                                                              100 * want, 100 * tol))
     return failures, report
+
+
+def parse_backtrace(text):
+    """uniprof --dump output -> {"vcpuN": {"complete": bool, "why": str or None, "frames":
+    [{"addr": int, "name": str, "offset": int or None, "inlined": bool, "file": str or None,
+    "line": int or None}]}}, frames innermost first; fails on any malformed line or frame
+    numbers out of order."""
+    header = re.compile(r"vCPU (\d+): (complete|truncated \(([^)]*)\))(, sp 0x[0-9a-f]+, fp 0x[0-9a-f]+)?$")
+    frame = re.compile(r"#(\d+) +0x([0-9a-f]{16}) in (\?\?|(\S+?)(\+0x([0-9a-f]+)| \[inlined\])?)"
+                       r"( \((.+):(\d+)\))?$")
+    dumps, cur = {}, None
+    for line in text.splitlines():
+        if not line:
+            cur = None
+            continue
+        m = header.match(line)
+        if m:
+            cur = dumps.setdefault("vcpu" + m.group(1), {"complete": m.group(2) == "complete",
+                                                         "why": m.group(3), "frames": []})
+            continue
+        m = frame.match(line)
+        assert m and cur is not None, "bad backtrace line %r" % line
+        assert int(m.group(1)) == len(cur["frames"]), "frame number out of order: %r" % line
+        cur["frames"].append({
+            "addr": int(m.group(2), 16), "name": m.group(4) or "??",
+            "offset": int(m.group(6), 16) if m.group(6) else None,
+            "inlined": m.group(5) == " [inlined]", "file": m.group(8),
+            "line": int(m.group(9)) if m.group(9) else None})
+    return dumps
+
+
+def check_backtrace(dumps, expected):
+    """Check a parsed --dump against the expected chains: every vCPU of expected is there, its
+    walk complete, and its functions (inlined frames left out), root first, are the start of
+    one of its expected chains, from the root down to at least the frame below it (the guest
+    runs its loops: the pause may catch it anywhere along a chain).  Returns failure messages."""
+    failures = []
+    for vcpu, chains in expected.items():
+        d = dumps.get(vcpu)
+        if d is None:
+            failures.append("%s: no backtrace" % vcpu)
+            continue
+        names = [f["name"] for f in reversed(d["frames"]) if not f["inlined"]]
+        if not d["complete"]:
+            failures.append("%s: walk truncated (%s): %s" % (vcpu, d["why"], ";".join(names)))
+        if len(names) < 2 or not any(chain[:len(names)] == names for _, chain in chains):
+            failures.append("%s: %s is not the start of an expected chain" %
+                            (vcpu, ";".join(names)))
+    return failures

@@ -1,7 +1,8 @@
 """uniprof -d against Xen PV domains, in Xen 4.17 nested in QEMU TCG (tests/xen/).
 
 One boot for everything (~1-2 minutes): inside dom0 the script tests/xen/dom0/uniprof-test.sh
-profiles our 2-vCPU PV test guest (tests/guests/xen-pv) by id and by name, is refused a paused
+profiles our 2-vCPU PV test guest (tests/guests/xen-pv) by id and by name, dumps its stacks
+(--dump, three times), is refused a paused
 domain, a missing id and a missing name, loses the guest to `xl destroy` mid-run, and profiles a
 Linux PV domU.  The checks here read what it printed.
 """
@@ -9,7 +10,8 @@ import os
 import re
 import unittest
 
-from guestlib import ROOT, UNIPROF, check_profile, load_expected, parse_folded
+from guestlib import (ROOT, UNIPROF, check_backtrace, check_profile, load_expected,
+                      parse_backtrace, parse_folded)
 from xenlib import NestedRun, stacks_accounted, state_ok
 
 EXPECTED = load_expected(os.path.join(ROOT, "tests", "guests", "xen-pv", "expected.txt"))
@@ -64,6 +66,26 @@ class XenNested(unittest.TestCase):
         self.assertIn("slide 0x0: the guest's code matches", err)
         self.assertTrue(state_ok(self.xen.section("pvh-state-after")),
                         self.xen.section("pvh-state-after"))
+
+    def assert_dumps(self, names, expected):
+        for name in names:
+            rc, out, err = self.xen.uniprof(name)
+            self.assertIsNotNone(out, "no output from uniprof run %s" % name)
+            self.assertEqual(rc, 0, err)
+            dumps = parse_backtrace(out)
+            self.assertEqual(sorted(dumps), ["vcpu0", "vcpu1"], out)
+            self.assertEqual(check_backtrace(dumps, expected), [], out)
+            self.assertTrue(all(f["offset"] is not None for d in dumps.values()
+                                for f in d["frames"] if not f["inlined"]), out)
+        print("\n    %s:\n%s" % (name, "\n".join("      " + l for l in out.splitlines())))
+
+    def test_pv_dump(self):
+        # One pause each: every vCPU's stack from the root down along one of its chains.
+        self.assert_dumps(["dump-1", "dump-2", "dump-3"], EXPECTED)
+        self.assertRegex(self.xen.section("dump-1.err"), r"the guest was stopped for \d+ us")
+
+    def test_pvh_dump(self):
+        self.assert_dumps(["pvh-dump"], EXPECTED_PVH)
 
     def test_domain_runs_afterwards(self):
         listing = self.xen.section("xl-list-after")

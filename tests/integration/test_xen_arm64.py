@@ -2,13 +2,14 @@
 
 One boot: inside the arm64 dom0 the script tests/xen/dom0/uniprof-test-arm64.sh profiles our
 arm64 test guest (tests/guests/arm64 built as a domU Image, 2 vCPUs, known chains and ratios)
-with uniprof cross-built for arm64 (make cross-arm64), then loses the guest to `xl destroy`
-mid-run.  The checks here read what it printed.
+with uniprof cross-built for arm64 (make cross-arm64), dumps its stacks (--dump, three times),
+then loses the guest to `xl destroy` mid-run.  The checks here read what it printed.
 """
 import os
 import unittest
 
-from guestlib import BUILD, ROOT, check_profile, load_expected, parse_folded
+from guestlib import (BUILD, ROOT, check_backtrace, check_profile, load_expected,
+                      parse_backtrace, parse_folded)
 from xenlib import NestedRun, stacks_accounted, state_ok
 
 EXPECTED = load_expected(os.path.join(ROOT, "tests", "guests", "arm64", "expected.txt"))
@@ -42,6 +43,18 @@ class XenArm64Nested(unittest.TestCase):
         self.assertIsNone(stacks_accounted(err, stacks))
         self.assertTrue(state_ok(self.xen.section("arm64-state-after")),
                         self.xen.section("arm64-state-after"))
+
+    def test_dump(self):
+        # One pause each: every vCPU's stack from the root down along one of its chains.
+        for name in ("dump-1", "dump-2", "dump-3"):
+            rc, out, err = self.xen.uniprof(name)
+            self.assertIsNotNone(out, "no output from uniprof run %s" % name)
+            self.assertEqual(rc, 0, err)
+            dumps = parse_backtrace(out)
+            self.assertEqual(sorted(dumps), ["vcpu0", "vcpu1"], out)
+            self.assertEqual(check_backtrace(dumps, EXPECTED), [], out)
+        print("\n    %s:\n%s" % (name, "\n".join("      " + l for l in out.splitlines())))
+        self.assertRegex(err, r"the guest was stopped for \d+ us")
 
     def test_domain_destroyed_mid_run(self):
         rc, folded, err = self.xen.uniprof("gone")

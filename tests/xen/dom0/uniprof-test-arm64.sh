@@ -7,8 +7,9 @@
 #   /test/lib.sh                              tests/xen/dom0/lib.sh
 #   /test/bench, /guests/arm64.syms           only when benchmarking: the flag, `nm -n` symbols
 # Prints sections that tests/integration/test_xen_arm64.py checks on the host: arm64.folded,
-# arm64.err, arm64.rc (-d by name, -F 200 -t 12 --per-vcpu -v), xl-list-before, arm64-state-after,
-# gone.* (a domain destroyed mid-run).
+# arm64.err, arm64.rc (-d by name, -F 200 -t 12 --per-vcpu -v), dump-N.* (--dump, N = 1..3:
+# NAME.folded holds the backtraces), xl-list-before, arm64-state-after, gone.* (a domain
+# destroyed mid-run).
 
 G=/guests
 F=${UNIPROF_HZ:-200}
@@ -37,6 +38,10 @@ xl vcpu-list
 end xl-list-before
 
 run arm64 -d uniprof-arm64 -k "$G/arm64.elf" -F "$F" -t "$T" --per-vcpu -v
+# One pause, every vCPU's backtrace, a few times: the vCPUs are caught along their chains.
+for i in 1 2 3; do
+	run dump-$i --dump -d uniprof-arm64 -k "$G/arm64.elf" -v
+done
 section arm64-state-after
 xl_state uniprof-arm64
 end arm64-state-after

@@ -8,8 +8,9 @@
 # /test/bench it also times xenctx and uniprof per trace (bench/xen_trace_cost.sh).
 #
 # Sections: pv-id.folded pv-id.err pv-id.rc (by domain id, -F 200 -t 12 --per-vcpu -vv),
-# pv-name.* (by name), xl-list-after, paused.*, bad-id.*, bad-name.*, lost.*, linux.* and,
-# when benchmarking, bench-*.
+# pv-name.* (by name), dump-N.* (--dump, N = 1..3: NAME.folded holds the backtraces),
+# xl-list-after, paused.*, bad-id.*, bad-name.*, lost.*, pvh.*, pvh-dump.*, linux.* and, when
+# benchmarking, bench-*.
 
 G=/guests
 F=${UNIPROF_HZ:-200}
@@ -33,6 +34,10 @@ section pv-id.wall_ms
 echo $((t1 - t0))
 end pv-id.wall_ms
 run pv-name -d uniprof-pv -k "$G/xen-pv.elf" -F "$F" -t "$T" --per-vcpu
+# One pause, every vCPU's backtrace, a few times: the vCPUs are caught along their chains.
+for i in 1 2 3; do
+	run dump-$i --dump -d "$domid" -k "$G/xen-pv.elf" -v
+done
 section xl-list-after
 xl list
 end xl-list-after
@@ -96,6 +101,7 @@ CFG
 	end xl-create-pvh
 	sleep 5
 	run pvh -d uniprof-pvh -k "$G/pvh.elf" -F "$F" -t "$T" --per-vcpu -v
+	run pvh-dump dump -d uniprof-pvh -k "$G/pvh.elf"
 	if [ -f /test/bench ]; then
 		bench_round pvh "$(xl domid uniprof-pvh)" "$G/pvh.syms"
 	fi

@@ -1,0 +1,96 @@
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dump.h"
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+void dump_deinit(struct dump *d)
+{
+	free(d->pcs);
+	free(d->walks);
+	free(d->regs);
+	memset(d, 0, sizeof(*d));
+}
+
+struct up_error *dump_take(struct up_target *t, struct up_memory *mem,
+			   const struct dump_options *opts, struct dump *ret)
+{
+	const struct up_arch *arch = t->ops->arch(t);
+	struct dump d = {
+		.nr_vcpus = t->ops->nr_vcpus(t),
+		.max_depth = opts->max_depth,
+	};
+	struct up_error *err, *rerr;
+	unsigned int i;
+	double t0;
+
+	d.pcs = calloc((size_t)d.nr_vcpus * d.max_depth, sizeof(*d.pcs));
+	d.walks = calloc(d.nr_vcpus, sizeof(*d.walks));
+	d.regs = calloc(d.nr_vcpus, sizeof(*d.regs));
+	if (!d.pcs || !d.walks || !d.regs) {
+		dump_deinit(&d);
+		return &up_error_nomem;
+	}
+	/*
+	 * Every vCPU, stale or not (vcpu_stale): a vCPU that has not run since some earlier pause
+	 * still stands where it stands.  Registers first, then the walks, as the sampler does.
+	 */
+	t0 = now_us();
+	err = t->ops->pause(t);
+	for (i = 0; !err && i < d.nr_vcpus; i++)
+		err = t->ops->get_regs(t, i, &d.regs[i]);
+	for (i = 0; !err && i < d.nr_vcpus; i++) {
+		struct up_vcpu_memory view = { .memory = mem, .vcpu = i };
+		struct up_walk_env env = {
+			.read = up_vcpu_memory_read,
+			.read_ctx = &view,
+			.func_start = opts->func_start,
+			.read_code = opts->read_code,
+			.code_ctx = opts->code_ctx,
+		};
+
+		err = arch->walk_frames(&d.regs[i], &env, d.pcs + (size_t)i * d.max_depth,
+					d.max_depth, &d.walks[i]);
+	}
+	rerr = t->ops->resume(t);
+	d.pause_us = now_us() - t0;
+	if (!err)
+		err = rerr;
+	else
+		up_error_destroy(rerr);
+	if (err) {
+		dump_deinit(&d);
+		return err;
+	}
+	*ret = d;
+	return NULL;
+}
+
+struct up_error *dump_write(FILE *out, const struct dump *d,
+			    const struct up_backtrace_names *names)
+{
+	for (unsigned int i = 0; i < d->nr_vcpus; i++) {
+		struct up_backtrace bt = {
+			.vcpu = i,
+			.regs = &d->regs[i],
+			.pcs = d->pcs + (size_t)i * d->max_depth,
+			.walk = &d->walks[i],
+		};
+		struct up_error *err;
+
+		if (i)
+			fputc('\n', out);
+		err = up_backtrace_write(out, &bt, names);
+		if (err)
+			return err;
+	}
+	return NULL;
+}

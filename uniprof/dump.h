@@ -1,0 +1,47 @@
+/*
+ * uniprof --dump: every vCPU's stack walked in one pause, then, with the guest running again,
+ * printed as backtraces (writers/backtrace.h).
+ */
+#ifndef UP_UNIPROF_DUMP_H
+#define UP_UNIPROF_DUMP_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../backends/target.h"
+#include "../memory/memory.h"
+#include "../writers/backtrace.h"
+
+struct dump_options {
+	unsigned int max_depth;  /* addresses per stack at most, at least 1 */
+	/* Code oracle for the walkers (see struct up_walk_env); both may be NULL. */
+	uint64_t (*func_start)(void *code_ctx, uint64_t addr);
+	int (*read_code)(void *code_ctx, uint64_t addr, void *buf, size_t len);
+	void *code_ctx;
+};
+
+struct dump {
+	unsigned int nr_vcpus;
+	unsigned int max_depth;
+	uint64_t *pcs;          /* nr_vcpus rows of max_depth, leaf first */
+	struct up_walk *walks;
+	struct up_regs *regs;
+	double pause_us;        /* how long the guest was stopped */
+};
+
+/*
+ * Pause t once, read every vCPU's registers, walk every stack through mem, resume.  The guest
+ * runs again when this returns, error or not.  A walk that meets an unreadable frame is kept,
+ * marked truncated; any other failure is returned and *ret is left untouched.  Release *ret
+ * with dump_deinit.
+ */
+struct up_error *dump_take(struct up_target *t, struct up_memory *mem,
+			   const struct dump_options *opts, struct dump *ret);
+
+/* Write every vCPU's backtrace to out, in vCPU order, a blank line between them. */
+struct up_error *dump_write(FILE *out, const struct dump *d,
+			    const struct up_backtrace_names *names);
+
+void dump_deinit(struct dump *d);
+
+#endif
