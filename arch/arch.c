@@ -22,13 +22,21 @@ const char *up_walk_stop_name(enum up_walk_stop stop)
 	case UP_WALK_END:
 		return "end";
 	case UP_WALK_FAULT:
-		return "unreadable frame";
+		return "unreadable memory";
 	case UP_WALK_NOT_GROWING:
-		return "frame pointer not growing";
+		return "stack did not grow";
 	case UP_WALK_BAD_ADDRESS:
-		return "bad address";
+		return "non-canonical or misaligned";
 	case UP_WALK_DEPTH:
 		return "depth cap";
+	case UP_WALK_NULL_FP:
+		return "null frame pointer";
+	case UP_WALK_ZERO_RECORD:
+		return "zero frame record";
+	case UP_WALK_NO_RULE:
+		return "no unwind rule";
+	case UP_WALK_STOP_COUNT:
+		break;
 	}
 	return "?";
 }

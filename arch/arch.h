@@ -58,16 +58,33 @@ struct up_walk_env {
 	 * when the file does not cover them.  May be NULL.
 	 */
 	int (*read_code)(void *code_ctx, uint64_t addr, void *buf, size_t len);
+	/*
+	 * Whether the code at addr is an outermost frame: the symbol file's unwind tables say
+	 * its return address is undefined there (an entry stub that set up the first stack).
+	 * A null frame pointer there ends a walk normally; elsewhere it truncates it.  May be
+	 * NULL (no root is known).
+	 */
+	int (*is_root)(void *code_ctx, uint64_t addr);
 	void *code_ctx;
 };
 
-/* Why a frame walk stopped. */
+/*
+ * Why a frame walk stopped.  Only UP_WALK_END is a complete stack: the walk reached a
+ * recognised root.  For frame records that is a null saved frame pointer (or a zero record)
+ * reached through at least one real record, or a null frame pointer in code known to be
+ * outermost (is_root); a frame pointer that is null or points at zeros straight from the
+ * leaf's registers is what code built without frame pointers leaves, and truncates.
+ */
 enum up_walk_stop {
-	UP_WALK_END,         /* reached the outermost frame (null frame pointer or return address) */
+	UP_WALK_END,         /* reached a recognised root */
 	UP_WALK_FAULT,       /* a frame could not be read */
-	UP_WALK_NOT_GROWING, /* the next frame pointer is not above the current one: a loop or junk */
+	UP_WALK_NOT_GROWING, /* the next frame is not above the current one: a loop or junk */
 	UP_WALK_BAD_ADDRESS, /* a misaligned or non-canonical frame pointer or return address */
 	UP_WALK_DEPTH,       /* the depth cap was reached */
+	UP_WALK_NULL_FP,     /* the leaf's frame pointer is null, and its code is not a root */
+	UP_WALK_ZERO_RECORD, /* the leaf's frame pointer points at zeros, not at a frame record */
+	UP_WALK_NO_RULE,     /* no unwind rule for a frame's pc (CFI), nor a fallback */
+	UP_WALK_STOP_COUNT
 };
 
 /* How the leaf's caller was found when the leaf had no frame record of its own (yet). */

@@ -1,11 +1,22 @@
 #include "../util/bytes.h"
 #include "frame_records.h"
 
+/* Whether the frame whose pc is pcs[n - 1] is known to be outermost. */
+static int at_root(const struct up_walk_env *env, const uint64_t *pcs, size_t n)
+{
+	/* A return address names the call before it. */
+	uint64_t addr = n > 1 ? pcs[n - 1] - 1 : pcs[0];
+
+	return env->is_root && env->is_root(env->code_ctx, addr);
+}
+
 struct up_error *up_walk_records(const struct up_regs *regs, const struct up_walk_env *env,
 				 uint64_t fp, const struct up_record_rules *rules, uint64_t *pcs,
 				 size_t n, size_t max, struct up_walk *ret)
 {
 	struct up_error *err = NULL;
+	/* Whether fp came out of a frame record, rather than from the registers. */
+	int from_record = 0;
 
 	/*
 	 * The leaf's frame lies on the stack in use, at or above the stack pointer: a frame
@@ -21,7 +32,12 @@ struct up_error *up_walk_records(const struct up_regs *regs, const struct up_wal
 		uint64_t next_fp, ra;
 
 		if (!fp) {
-			ret->stop = UP_WALK_END;
+			/*
+			 * A record whose saved frame pointer is null ends the chain: the root's
+			 * caller cleared it.  A null frame pointer in the registers is only the
+			 * end in code known to be outermost.
+			 */
+			ret->stop = from_record || at_root(env, pcs, n) ? UP_WALK_END : UP_WALK_NULL_FP;
 			break;
 		}
 		if (n == max) {
@@ -41,7 +57,12 @@ struct up_error *up_walk_records(const struct up_regs *regs, const struct up_wal
 		next_fp = up_le64(record);
 		ra = up_le64(record + 8);
 		if (!ra) {
-			ret->stop = UP_WALK_END;
+			/*
+			 * A zero return address at the end of a chain of records is a final
+			 * record; straight from the registers it is memory that holds no record
+			 * (code without frame pointers uses the register for data).
+			 */
+			ret->stop = from_record ? UP_WALK_END : UP_WALK_ZERO_RECORD;
 			break;
 		}
 		if (!rules->clean_ra(regs, &ra)) {
@@ -54,6 +75,7 @@ struct up_error *up_walk_records(const struct up_regs *regs, const struct up_wal
 			break;
 		}
 		fp = next_fp;
+		from_record = 1;
 	}
 	ret->depth = n;
 	return err;

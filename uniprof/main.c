@@ -118,6 +118,11 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 		(unsigned long long)st->truncated,
 		st->stacks ? 100.0 * st->truncated / st->stacks : 0.0, st->rate, opts->frequency,
 		st->pause_median_us);
+	/* Most walks giving the leaf alone is what a guest built without frame pointers looks like. */
+	if (st->stacks >= 10 && st->leaf_only * 2 > st->stacks)
+		fprintf(stderr, "uniprof: %.0f%% of the stacks are the leaf alone: is the guest built "
+			"without frame pointers? Rebuild it with them (-fno-omit-frame-pointer)\n",
+			100.0 * st->leaf_only / st->stacks);
 	if (st->stale)
 		fprintf(stderr, "uniprof: %llu vCPU states not counted: runnable but not run since the "
 			"previous sample (the host's CPUs are overcommitted)\n",
@@ -127,6 +132,12 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 			"from pause to the resume request: median %.0f us, p99 %.0f us\n",
 			(unsigned long long)st->missed, st->pause_p99_us, st->pause_max_us,
 			st->held_median_us, st->held_p99_us);
+		fprintf(stderr, "uniprof: walks ended at a root %llu; truncated:",
+			(unsigned long long)st->stops[UP_WALK_END]);
+		for (int i = UP_WALK_END + 1; i < UP_WALK_STOP_COUNT; i++)
+			fprintf(stderr, "%s %s %llu", i > UP_WALK_END + 1 ? "," : "",
+				up_walk_stop_name(i), (unsigned long long)st->stops[i]);
+		fputc('\n', stderr);
 		fprintf(stderr, "uniprof: leaf callers found:");
 		for (int i = 0; i < UP_FIXUP_COUNT; i++)
 			fprintf(stderr, "%s %s %llu", i ? "," : "", up_walk_fixup_name(i),

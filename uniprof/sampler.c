@@ -196,6 +196,8 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 			}
 			stats->stacks++;
 			stats->truncated += up_walk_truncated(&s.walks[i]);
+			stats->stops[s.walks[i].stop]++;
+			stats->leaf_only += s.walks[i].depth == 1;
 			stats->fixups[s.walks[i].fixup]++;
 			err = up_profile_add(profile, i, s.pcs + (size_t)i * s.max_depth,
 					     s.walks[i].depth, 1);

@@ -16,7 +16,9 @@ struct sampler_stats {
 	uint64_t samples;       /* pauses that produced stacks */
 	uint64_t stacks;        /* stacks walked (samples x vCPUs, less the stale ones) */
 	uint64_t stale;         /* vCPU states not counted: not run since the previous sample */
-	uint64_t truncated;     /* walks that did not reach the outermost frame */
+	uint64_t truncated;     /* walks that did not reach a recognised root */
+	uint64_t stops[UP_WALK_STOP_COUNT];  /* walks by why they stopped */
+	uint64_t leaf_only;     /* walks that gave the leaf alone */
 	uint64_t missed;        /* sample slots skipped because we fell behind */
 	uint64_t fixups[UP_FIXUP_COUNT];  /* how each leaf's caller was found */
 	double elapsed;         /* seconds the run took */

@@ -283,6 +283,27 @@ static void stop_rules(void **state)
 	w = walk(&r, 1, pcs, 1);
 	assert_int_equal(w.depth, 1);
 	assert_int_equal(w.fixup, UP_FIXUP_NONE);
+	/* x29 at zeros (code built without frame records): truncated, not the end. */
+	memset(stack, 0, sizeof(stack));
+	r = regs(FRAMED + 12, STACK_BASE + 0x100, 0);
+	w = walk(&r, 0, pcs, 4);
+	assert_int_equal(w.stop, UP_WALK_ZERO_RECORD);
+	assert_int_equal(w.depth, 1);
+	/* x29 null in the registers, in code not known to be outermost: the same. */
+	r = regs(FRAMED + 12, 0, 0);
+	w = walk(&r, 0, pcs, 4);
+	assert_int_equal(w.stop, UP_WALK_NULL_FP);
+	assert_true(up_walk_truncated(&w));
+	/* Through a record, a null x29 and a zero record both end the chain. */
+	record(STACK_BASE + 0x100, 0, CALLER + 12);
+	r = regs(FRAMED + 12, STACK_BASE + 0x100, 0);
+	w = walk(&r, 0, pcs, 4);
+	assert_int_equal(w.stop, UP_WALK_END);
+	assert_int_equal(w.depth, 2);
+	record(STACK_BASE + 0x100, STACK_BASE + 0x110, CALLER + 12);
+	w = walk(&r, 0, pcs, 4);
+	assert_int_equal(w.stop, UP_WALK_END);
+	assert_int_equal(w.depth, 2);
 }
 
 static void regs_from_gdb(void **state)

@@ -61,7 +61,12 @@ static void normal_chain(void **state)
 	assert_int_equal(pcs[3], 0xffffffff81000300);
 }
 
-static void zero_return_address_ends(void **state)
+/*
+ * A record holding a zero return address ends a chain of records (a final record), but
+ * straight from the leaf's rbp it is what code without frame pointers leaves: rbp pointing
+ * at zeros in .data.  That walk is truncated, not complete.
+ */
+static void zero_return_address(void **state)
 {
 	struct fake_memory m = memory();
 	struct up_regs r = regs_at(0x1000, STACK_BASE + 0x100);
@@ -71,10 +76,30 @@ static void zero_return_address_ends(void **state)
 	(void)state;
 	frame(STACK_BASE + 0x100, STACK_BASE + 0x200, 0);
 	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
-	assert_int_equal(w.stop, UP_WALK_END);
+	assert_int_equal(w.stop, UP_WALK_ZERO_RECORD);
+	assert_true(up_walk_truncated(&w));
 	assert_int_equal(w.depth, 1);
+	/* All zeros, as in .data: the same. */
+	frame(STACK_BASE + 0x100, 0, 0);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
+	assert_int_equal(w.stop, UP_WALK_ZERO_RECORD);
+	assert_int_equal(w.depth, 1);
+	/* Reached through a real record, a zero record is the end of the chain. */
+	frame(STACK_BASE + 0x100, STACK_BASE + 0x200, 0x2000);
+	frame(STACK_BASE + 0x200, 0, 0);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
+	assert_int_equal(w.stop, UP_WALK_END);
+	assert_false(up_walk_truncated(&w));
+	assert_int_equal(w.depth, 2);
 }
 
+static int root_at_0x1000(void *ctx, uint64_t addr)
+{
+	(void)ctx;
+	return addr == 0x1000;
+}
+
+/* A null rbp in the registers is the end only in code known to be outermost. */
 static void zero_frame_pointer(void **state)
 {
 	struct fake_memory m = memory();
@@ -84,9 +109,18 @@ static void zero_frame_pointer(void **state)
 
 	(void)state;
 	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 4, &w);
-	assert_int_equal(w.stop, UP_WALK_END);
+	assert_int_equal(w.stop, UP_WALK_NULL_FP);
+	assert_true(up_walk_truncated(&w));
 	assert_int_equal(w.depth, 1);
 	assert_int_equal(m.reads, 0);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m, .is_root = root_at_0x1000 },
+	     pcs, 4, &w);
+	assert_int_equal(w.stop, UP_WALK_END);
+	assert_int_equal(w.depth, 1);
+	r.pc = 0x1001;
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m, .is_root = root_at_0x1000 },
+	     pcs, 4, &w);
+	assert_int_equal(w.stop, UP_WALK_NULL_FP);
 }
 
 static void loop_is_cut(void **state)
@@ -374,7 +408,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(normal_chain),
-		cmocka_unit_test(zero_return_address_ends),
+		cmocka_unit_test(zero_return_address),
 		cmocka_unit_test(zero_frame_pointer),
 		cmocka_unit_test(loop_is_cut),
 		cmocka_unit_test(unmapped_frame),
