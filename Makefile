@@ -55,7 +55,9 @@ ifeq ($(HAVE_XEN),1)
 XEN_HOST_ARCH := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
 XEN_VCPU_SRC := $(or $(filter backends/xen/vcpu_$(XEN_HOST_ARCH:aarch64=arm64).c,$(wildcard backends/xen/vcpu_*.c)),backends/xen/vcpu_none.c)
 LIB_SRCS += backends/xen/xen.c backends/xen/domain.c backends/xen/vcpu.c $(XEN_VCPU_SRC) \
-	backends/xen/hcall_buffers.c
+	backends/xen/regs.c backends/xen/hcall_buffers.c
+# The register decoders' unit test runs where they are built.
+$(BUILD)/tests/test_xen_regs: ALL_CFLAGS += -DUP_TEST_XEN_REGS$(if $(filter x86_64,$(XEN_HOST_ARCH)), -DUP_TEST_XEN_HVM)
 ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(XEN_PKGS))
 PKG_LIBS += $(shell $(PKG_CONFIG) --libs $(XEN_PKGS))
 $(BUILD)/obj/backends/registry.o: ALL_CFLAGS += -DHAVE_LIBXENCTRL

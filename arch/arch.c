@@ -16,6 +16,20 @@ const struct up_arch *up_arch_find(const char *name)
 	return NULL;
 }
 
+static void copy_gpr(const struct up_regs *regs, int n, uint64_t *ret)
+{
+	if (n >= 0 && (regs->gpr_valid >> n) & 1)
+		*ret = regs->gpr[n];
+}
+
+void up_arch_named_from_gprs(const struct up_arch *arch, struct up_regs *regs)
+{
+	copy_gpr(regs, arch->gpr_pc, &regs->pc);
+	copy_gpr(regs, arch->gpr_sp, &regs->sp);
+	copy_gpr(regs, arch->gpr_fp, &regs->fp);
+	copy_gpr(regs, arch->gpr_lr, &regs->lr);
+}
+
 const char *up_walk_stop_name(enum up_walk_stop stop)
 {
 	switch (stop) {

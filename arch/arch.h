@@ -14,12 +14,24 @@
 
 #include "../util/error.h"
 
+/* General registers in DWARF numbering, at most: arm64's x0-x30, sp and pc. */
+#define UP_MAX_GPRS 33
+
 /* The registers a sample needs, in an arch-neutral shape. */
 struct up_regs {
 	uint64_t pc;
 	uint64_t sp;
 	uint64_t fp;        /* rbp on x86_64, x29 on arm64 */
 	uint64_t lr;        /* x30 on arm64; 0 on x86_64 */
+	/*
+	 * Every general register the source gave, numbered as the architecture's DWARF numbers
+	 * them (x86_64: rax rdx rcx rbx rsi rdi rbp rsp r8-r15, 16 = rip; arm64: x0-x30, 31 = sp,
+	 * 32 = pc), for unwind rules that restore callee-saved registers.  Bit n of gpr_valid
+	 * says gpr[n] is known.  pc, sp, fp and lr above are copies, kept for the code that
+	 * needs no more.
+	 */
+	uint64_t gpr[UP_MAX_GPRS];
+	uint64_t gpr_valid;
 	union {
 		struct {
 			uint64_t cr0, cr3, cr4, efer;
@@ -35,6 +47,13 @@ struct up_regs {
 		} arm64;
 	};
 };
+
+/* Set general register n (DWARF numbering) and mark it known. */
+static inline void up_regs_set_gpr(struct up_regs *regs, unsigned int n, uint64_t value)
+{
+	regs->gpr[n] = value;
+	regs->gpr_valid |= 1ULL << n;
+}
 
 /*
  * Read len bytes of guest virtual memory at addr into buf.  Returns NULL on success or an error
@@ -131,6 +150,13 @@ struct up_arch {
 	/* Size in bytes of the general registers a gdbstub 'g' packet carries at least. */
 	size_t gdb_g_size;
 	/*
+	 * DWARF register numbers: how many general registers there are (at most UP_MAX_GPRS),
+	 * and which of them are the pc, the stack pointer, the frame pointer and the link
+	 * register (-1: none, as on x86_64, whose return address is on the stack).
+	 */
+	unsigned int nr_gprs;
+	int gpr_pc, gpr_sp, gpr_fp, gpr_lr;
+	/*
 	 * Registers not in 'g' that the gdbstub offers by name in its target description and
 	 * that a sample wants (paging state); NULL-terminated, may be NULL.  Each name may list
 	 * aliases separated by '|'.  set_sysreg stores the value of gdb_sysregs[i].  The first
@@ -141,8 +167,9 @@ struct up_arch {
 	size_t gdb_walk_sysregs;
 	void (*set_sysreg)(struct up_regs *regs, size_t i, uint64_t value);
 	/*
-	 * Decode a gdbstub 'g' reply (already converted from hex to len bytes) into *ret.  Fails
-	 * with UP_ERR_PROTOCOL when len is too short.  Fields not in 'g' are left zero.
+	 * Decode a gdbstub 'g' reply (already converted from hex to len bytes) into *ret, the
+	 * general registers included.  Fails with UP_ERR_PROTOCOL when len is too short.  Fields
+	 * not in 'g' are left zero.
 	 */
 	struct up_error *(*regs_from_gdb)(const uint8_t *g, size_t len, struct up_regs *ret);
 	/*
@@ -171,5 +198,8 @@ extern const struct up_arch up_arch_arm64;
 
 /* The architecture called name, or NULL when we do not support it. */
 const struct up_arch *up_arch_find(const char *name);
+
+/* Copy pc, sp, fp and lr from the general registers that hold them (those known). */
+void up_arch_named_from_gprs(const struct up_arch *arch, struct up_regs *regs);
 
 #endif

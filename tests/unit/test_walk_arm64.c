@@ -313,12 +313,23 @@ static void regs_from_gdb(void **state)
 	struct up_error *err;
 
 	(void)state;
+	for (int i = 0; i < 29; i++)
+		put_le64(g + i * 8, 0xa000 + i);
 	put_le64(g + 29 * 8, 0x1111);
 	put_le64(g + 30 * 8, 0x2222);
 	put_le64(g + 31 * 8, 0x3333);
 	put_le64(g + 32 * 8, 0x4444);
 	g[33 * 8] = 0xc5;
 	assert_null(up_arch_arm64.regs_from_gdb(g, sizeof(g), &r));
+	/* Every general register, in DWARF numbering: x0-x30, sp 31, pc 32. */
+	assert_int_equal(up_arch_arm64.nr_gprs, 33);
+	assert_int_equal(r.gpr_valid, (1ULL << 33) - 1);
+	for (int i = 0; i < 29; i++)
+		assert_int_equal(r.gpr[i], 0xa000 + i);
+	assert_int_equal(r.gpr[ARM64_X29], 0x1111);
+	assert_int_equal(r.gpr[ARM64_X30], 0x2222);
+	assert_int_equal(r.gpr[ARM64_SP], 0x3333);
+	assert_int_equal(r.gpr[ARM64_PC], 0x4444);
 	assert_int_equal(r.fp, 0x1111);
 	assert_int_equal(r.lr, 0x2222);
 	assert_int_equal(r.sp, 0x3333);

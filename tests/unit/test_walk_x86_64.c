@@ -271,13 +271,33 @@ static void regs_from_gdb(void **state)
 	struct up_regs r;
 	struct up_error *err;
 
+	/* 'g' order: rax rbx rcx rdx rsi rdi rbp rsp r8-r15, rip. */
+	static const int dwarf[16] = {
+		X86_64_RAX, X86_64_RBX, X86_64_RCX, X86_64_RDX, X86_64_RSI, X86_64_RDI,
+		X86_64_RBP, X86_64_RSP, X86_64_R8, X86_64_R9, X86_64_R10, X86_64_R11,
+		X86_64_R12, X86_64_R13, X86_64_R14, X86_64_R15,
+	};
+
 	(void)state;
+	for (int i = 0; i < 16; i++)
+		put_le64(g + 8 * i, 0xa000 + i);
 	put_le64(g + 48, 0x1111);          /* rbp */
 	put_le64(g + 56, 0x2222);          /* rsp */
 	put_le64(g + 128, 0x3333);         /* rip */
 	put_le64(g + 204, 0x4444000);      /* cr3 */
 	put_le64(g + 212, X86_CR4_LA57);   /* cr4 */
 	assert_null(up_arch_x86_64.regs_from_gdb(g, sizeof(g), &r));
+	/* Every general register, in DWARF numbering. */
+	assert_int_equal(up_arch_x86_64.nr_gprs, 17);
+	assert_int_equal(r.gpr_valid, (1ULL << 17) - 1);
+	for (int i = 0; i < 16; i++)
+		if (i != 6 && i != 7)
+			assert_int_equal(r.gpr[dwarf[i]], 0xa000 + i);
+	assert_int_equal(r.gpr[X86_64_RBX], 0xa001);
+	assert_int_equal(r.gpr[X86_64_RDX], 0xa003);
+	assert_int_equal(r.gpr[X86_64_RBP], 0x1111);
+	assert_int_equal(r.gpr[X86_64_RSP], 0x2222);
+	assert_int_equal(r.gpr[X86_64_RIP], 0x3333);
 	assert_int_equal(r.fp, 0x1111);
 	assert_int_equal(r.sp, 0x2222);
 	assert_int_equal(r.pc, 0x3333);
