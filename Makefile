@@ -91,7 +91,7 @@ fuzz_target_xml_SRCS := backends/kvm/target_xml.c util/error.c
 fuzz_walk_SRCS := arch/frame_records.c arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
 fuzz_symfile_SRCS := symbolize/symfile.c symbolize/elf_symbols.c symbolize/map_symbols.c \
 	symbolize/pe.c symbolize/dwarf.c symbolize/symtab.c symbolize/code.c util/error.c
-fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/frame_records.c arch/arm64/pgtable.c util/error.c
+fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/x86_64/regs.c arch/frame_records.c arch/arm64/pgtable.c util/error.c
 fuzz_ram_layout_SRCS := backends/kvm/ram_layout.c memory/process.c util/error.c
 # A whole "info mtree -f" of an x86_64 machine is 4-8 KiB: its system view can come last.
 fuzz_ram_layout_MAX_LEN := 8192

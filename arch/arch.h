@@ -77,14 +77,15 @@ struct up_walk_env {
 	 * when the file does not cover them.  May be NULL.
 	 */
 	int (*read_code)(void *code_ctx, uint64_t addr, void *buf, size_t len);
+	void *code_ctx;
 	/*
 	 * Whether the code at addr is an outermost frame: the symbol file's unwind tables say
 	 * its return address is undefined there (an entry stub that set up the first stack).
 	 * A null frame pointer there ends a walk normally; elsewhere it truncates it.  May be
 	 * NULL (no root is known).
 	 */
-	int (*is_root)(void *code_ctx, uint64_t addr);
-	void *code_ctx;
+	int (*is_root)(void *root_ctx, uint64_t addr);
+	void *root_ctx;
 };
 
 /*
@@ -144,6 +145,8 @@ struct up_translation {
 	uint64_t page_size;  /* size of the page or block that maps it: 4K, 2M, 1G, 16K, 64K... */
 };
 
+struct up_record_rules;
+
 struct up_arch {
 	/* Our name for the architecture, as QMP query-target reports it ("x86_64", "aarch64"). */
 	const char *name;
@@ -181,6 +184,8 @@ struct up_arch {
 	 */
 	struct up_error *(*walk_frames)(const struct up_regs *regs, const struct up_walk_env *env,
 					uint64_t *pcs, size_t max, struct up_walk *ret);
+	/* The same walk one frame at a time (frame_records.h), for unwinders that mix methods. */
+	const struct up_record_rules *records;
 	/*
 	 * Translate vaddr with the paging state in regs (x86_64: cr0/cr3/cr4/efer; arm64:
 	 * ttbr0/ttbr1/tcr/sctlr), reading page-table entries with read_phys.  A pure function:

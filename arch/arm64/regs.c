@@ -77,5 +77,6 @@ const struct up_arch up_arch_arm64 = {
 	.set_sysreg = arm64_set_sysreg,
 	.regs_from_gdb = arm64_regs_from_gdb,
 	.walk_frames = arm64_walk_frames,
+	.records = &arm64_records,
 	.translate = arm64_translate,
 };

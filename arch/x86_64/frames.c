@@ -37,11 +37,6 @@ static int clean_ra(const struct up_regs *regs, uint64_t *ra)
 	return x86_64_canonical(*ra, regs->x86_64.cr4);
 }
 
-static const struct up_record_rules rules = {
-	.valid_fp = valid_fp,
-	.clean_ra = clean_ra,
-};
-
 /* Whether the code before ra ends with a call instruction, so ra is a return address. */
 static int after_call(const struct up_walk_env *env, uint64_t ra)
 {
@@ -126,40 +121,49 @@ static enum up_walk_fixup leaf_fixup(const struct up_regs *regs, const struct up
 	return UP_FIXUP_NONE;
 }
 
+static struct up_error *leaf_caller(const struct up_regs *regs, const struct up_walk_env *env,
+				    struct up_leaf_caller *ret)
+{
+	uint64_t cr4 = regs->x86_64.cr4, slot = 0, start = 0, ra = 0;
+	struct up_error *err = NULL;
+	uint8_t buf[8];
+
+	ret->fixup = leaf_fixup(regs, env, &slot, &start);
+	if (ret->fixup == UP_FIXUP_NONE)
+		return NULL;
+	if (x86_64_canonical(slot, cr4))
+		err = env->read(env->read_ctx, slot, buf, sizeof(buf));
+	if (!err && x86_64_canonical(slot, cr4))
+		ra = up_le64(buf);
+	/* An unreadable slot only means no caller from the stack. */
+	if (err && !up_error_catch(&err, UP_ERR_FAULT))
+		return err;
+	/*
+	 * Only a value that follows a call in known code of another function counts as the
+	 * caller (one pointing into the leaf's own function is stale).
+	 */
+	if (!ra || !x86_64_canonical(ra, cr4) || !after_call(env, ra) ||
+	    !env->func_start(env->code_ctx, ra - 1) ||
+	    env->func_start(env->code_ctx, ra - 1) == start) {
+		ret->fixup = UP_FIXUP_NONE;
+		return NULL;
+	}
+	ret->pc = ra;
+	ret->sp = slot + 8;
+	/* A frameless leaf may have moved rsp after its first instruction. */
+	ret->sp_exact = ret->fixup != UP_FIXUP_FRAMELESS;
+	return NULL;
+}
+
+const struct up_record_rules x86_64_records = {
+	.arch = &up_arch_x86_64,
+	.valid_fp = valid_fp,
+	.clean_ra = clean_ra,
+	.leaf_caller = leaf_caller,
+};
+
 struct up_error *x86_64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
 				    uint64_t *pcs, size_t max, struct up_walk *ret)
 {
-	uint64_t cr4 = regs->x86_64.cr4;
-	uint64_t fp = regs->fp, slot = 0, start = 0;
-	size_t n = 0;
-
-	pcs[n++] = regs->pc;
-	ret->fixup = leaf_fixup(regs, env, &slot, &start);
-	if (ret->fixup != UP_FIXUP_NONE) {
-		uint8_t buf[8];
-		struct up_error *err = NULL;
-		uint64_t ra = 0;
-
-		if (n < max && x86_64_canonical(slot, cr4))
-			err = env->read(env->read_ctx, slot, buf, sizeof(buf));
-		if (!err && n < max && x86_64_canonical(slot, cr4))
-			ra = up_le64(buf);
-		/* An unreadable slot only means no caller from the stack. */
-		if (err && !up_error_catch(&err, UP_ERR_FAULT)) {
-			ret->depth = n;
-			ret->stop = UP_WALK_FAULT;
-			return err;
-		}
-		/*
-		 * Only a value that follows a call in known code of another function counts as
-		 * the caller (one pointing into the leaf's own function is stale).
-		 */
-		if (ra && x86_64_canonical(ra, cr4) && after_call(env, ra) &&
-		    env->func_start(env->code_ctx, ra - 1) &&
-		    env->func_start(env->code_ctx, ra - 1) != start)
-			pcs[n++] = ra;
-		else
-			ret->fixup = UP_FIXUP_NONE;
-	}
-	return up_walk_records(regs, env, fp, &rules, pcs, n, max, ret);
+	return up_fp_walk(&x86_64_records, regs, env, pcs, max, ret);
 }

@@ -54,5 +54,6 @@ const struct up_arch up_arch_x86_64 = {
 	.gpr_lr = -1,
 	.regs_from_gdb = x86_64_regs_from_gdb,
 	.walk_frames = x86_64_walk_frames,
+	.records = &x86_64_records,
 	.translate = x86_64_translate,
 };

@@ -3,6 +3,7 @@
 #define UP_ARCH_X86_64_H
 
 #include "../arch.h"
+#include "../frame_records.h"
 
 /* CR4.LA57: 5-level paging, 57-bit virtual addresses. */
 #define X86_CR4_LA57 (1ULL << 12)
@@ -16,6 +17,9 @@ enum {
 };
 
 struct up_error *x86_64_regs_from_gdb(const uint8_t *g, size_t len, struct up_regs *ret);
+
+/* The frame-record rules and leaf fixups of this architecture. */
+extern const struct up_record_rules x86_64_records;
 
 struct up_error *x86_64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
 				    uint64_t *pcs, size_t max, struct up_walk *ret);
