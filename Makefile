@@ -35,6 +35,7 @@ LIB_SRCS := \
 	arch/arch.c arch/frame_records.c arch/x86_64/regs.c arch/x86_64/frames.c arch/x86_64/pgtable.c \
 	arch/arm64/regs.c arch/arm64/frames.c arch/arm64/pgtable.c \
 	memory/memory.c memory/process.c \
+	unwind/cfi.c unwind/cfi_eval.c unwind/fp.c unwind/walk.c unwind/registry.c \
 	backends/registry.c backends/kvm/rsp.c backends/kvm/gdbstub.c backends/kvm/qmp.c \
 	backends/kvm/target_xml.c backends/kvm/ram_layout.c backends/kvm/qemu_ram.c backends/kvm/kvm.c \
 	symbolize/symtab.c symbolize/code.c symbolize/symfile.c symbolize/elf_symbols.c \

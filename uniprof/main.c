@@ -16,6 +16,7 @@
 #include "../backends/target.h"
 #include "../symbolize/symbolize.h"
 #include "../symbolize/symprofile.h"
+#include "../unwind/cfi.h"
 #include "../writers/writer.h"
 #include "guard.h"
 #include "options.h"
@@ -96,6 +97,40 @@ static void report_slides(const struct up_symbolizer *sym)
 	}
 }
 
+/*
+ * The unwind tables of the ELF symbol files whose slide is known, for CFI walks and to know
+ * the outermost frames.  *ret is NULL when no file has any.
+ */
+static struct up_error *load_cfi(const struct up_symbolizer *sym, const struct up_arch *arch,
+				 struct up_cfi **ret)
+{
+	struct up_cfi *cfi;
+	size_t with_tables = 0;
+	struct up_error *err = up_cfi_create(arch, &cfi);
+
+	for (size_t i = 0; !err && i < sym->nr_files; i++) {
+		const struct up_symfile *f = sym->files[i];
+		unsigned int tables = 0;
+
+		if (f->kind != UP_SYMFILE_ELF || f->slide_state == UP_SLIDE_REFUSED)
+			continue;
+		err = up_cfi_add_file(cfi, f->path, f->slide, &tables);
+		if (!err)
+			log_line(NULL, 1, "%s: unwind tables: %s%s%s", f->path,
+				 tables & UP_CFI_EH_FRAME ? ".eh_frame" : "",
+				 tables == (UP_CFI_EH_FRAME | UP_CFI_DEBUG_FRAME) ? ", " : "",
+				 tables & UP_CFI_DEBUG_FRAME ? ".debug_frame" :
+				 tables ? "" : "none");
+		with_tables += tables != 0;
+	}
+	if (err || !with_tables) {
+		up_cfi_destroy(cfi);
+		cfi = NULL;
+	}
+	*ret = cfi;
+	return err;
+}
+
 /* -vv: how the walks' memory reads were served. */
 static void log_memory_stats(const struct up_memory *m, const struct sampler_stats *st)
 {
@@ -109,7 +144,8 @@ static void log_memory_stats(const struct up_memory *m, const struct sampler_sta
 		 up_memory_description(m), ms.block_hits * per, ms.faults * per);
 }
 
-static void print_summary(const struct options *opts, const struct sampler_stats *st)
+static void print_summary(const struct options *opts, const struct sampler_stats *st,
+			  const struct up_cfi *cfi)
 {
 	fprintf(stderr,
 		"uniprof: %llu samples in %.2f s, %llu stacks, %llu truncated (%.1f%%), "
@@ -119,10 +155,17 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 		st->stacks ? 100.0 * st->truncated / st->stacks : 0.0, st->rate, opts->frequency,
 		st->pause_median_us);
 	/* Most walks giving the leaf alone is what a guest built without frame pointers looks like. */
-	if (st->stacks >= 10 && st->leaf_only * 2 > st->stacks)
-		fprintf(stderr, "uniprof: %.0f%% of the stacks are the leaf alone: is the guest built "
-			"without frame pointers? Rebuild it with them (-fno-omit-frame-pointer)\n",
-			100.0 * st->leaf_only / st->stacks);
+	if (st->stacks >= 10 && st->leaf_only * 2 > st->stacks) {
+		if (opts->unwinder == &up_unwinder_fp)
+			fprintf(stderr, "uniprof: %.0f%% of the stacks are the leaf alone: is the guest "
+				"built without frame pointers? Try --unwind cfi%s, or rebuild it with "
+				"-fno-omit-frame-pointer\n", 100.0 * st->leaf_only / st->stacks,
+				cfi ? " (the symbol files have unwind tables)" : " with a symbol file that has unwind tables");
+		else
+			fprintf(stderr, "uniprof: %.0f%% of the stacks are the leaf alone: do the symbol "
+				"files' unwind tables cover the guest's code?%s\n",
+				100.0 * st->leaf_only / st->stacks, cfi ? "" : " (they have none)");
+	}
 	if (st->stale)
 		fprintf(stderr, "uniprof: %llu vCPU states not counted: runnable but not run since the "
 			"previous sample (the host's CPUs are overcommitted)\n",
@@ -132,6 +175,9 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 			"from pause to the resume request: median %.0f us, p99 %.0f us\n",
 			(unsigned long long)st->missed, st->pause_p99_us, st->pause_max_us,
 			st->held_median_us, st->held_p99_us);
+		fprintf(stderr, "uniprof: unwinding (%s): %.2f us per stack, %.1f frames per stack\n",
+			opts->unwinder->name, st->stacks ? st->walk_ns / 1e3 / st->stacks : 0.0,
+			st->stacks ? (double)st->frames / st->stacks : 0.0);
 		fprintf(stderr, "uniprof: walks ended at a root %llu; truncated:",
 			(unsigned long long)st->stops[UP_WALK_END]);
 		for (int i = UP_WALK_END + 1; i < UP_WALK_STOP_COUNT; i++)
@@ -177,6 +223,7 @@ int main(int argc, char **argv)
 	struct sampler_stats stats;
 	struct up_target *target = NULL;
 	struct up_memory *memory = NULL;
+	struct up_cfi *cfi = NULL;
 	struct up_error *err, *run_err;
 	struct options opts;
 	struct output output;
@@ -247,6 +294,20 @@ int main(int argc, char **argv)
 	if (slide_pause_us > 0)
 		log_line(NULL, 1, "slide search stopped the guest for %.0f us", slide_pause_us);
 	report_slides(&sym);
+	err = load_cfi(&sym, target->ops->arch(target), &cfi);
+	if (err) {
+		guard_stop(target);
+		up_memory_destroy(memory);
+		backend->detach(target);
+		output_abandon(&output);
+		up_symbolizer_deinit(&sym);
+		free_options(&opts);
+		return report(up_error_prefix(err, "reading the unwind tables"));
+	}
+	if (!cfi && opts.unwinder != &up_unwinder_fp)
+		fprintf(stderr, "uniprof: --unwind %s: no symbol file has unwind tables (.eh_frame, "
+			".debug_frame) for this guest; %s\n", opts.unwinder->name,
+			opts.unwinder == &up_unwinder_cfi ? "walks stop at the leaf" : "frame pointers only");
 
 	up_profile_init(&profile);
 	describe_run(&opts, target, &profile.meta);
@@ -256,9 +317,14 @@ int main(int argc, char **argv)
 		.samples = opts.samples,
 		.max_depth = opts.max_depth,
 		.stop = &stop_requested,
+		.unwinder = opts.unwinder,
 		.func_start = up_symbolizer_func_start,
 		.read_code = up_symbolizer_read_code,
 		.code_ctx = &sym,
+		.is_root = cfi ? up_cfi_is_root : NULL,
+		.root_ctx = cfi,
+		.cfi_lookup = cfi ? up_cfi_lookup_fn : NULL,
+		.cfi_ctx = cfi,
 	};
 	run_err = sampler_run(target, memory, &sopts, &profile, &stats);
 	profile.meta.duration_ns = (uint64_t)(stats.elapsed * 1e9);
@@ -289,7 +355,8 @@ int main(int argc, char **argv)
 	}
 	if (err)
 		rc = report(err);
-	print_summary(&opts, &stats);
+	print_summary(&opts, &stats, cfi);
+	up_cfi_destroy(cfi);
 	if (run_err) {
 		up_error_destroy(run_err);
 		rc = 1;

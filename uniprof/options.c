@@ -26,6 +26,7 @@ enum {
 	OPT_LINES,
 	OPT_NO_DEMANGLE,
 	OPT_MEMORY,
+	OPT_UNWIND,
 };
 
 
@@ -41,6 +42,7 @@ static const struct option long_options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, 'f' },
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "per-vcpu", no_argument, NULL, OPT_PER_VCPU },
 	{ "slide", required_argument, NULL, OPT_SLIDE },
 	{ "inline", no_argument, NULL, OPT_INLINE },
@@ -74,6 +76,9 @@ static void print_help(void)
 	       "  -n, --samples N       stop after N samples\n"
 	       "      --max-depth N     frames per stack at most (default %d)\n"
 	       "                        without -t or -n, sampling runs until Ctrl-C\n"
+	       "      --unwind HOW      how stacks are walked: fp (frame pointers, default),\n"
+	       "                        cfi (the -k files' .eh_frame/.debug_frame), auto (CFI\n"
+	       "                        where a frame has it, frame pointers elsewhere)\n"
 	       "\n"
 	       "Symbols:\n"
 	       "  -k, --kernel FILE[@ADDR]\n"
@@ -262,6 +267,11 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 				return usage_error("bad --max-depth '%s': give an integer from 1 to 4096", optarg);
 			opts->max_depth = u;
 			break;
+		case OPT_UNWIND:
+			opts->unwinder = up_unwinder_find(optarg);
+			if (!opts->unwinder)
+				return usage_error("bad --unwind '%s': give %s", optarg, up_unwinder_names());
+			break;
 		case OPT_PER_VCPU:
 			opts->per_vcpu = 1;
 			break;
@@ -302,6 +312,10 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 		opts->writer = &up_writer_folded;
 	if (opts->writer->binary && !opts->output && isatty(STDOUT_FILENO))
 		return usage_error("the %s format is binary: give -o FILE or redirect the output", opts->writer->name);
+	if (!opts->unwinder)
+		opts->unwinder = &up_unwinder_fp;
+	if (opts->unwinder != &up_unwinder_fp && !opts->nr_kernels)
+		return usage_error("--unwind %s reads the unwind tables of the -k files: give one", opts->unwinder->name);
 	if (opts->has_slide && !opts->nr_kernels)
 		return usage_error("%s needs a -k file to apply to", "--slide");
 	if (opts->has_slide && opts->kernels[0].has_address)

@@ -26,6 +26,7 @@ struct sample {
 	struct up_walk *walks;
 	struct up_regs *regs;
 	int *stale;               /* per vCPU: not run since the previous sample, not walked */
+	uint64_t walk_ns;         /* time spent in walks so far */
 	uint64_t resume_at;       /* when resume was requested */
 };
 
@@ -48,19 +49,30 @@ static struct up_error *take_sample(struct up_target *t, struct up_memory *mem,
 			err = t->ops->get_regs(t, i, &s->regs[i]);
 	for (i = 0; !err && i < s->nr_vcpus; i++) {
 		struct up_vcpu_memory view = { .memory = mem, .vcpu = i };
-		struct up_walk_env env = {
-			.read = up_vcpu_memory_read,
-			.read_ctx = &view,
-			.func_start = opts->func_start,
-			.read_code = opts->read_code,
-			.code_ctx = opts->code_ctx,
+		struct up_unwind_env env = {
+			.walk = {
+				.read = up_vcpu_memory_read,
+				.read_ctx = &view,
+				.func_start = opts->func_start,
+				.read_code = opts->read_code,
+				.code_ctx = opts->code_ctx,
+				.is_root = opts->is_root,
+				.root_ctx = opts->root_ctx,
+			},
+			.arch = arch,
+			.cfi_lookup = opts->cfi_lookup,
+			.cfi_ctx = opts->cfi_ctx,
 		};
+		const struct up_unwinder *unwinder = opts->unwinder ? opts->unwinder : &up_unwinder_fp;
+		uint64_t t0;
 
 		if (s->stale[i])
 			continue;
 		/* A fault ends a walk; any other failure ends the run. */
-		err = arch->walk_frames(&s->regs[i], &env, s->pcs + (size_t)i * s->max_depth,
-					s->max_depth, &s->walks[i]);
+		t0 = now_ns();
+		err = unwinder->walk(&env, &s->regs[i], s->pcs + (size_t)i * s->max_depth,
+				     s->max_depth, &s->walks[i]);
+		s->walk_ns += now_ns() - t0;
 	}
 	/* Resume whatever happened above. */
 	s->resume_at = now_ns();
@@ -198,6 +210,7 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 			stats->truncated += up_walk_truncated(&s.walks[i]);
 			stats->stops[s.walks[i].stop]++;
 			stats->leaf_only += s.walks[i].depth == 1;
+			stats->frames += s.walks[i].depth;
 			stats->fixups[s.walks[i].fixup]++;
 			err = up_profile_add(profile, i, s.pcs + (size_t)i * s.max_depth,
 					     s.walks[i].depth, 1);
@@ -230,6 +243,7 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 		next = slot + random_below(&seed, period);
 	}
 out:
+	stats->walk_ns = s.walk_ns;
 	stats->elapsed = (now_ns() - start) / 1e9;
 	if (stats->samples > 1 && last > first)
 		stats->rate = (stats->samples - 1) / ((last - first) / 1e9);
