@@ -192,7 +192,23 @@ $(BUILD)/tests/data/inline_example: tests/unit/data/inline_example.c
 	@mkdir -p $(@D)
 	$(CC) -g -O2 -o $@ $<
 
-unit: $(UNIT_BINS) $(BUILD)/tests/data/inline_example
+# A program without frame pointers and a snapshot of its own stack (for test_cfi_elf), and the
+# same kind of code for arm64, not run: its unwind tables only.
+NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -fasynchronous-unwind-tables -mno-red-zone -fcf-protection=none
+$(BUILD)/tests/data/nofp_example: tests/unit/data/nofp_example.c
+	@mkdir -p $(@D)
+	$(CC) $(NOFP_CFLAGS) -static -o $@ $<
+
+$(BUILD)/tests/data/nofp_example.snap: $(BUILD)/tests/data/nofp_example
+	$< > $@
+
+$(BUILD)/tests/data/nofp_arm64.elf: tests/unit/data/nofp_arm64.c
+	@mkdir -p $(@D)
+	aarch64-linux-gnu-gcc -O2 -fomit-frame-pointer -fasynchronous-unwind-tables -ffreestanding \
+		-fno-pic -nostdlib -static -Wl,-e,outer -Wl,--build-id=none -o $@ $<
+
+unit: $(UNIT_BINS) $(BUILD)/tests/data/inline_example $(BUILD)/tests/data/nofp_example.snap \
+	$(BUILD)/tests/data/nofp_arm64.elf
 
 test: deps
 	$(MAKE) all unit guests fuzz-run cross-arm64
