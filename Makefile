@@ -86,12 +86,17 @@ HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS)
 FUZZ_RUNS ?= 20000
 FUZZ_MAX_LEN ?= 4096
-FUZZERS := fuzz_rsp fuzz_walk fuzz_symfile fuzz_target_xml fuzz_pgtable fuzz_ram_layout
+FUZZERS := fuzz_rsp fuzz_walk fuzz_symfile fuzz_target_xml fuzz_pgtable fuzz_ram_layout fuzz_unwind
 fuzz_rsp_SRCS := backends/kvm/rsp.c
 fuzz_target_xml_SRCS := backends/kvm/target_xml.c util/error.c
 fuzz_walk_SRCS := arch/frame_records.c arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
 fuzz_symfile_SRCS := symbolize/symfile.c symbolize/elf_symbols.c symbolize/map_symbols.c \
 	symbolize/pe.c symbolize/dwarf.c symbolize/symtab.c symbolize/code.c util/error.c
+fuzz_unwind_SRCS := unwind/cfi_eval.c unwind/walk.c unwind/fp.c unwind/registry.c \
+	arch/frame_records.c arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c \
+	arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
+# Registers and four rows come first: the stack page after them.
+fuzz_unwind_MAX_LEN := 6144
 fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/x86_64/regs.c arch/frame_records.c arch/arm64/pgtable.c util/error.c
 fuzz_ram_layout_SRCS := backends/kvm/ram_layout.c memory/process.c util/error.c
 # A whole "info mtree -f" of an x86_64 machine is 4-8 KiB: its system view can come last.
@@ -142,7 +147,12 @@ $(BUILD)/fuzz/corpus/fuzz_ram_layout/%: tests/unit/data/ram_layout/%
 	@mkdir -p $(@D)
 	cp $< $@
 
-fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS)
+$(BUILD)/fuzz/corpus/fuzz_unwind/seed: fuzz/unwind_seed.py
+	@mkdir -p $(@D)
+	python3 fuzz/unwind_seed.py > $@
+
+fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS) \
+		$(BUILD)/fuzz/corpus/fuzz_unwind/seed
 	@for f in $(foreach f,$(FUZZERS),$(f):$(or $($(f)_MAX_LEN),$(FUZZ_MAX_LEN))); do \
 		max=$${f#*:}; f=$${f%%:*}; \
 		mkdir -p $(BUILD)/fuzz/corpus/$$f; \
