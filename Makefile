@@ -77,6 +77,9 @@ LIB := $(BUILD)/libuniprof.a
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 GUEST_X86_64 := $(BUILD)/guests/x86_64/guest.elf
 GUEST_ARM64 := $(BUILD)/guests/arm64/guest.elf
+# The same two guests built without frame pointers, with .eh_frame instead.
+GUEST_X86_64_NOFP := $(BUILD)/guests/x86_64-nofp/guest.elf
+GUEST_ARM64_NOFP := $(BUILD)/guests/arm64-nofp/guest.elf
 GUEST_EFI_X86_64 := $(BUILD)/guests/efi-x86_64/guest.elf
 GUEST_EFI_ARM64 := $(BUILD)/guests/efi-arm64/guest.elf
 
@@ -161,7 +164,8 @@ fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEE
 			> $(BUILD)/fuzz/$$f.log 2>&1 || { tail -n 30 $(BUILD)/fuzz/$$f.log; exit 1; }; \
 	done
 
-guests: $(GUEST_X86_64) $(GUEST_ARM64) $(GUEST_EFI_X86_64) $(GUEST_EFI_ARM64)
+guests: $(GUEST_X86_64) $(GUEST_ARM64) $(GUEST_EFI_X86_64) $(GUEST_EFI_ARM64) \
+	$(GUEST_X86_64_NOFP) $(GUEST_ARM64_NOFP)
 
 $(GUEST_EFI_X86_64): $(wildcard tests/guests/efi-x86_64/* tests/guests/efi-common/*)
 	$(MAKE) -C tests/guests/efi-x86_64 O=$(abspath $(@D))
@@ -174,6 +178,12 @@ $(GUEST_X86_64): $(wildcard tests/guests/x86_64/*)
 
 $(GUEST_ARM64): $(wildcard tests/guests/arm64/*)
 	$(MAKE) -C tests/guests/arm64 O=$(abspath $(@D))
+
+$(GUEST_X86_64_NOFP): $(wildcard tests/guests/x86_64/*)
+	$(MAKE) -C tests/guests/x86_64 O=$(abspath $(@D)) NOFP=1
+
+$(GUEST_ARM64_NOFP): $(wildcard tests/guests/arm64/*)
+	$(MAKE) -C tests/guests/arm64 O=$(abspath $(@D)) NOFP=1
 
 deps:
 	scripts/install-deps.sh
