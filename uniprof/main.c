@@ -154,17 +154,21 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 		(unsigned long long)st->truncated,
 		st->stacks ? 100.0 * st->truncated / st->stacks : 0.0, st->rate, opts->frequency,
 		st->pause_median_us);
-	/* Most walks giving the leaf alone is what a guest built without frame pointers looks like. */
-	if (st->stacks >= 10 && st->leaf_only * 2 > st->stacks) {
+	/*
+	 * Most walks ending at the leaf (or its caller, found from the stack top or LR) is what a
+	 * guest built without frame pointers looks like.
+	 */
+	if (st->stacks >= 10 && st->near_leaf * 2 > st->stacks) {
 		if (opts->unwinder == &up_unwinder_fp)
-			fprintf(stderr, "uniprof: %.0f%% of the stacks are the leaf alone: is the guest "
-				"built without frame pointers? Try --unwind cfi%s, or rebuild it with "
-				"-fno-omit-frame-pointer\n", 100.0 * st->leaf_only / st->stacks,
-				cfi ? " (the symbol files have unwind tables)" : " with a symbol file that has unwind tables");
+			fprintf(stderr, "uniprof: %.0f%% of the walks stopped at the leaf, truncated: is "
+				"the guest built without frame pointers? Try --unwind cfi%s, or rebuild it "
+				"with -fno-omit-frame-pointer\n", 100.0 * st->near_leaf / st->stacks,
+				cfi ? " (the symbol files have unwind tables)" :
+				      " with a symbol file that has unwind tables");
 		else
-			fprintf(stderr, "uniprof: %.0f%% of the stacks are the leaf alone: do the symbol "
-				"files' unwind tables cover the guest's code?%s\n",
-				100.0 * st->leaf_only / st->stacks, cfi ? "" : " (they have none)");
+			fprintf(stderr, "uniprof: %.0f%% of the walks stopped at the leaf, truncated: do "
+				"the symbol files' unwind tables cover the guest's code?%s\n",
+				100.0 * st->near_leaf / st->stacks, cfi ? "" : " (they have none)");
 	}
 	if (st->stale)
 		fprintf(stderr, "uniprof: %llu vCPU states not counted: runnable but not run since the "

@@ -209,7 +209,7 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 			stats->stacks++;
 			stats->truncated += up_walk_truncated(&s.walks[i]);
 			stats->stops[s.walks[i].stop]++;
-			stats->leaf_only += s.walks[i].depth == 1;
+			stats->near_leaf += up_walk_truncated(&s.walks[i]) && s.walks[i].depth <= 2;
 			stats->frames += s.walks[i].depth;
 			stats->fixups[s.walks[i].fixup]++;
 			err = up_profile_add(profile, i, s.pcs + (size_t)i * s.max_depth,

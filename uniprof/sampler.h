@@ -19,7 +19,7 @@ struct sampler_stats {
 	uint64_t stale;         /* vCPU states not counted: not run since the previous sample */
 	uint64_t truncated;     /* walks that did not reach a recognised root */
 	uint64_t stops[UP_WALK_STOP_COUNT];  /* walks by why they stopped */
-	uint64_t leaf_only;     /* walks that gave the leaf alone */
+	uint64_t near_leaf;     /* truncated walks of at most the leaf and its caller */
 	uint64_t frames;        /* addresses in all walks */
 	uint64_t walk_ns;       /* time spent walking, guest paused, all walks */
 	uint64_t missed;        /* sample slots skipped because we fell behind */

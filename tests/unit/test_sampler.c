@@ -265,7 +265,7 @@ static void test_lost_memory_ends_run(void **state)
 	assert_int_equal(st.samples, 3);
 	assert_int_equal(st.truncated, 6);
 	assert_int_equal(st.stops[UP_WALK_NULL_FP], 6);
-	assert_int_equal(st.leaf_only, 6);
+	assert_int_equal(st.near_leaf, 6);
 	assert_int_equal(p.total, 6);
 	up_profile_deinit(&p);
 }
