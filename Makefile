@@ -206,6 +206,7 @@ bench: all guests $(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_functi
 		$(BUILD)/bench/gdbstub_floor
 	$(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_functions
 	BUILD=$(BUILD) python3 bench/kvm_sample_cost.py
+	BUILD=$(BUILD) python3 bench/unwind_cost.py
 
 # Test data: a program whose DWARF describes nested inlining (for test_symfiles).
 $(BUILD)/tests/data/inline_example: tests/unit/data/inline_example.c

@@ -131,8 +131,9 @@ static struct up_error *load_cfi(const struct up_symbolizer *sym, const struct u
 	return err;
 }
 
-/* -vv: how the walks' memory reads were served. */
-static void log_memory_stats(const struct up_memory *m, const struct sampler_stats *st)
+/* -vv: how the walks' memory reads were served, and the unwind rows they used. */
+static void log_memory_stats(const struct up_memory *m, const struct sampler_stats *st,
+			     const struct up_cfi *cfi)
 {
 	struct up_memory_stats ms;
 	double per = st->samples ? 1.0 / st->samples : 0;
@@ -142,6 +143,13 @@ static void log_memory_stats(const struct up_memory *m, const struct sampler_sta
 		 "%.2f reads from %s, %.2f block hits, %.2f faults",
 		 ms.reads * per, ms.translations * per, ms.tlb_hits * per, ms.source_reads * per,
 		 up_memory_description(m), ms.block_hits * per, ms.faults * per);
+	if (cfi) {
+		struct up_cfi_stats cs;
+
+		up_cfi_stats(cfi, &cs);
+		log_line(NULL, 2, "unwind rows: %.2f lookups per sample, %llu evaluated in all",
+			 cs.lookups * per, (unsigned long long)cs.evaluated);
+	}
 }
 
 static void print_summary(const struct options *opts, const struct sampler_stats *st,
@@ -179,8 +187,9 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 			"from pause to the resume request: median %.0f us, p99 %.0f us\n",
 			(unsigned long long)st->missed, st->pause_p99_us, st->pause_max_us,
 			st->held_median_us, st->held_p99_us);
-		fprintf(stderr, "uniprof: unwinding (%s): %.2f us per stack, %.1f frames per stack\n",
-			opts->unwinder->name, st->stacks ? st->walk_ns / 1e3 / st->stacks : 0.0,
+		fprintf(stderr, "uniprof: unwinding (%s): median %.2f us per stack (p99 %.2f, mean "
+			"%.2f), %.1f frames per stack\n", opts->unwinder->name, st->walk_median_us,
+			st->walk_p99_us, st->stacks ? st->walk_ns / 1e3 / st->stacks : 0.0,
 			st->stacks ? (double)st->frames / st->stacks : 0.0);
 		fprintf(stderr, "uniprof: walks ended at a root %llu; truncated:",
 			(unsigned long long)st->stops[UP_WALK_END]);
@@ -335,7 +344,7 @@ int main(int argc, char **argv)
 	profile.meta.samples = stats.samples;
 	profile.meta.truncated = stats.truncated;
 	guard_stop(target);
-	log_memory_stats(memory, &stats);
+	log_memory_stats(memory, &stats, cfi);
 	up_memory_destroy(memory);
 	backend->detach(target);
 	if (run_err)

@@ -27,6 +27,7 @@ struct sample {
 	struct up_regs *regs;
 	int *stale;               /* per vCPU: not run since the previous sample, not walked */
 	uint64_t walk_ns;         /* time spent in walks so far */
+	uint64_t *vcpu_walk_ns;   /* per vCPU: its walk in this sample */
 	uint64_t resume_at;       /* when resume was requested */
 };
 
@@ -72,7 +73,8 @@ static struct up_error *take_sample(struct up_target *t, struct up_memory *mem,
 		t0 = now_ns();
 		err = unwinder->walk(&env, &s->regs[i], s->pcs + (size_t)i * s->max_depth,
 				     s->max_depth, &s->walks[i]);
-		s->walk_ns += now_ns() - t0;
+		s->vcpu_walk_ns[i] = now_ns() - t0;
+		s->walk_ns += s->vcpu_walk_ns[i];
 	}
 	/* Resume whatever happened above. */
 	s->resume_at = now_ns();
@@ -153,7 +155,7 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 {
 	uint64_t period = (uint64_t)(1e9 / opts->frequency);
 	uint64_t start, next, slot, end = 0, now, first = 0, last = 0, seed, report_at = 0;
-	struct durations durations = { 0 }, held = { 0 };
+	struct durations durations = { 0 }, held = { 0 }, walks = { 0 };
 	struct sample s = { 0 };
 	struct up_error *err = NULL;
 
@@ -169,7 +171,8 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 	s.walks = calloc(s.nr_vcpus, sizeof(*s.walks));
 	s.regs = calloc(s.nr_vcpus, sizeof(*s.regs));
 	s.stale = calloc(s.nr_vcpus, sizeof(*s.stale));
-	if (!s.pcs || !s.walks || !s.regs || !s.stale) {
+	s.vcpu_walk_ns = calloc(s.nr_vcpus, sizeof(*s.vcpu_walk_ns));
+	if (!s.pcs || !s.walks || !s.regs || !s.stale || !s.vcpu_walk_ns) {
 		err = &up_error_nomem;
 		goto out;
 	}
@@ -207,6 +210,7 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 				continue;
 			}
 			stats->stacks++;
+			durations_add(&walks, s.vcpu_walk_ns[i]);
 			stats->truncated += up_walk_truncated(&s.walks[i]);
 			stats->stops[s.walks[i].stop]++;
 			stats->near_leaf += up_walk_truncated(&s.walks[i]) && s.walks[i].depth <= 2;
@@ -250,11 +254,18 @@ out:
 	durations_summary(&durations, &stats->pause_median_us, &stats->pause_p99_us,
 			  &stats->pause_max_us);
 	durations_summary(&held, &stats->held_median_us, &stats->held_p99_us, &stats->held_max_us);
+	{
+		double walk_max_us;
+
+		durations_summary(&walks, &stats->walk_median_us, &stats->walk_p99_us, &walk_max_us);
+	}
 	free(durations.ns);
 	free(held.ns);
+	free(walks.ns);
 	free(s.pcs);
 	free(s.walks);
 	free(s.regs);
 	free(s.stale);
+	free(s.vcpu_walk_ns);
 	return err;
 }

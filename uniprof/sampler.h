@@ -22,6 +22,8 @@ struct sampler_stats {
 	uint64_t near_leaf;     /* truncated walks of at most the leaf and its caller */
 	uint64_t frames;        /* addresses in all walks */
 	uint64_t walk_ns;       /* time spent walking, guest paused, all walks */
+	double walk_median_us;  /* one stack's walk, its memory reads included */
+	double walk_p99_us;
 	uint64_t missed;        /* sample slots skipped because we fell behind */
 	uint64_t fixups[UP_FIXUP_COUNT];  /* how each leaf's caller was found */
 	double elapsed;         /* seconds the run took */
