@@ -223,12 +223,16 @@ $(BUILD)/tests/data/nofp_example: tests/unit/data/nofp_example.c
 $(BUILD)/tests/data/nofp_example.snap: $(BUILD)/tests/data/nofp_example
 	$< > $@
 
+$(BUILD)/tests/data/nofp_example_signal.snap: $(BUILD)/tests/data/nofp_example
+	$< signal > $@
+
 $(BUILD)/tests/data/nofp_arm64.elf: tests/unit/data/nofp_arm64.c
 	@mkdir -p $(@D)
 	aarch64-linux-gnu-gcc -O2 -fomit-frame-pointer -fasynchronous-unwind-tables -ffreestanding \
 		-fno-pic -nostdlib -static -Wl,-e,outer -Wl,--build-id=none -o $@ $<
 
 unit: $(UNIT_BINS) $(BUILD)/tests/data/inline_example $(BUILD)/tests/data/nofp_example.snap \
+	$(BUILD)/tests/data/nofp_example_signal.snap \
 	$(BUILD)/tests/data/nofp_arm64.elf
 
 test: deps

@@ -123,6 +123,7 @@ struct up_walk {
 	size_t depth;            /* number of addresses stored, the leaf pc included */
 	enum up_walk_stop stop;
 	enum up_walk_fixup fixup;
+	unsigned int switches;   /* moves to another stack (an interrupt frame's saved context) */
 };
 
 /* A walk is complete when it reached the outermost frame. */

@@ -125,6 +125,7 @@ struct up_error *up_fp_walk(const struct up_record_rules *rules, const struct up
 
 	pcs[n++] = regs->pc;
 	ret->fixup = UP_FIXUP_NONE;
+	ret->switches = 0;
 	for (;;) {
 		struct up_fp_step step;
 

@@ -188,9 +188,11 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 			(unsigned long long)st->missed, st->pause_p99_us, st->pause_max_us,
 			st->held_median_us, st->held_p99_us);
 		fprintf(stderr, "uniprof: unwinding (%s): median %.2f us per stack (p99 %.2f, mean "
-			"%.2f), %.1f frames per stack\n", opts->unwinder->name, st->walk_median_us,
-			st->walk_p99_us, st->stacks ? st->walk_ns / 1e3 / st->stacks : 0.0,
-			st->stacks ? (double)st->frames / st->stacks : 0.0);
+			"%.2f), %.1f frames per stack, %llu moved to another stack\n",
+			opts->unwinder->name, st->walk_median_us, st->walk_p99_us,
+			st->stacks ? st->walk_ns / 1e3 / st->stacks : 0.0,
+			st->stacks ? (double)st->frames / st->stacks : 0.0,
+			(unsigned long long)st->switched);
 		fprintf(stderr, "uniprof: walks ended at a root %llu; truncated:",
 			(unsigned long long)st->stops[UP_WALK_END]);
 		for (int i = UP_WALK_END + 1; i < UP_WALK_STOP_COUNT; i++)

@@ -215,6 +215,7 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 			stats->stops[s.walks[i].stop]++;
 			stats->near_leaf += up_walk_truncated(&s.walks[i]) && s.walks[i].depth <= 2;
 			stats->frames += s.walks[i].depth;
+			stats->switched += s.walks[i].switches > 0;
 			stats->fixups[s.walks[i].fixup]++;
 			err = up_profile_add(profile, i, s.pcs + (size_t)i * s.max_depth,
 					     s.walks[i].depth, 1);

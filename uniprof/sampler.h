@@ -21,6 +21,7 @@ struct sampler_stats {
 	uint64_t stops[UP_WALK_STOP_COUNT];  /* walks by why they stopped */
 	uint64_t near_leaf;     /* truncated walks of at most the leaf and its caller */
 	uint64_t frames;        /* addresses in all walks */
+	uint64_t switched;      /* walks that moved to another stack (interrupt frames) */
 	uint64_t walk_ns;       /* time spent walking, guest paused, all walks */
 	double walk_median_us;  /* one stack's walk, its memory reads included */
 	double walk_p99_us;

@@ -149,14 +149,39 @@ struct up_error *up_cfi_add_file(struct up_cfi *cfi, const char *path, int64_t s
 	return NULL;
 }
 
+/* Register and offset of a DW_OP_bregN / DW_OP_bregx operation; -1 for anything else. */
+static int breg(const Dwarf_Op *op, unsigned int nr_gprs, uint8_t *ret_reg, int32_t *ret_offset)
+{
+	uint64_t reg;
+	int64_t offset;
+
+	if (op->atom == DW_OP_bregx) {
+		reg = op->number;
+		offset = (int64_t)op->number2;
+	} else if (op->atom >= DW_OP_breg0 && op->atom <= DW_OP_breg31) {
+		reg = op->atom - DW_OP_breg0;
+		offset = (int64_t)op->number;
+	} else {
+		return -1;
+	}
+	if (reg >= nr_gprs || offset < INT32_MIN || offset > INT32_MAX)
+		return -1;
+	*ret_reg = (uint8_t)reg;
+	*ret_offset = (int32_t)offset;
+	return 0;
+}
+
 /* One register's rule from libdw's location description of it. */
-static void register_rule(Dwarf_Frame *frame, int regno, uint8_t *ret_rule, int32_t *ret_value)
+static void register_rule(Dwarf_Frame *frame, int regno, unsigned int nr_gprs, uint8_t *ret_rule,
+			  uint8_t *ret_base, int32_t *ret_value)
 {
 	Dwarf_Op mem[3], *ops;
 	size_t nops, i = 1;
 	int64_t offset = 0;
+	int value = 0;
 
 	*ret_value = 0;
+	*ret_base = 0;
 	*ret_rule = UP_CFI_UNSUPPORTED;
 	if (dwarf_frame_register(frame, regno, mem, &ops, &nops))
 		return;
@@ -172,47 +197,44 @@ static void register_rule(Dwarf_Frame *frame, int regno, uint8_t *ret_rule, int3
 		}
 		return;
 	}
-	if (ops[0].atom != DW_OP_call_frame_cfa)
+	if (nops > 1 && ops[nops - 1].atom == DW_OP_stack_value) {
+		value = 1;
+		nops--;
+	}
+	/* Offsets and expressions alike start from the CFA, which libdw pushes first. */
+	if (ops[0].atom != DW_OP_call_frame_cfa) {
+		if (nops == 1 && breg(&ops[0], nr_gprs, ret_base, ret_value) == 0)
+			*ret_rule = value ? UP_CFI_VAL_EXPR : UP_CFI_EXPR;
 		return;
+	}
+	if (i < nops && breg(&ops[i], nr_gprs, ret_base, ret_value) == 0) {
+		/* An expression that sets aside the CFA for a register plus an offset. */
+		if (i + 1 == nops)
+			*ret_rule = value ? UP_CFI_VAL_EXPR : UP_CFI_EXPR;
+		return;
+	}
 	if (i < nops && ops[i].atom == DW_OP_plus_uconst)
 		offset = (int64_t)ops[i++].number;
-	if (offset < INT32_MIN || offset > INT32_MAX)
+	if (i != nops || offset < INT32_MIN || offset > INT32_MAX)
 		return;
 	*ret_value = (int32_t)offset;
-	if (i < nops && ops[i].atom == DW_OP_stack_value) {
-		i++;
-		*ret_rule = UP_CFI_VAL_OFFSET;
-	} else {
-		*ret_rule = UP_CFI_OFFSET;
-	}
-	if (i != nops)
-		*ret_rule = UP_CFI_UNSUPPORTED;
+	*ret_rule = value ? UP_CFI_VAL_OFFSET : UP_CFI_OFFSET;
 }
 
-/* The CFA as a register and an offset, when it is that simple. */
-static int cfa_rule(Dwarf_Frame *frame, unsigned int nr_gprs, uint8_t *ret_reg,
-		    int32_t *ret_offset)
+/* The CFA as a register and an offset, or the 8 bytes there, when it is that simple. */
+static int cfa_rule(Dwarf_Frame *frame, unsigned int nr_gprs, struct up_cfi_row *row)
 {
 	Dwarf_Op *ops;
 	size_t nops;
-	uint64_t reg;
-	int64_t offset;
 
-	if (dwarf_frame_cfa(frame, &ops, &nops) || nops != 1)
+	if (dwarf_frame_cfa(frame, &ops, &nops) || !nops || nops > 2 ||
+	    breg(&ops[0], nr_gprs, &row->cfa_reg, &row->cfa_offset))
 		return -1;
-	if (ops[0].atom == DW_OP_bregx) {
-		reg = ops[0].number;
-		offset = (int64_t)ops[0].number2;
-	} else if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31) {
-		reg = ops[0].atom - DW_OP_breg0;
-		offset = (int64_t)ops[0].number;
-	} else {
-		return -1;
+	if (nops == 2) {
+		if (ops[1].atom != DW_OP_deref)
+			return -1;
+		row->cfa_deref = 1;
 	}
-	if (reg >= nr_gprs || offset < INT32_MIN || offset > INT32_MAX)
-		return -1;
-	*ret_reg = (uint8_t)reg;
-	*ret_offset = (int32_t)offset;
 	return 0;
 }
 
@@ -241,15 +263,14 @@ static void evaluate(struct up_cfi *cfi, uint64_t addr, struct up_cfi_row *row)
 		return;
 	ra = dwarf_frame_info(frame, &start, &end, &signal);
 	row->status = UP_CFI_NO_CFA;
-	if (ra < 0 || (unsigned int)ra >= nr ||
-	    cfa_rule(frame, nr, &row->cfa_reg, &row->cfa_offset)) {
+	if (ra < 0 || (unsigned int)ra >= nr || cfa_rule(frame, nr, row)) {
 		free(frame);
 		return;
 	}
 	row->ra_reg = (uint8_t)ra;
 	row->signal = signal;
 	for (unsigned int r = 0; r < nr; r++)
-		register_rule(frame, (int)r, &row->rule[r], &row->value[r]);
+		register_rule(frame, (int)r, nr, &row->rule[r], &row->base[r], &row->value[r]);
 	free(frame);
 	if (row->rule[ra] == UP_CFI_UNDEFINED)
 		row->status = UP_CFI_ROOT;

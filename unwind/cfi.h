@@ -23,6 +23,8 @@ enum up_cfi_rule {
 	UP_CFI_OFFSET,       /* saved in memory at CFA + value */
 	UP_CFI_VAL_OFFSET,   /* equal to CFA + value */
 	UP_CFI_REGISTER,     /* equal to the callee's register value */
+	UP_CFI_EXPR,         /* saved in memory at gpr[base] + value (DW_CFA_expression) */
+	UP_CFI_VAL_EXPR,     /* equal to gpr[base] + value (DW_CFA_val_expression) */
 	UP_CFI_UNSUPPORTED,  /* a DWARF expression we do not evaluate: unknown */
 };
 
@@ -34,15 +36,22 @@ enum up_cfi_status {
 	UP_CFI_NO_CFA,       /* the CFA or the return address needs what we do not evaluate */
 };
 
-/* The evaluated rules at one code address. */
+/*
+ * The evaluated rules at one code address.  Of DWARF expressions only the forms entry and
+ * signal-return code uses are kept: a register plus an offset (the address of a saved
+ * register, or a value), and for the CFA that address dereferenced (the interrupted stack
+ * pointer saved in a signal frame).
+ */
 struct up_cfi_row {
 	uint64_t addr;           /* the runtime address looked up */
 	uint8_t status;          /* enum up_cfi_status */
-	uint8_t cfa_reg;         /* CFA = gpr[cfa_reg] + cfa_offset */
+	uint8_t cfa_reg;         /* CFA = gpr[cfa_reg] + cfa_offset ... */
+	uint8_t cfa_deref;       /* ... or the 8 bytes at that address */
 	uint8_t ra_reg;          /* the column holding the return address */
 	uint8_t signal;          /* a signal frame: the caller's pc is exact, not a return address */
 	int32_t cfa_offset;
 	uint8_t rule[UP_MAX_GPRS];   /* enum up_cfi_rule per DWARF register */
+	uint8_t base[UP_MAX_GPRS];   /* the register of UP_CFI_EXPR and UP_CFI_VAL_EXPR */
 	int32_t value[UP_MAX_GPRS];
 };
 
@@ -92,6 +101,12 @@ struct up_cfi_step {
 	int stepped;             /* *regs now holds the caller */
 	enum up_walk_stop stop;  /* when not stepped: why (UP_WALK_END: a root) */
 	int exact;               /* the caller's pc is exact (after a signal frame) */
+	/*
+	 * The caller's stack pointer came from where the frame saved it (a signal or interrupt
+	 * frame: the CFA loaded from memory, or a rule for the stack pointer), not from the
+	 * frame's own size: the caller may run on another stack.
+	 */
+	int may_switch;
 };
 
 /*

@@ -6,8 +6,9 @@
  *   cfi   DWARF call-frame information of the symbol files (cfi.h);
  *   auto  per frame: CFI where the frame's pc has usable CFI, frame pointers otherwise.
  *
- * Every walk is bounded (the depth cap, a stack that must grow) and says why it ended
- * (enum up_walk_stop), so truncation is counted honestly.
+ * Every walk is bounded (the depth cap, a stack that must grow, at most UP_MAX_STACK_SWITCHES
+ * moves to another stack, each where a frame's unwind rules say where it saved the interrupted
+ * stack pointer) and says why it ended (enum up_walk_stop), so truncation is counted honestly.
  */
 #ifndef UP_UNWIND_UNWINDER_H
 #define UP_UNWIND_UNWINDER_H
@@ -17,6 +18,12 @@
 
 #include "../arch/arch.h"
 #include "cfi.h"
+
+/*
+ * Moves to another stack one walk may make: where an interrupt or signal frame says the
+ * interrupted context ran on a stack below the current one.
+ */
+#define UP_MAX_STACK_SWITCHES 4
 
 /* What an unwinder may use.  walk.read and arch are required. */
 struct up_unwind_env {

@@ -6,7 +6,11 @@
  *
  * Bounds: the depth cap, and a stack that grows: each caller's stack pointer lies above the
  * callee's, or equals it once (an arm64 leaf that keeps its return address in LR allocates
- * nothing).  A repeated (sp, pc) is a loop.
+ * nothing).  A repeated (sp, pc) is a loop.  The one exception is a frame whose rules say
+ * where it saved the interrupted stack pointer (a signal or interrupt entry, CFA loaded from
+ * memory or a rule for sp): the interrupted context may run on another stack, below this one,
+ * and the walk follows it there, at most UP_MAX_STACK_SWITCHES times; growth is then checked
+ * on that stack.
  */
 #include "../arch/frame_records.h"
 #include "unwinder.h"
@@ -42,6 +46,7 @@ static struct up_error *walk(enum policy policy, const struct up_unwind_env *env
 
 	pcs[n++] = regs->pc;
 	ret->fixup = UP_FIXUP_NONE;
+	ret->switches = 0;
 	for (;;) {
 		uint64_t sp = frame.sp, pc = frame.pc;
 		enum up_walk_fixup fixup = UP_FIXUP_NONE;
@@ -77,8 +82,12 @@ static struct up_error *walk(enum policy policy, const struct up_unwind_env *env
 			break;
 		}
 		if (frame.sp < sp || (frame.sp == sp && (flat || frame.pc == pc))) {
-			ret->stop = UP_WALK_NOT_GROWING;
-			break;
+			if (!tried_cfi || !cstep.stepped || !cstep.may_switch || frame.sp == sp ||
+			    ret->switches == UP_MAX_STACK_SWITCHES) {
+				ret->stop = UP_WALK_NOT_GROWING;
+				break;
+			}
+			ret->switches++;
 		}
 		flat = frame.sp == sp;
 		if (n == 1)

@@ -38,24 +38,28 @@ static const char *data_path(const char *name)
 	return path_buf;
 }
 
-/* The snapshot nofp_example printed: registers and the stack from rsp up. */
+/*
+ * A snapshot nofp_example printed: registers, and stack regions (consecutive "stack" lines),
+ * as fake guest memory.
+ */
+#define SNAP_MAX 16384
+
 struct snapshot {
 	uint64_t gpr[X86_64_NR_GPRS];
-	uint64_t base;
-	uint8_t *bytes;
-	size_t len;
+	struct fake_memory mem;
+	uint8_t bytes[2][SNAP_MAX];
+	struct up_regs regs;
 };
 
-static void load_snapshot(struct snapshot *s)
+static void load_snapshot(const char *name, struct snapshot *s)
 {
-	FILE *f = fopen(data_path("nofp_example.snap"), "r");
+	FILE *f = fopen(data_path(name), "r");
+	struct fake_region *r = NULL;
 	char line[512];
 	unsigned int regs = 0;
 
 	assert_non_null(f);
 	memset(s, 0, sizeof(*s));
-	s->bytes = malloc(1 << 16);
-	assert_non_null(s->bytes);
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long addr, value;
 		char hex[200];
@@ -66,81 +70,130 @@ static void load_snapshot(struct snapshot *s)
 			s->gpr[n] = value;
 			regs |= 1u << n;
 		} else if (sscanf(line, "stack %llx %199s", &addr, hex) == 2) {
-			if (!s->len)
-				s->base = addr;
-			assert_int_equal(addr, s->base + s->len);
+			if (!r || addr != r->base + r->size) {
+				assert_true(s->mem.nr < 2);
+				r = &s->mem.regions[s->mem.nr];
+				*r = (struct fake_region){ addr, 0, s->bytes[s->mem.nr++] };
+			}
 			assert_int_equal(strlen(hex), 128);
-			assert_true(s->len + 64 <= (1 << 16));
+			assert_true(r->size + 64 <= SNAP_MAX);
 			for (int i = 0; i < 64; i++)
-				s->bytes[s->len + i] = (uint8_t)(up_hexval(hex[2 * i]) << 4 |
-							  up_hexval(hex[2 * i + 1]));
-			s->len += 64;
+				r->bytes[r->size + i] = (uint8_t)(up_hexval(hex[2 * i]) << 4 |
+								 up_hexval(hex[2 * i + 1]));
+			r->size += 64;
 		} else {
 			fail_msg("bad snapshot line %s", line);
 		}
 	}
 	fclose(f);
 	assert_int_equal(regs, (1u << X86_64_NR_GPRS) - 1);
-	assert_int_equal(s->base, s->gpr[X86_64_RSP]);
-	assert_true(s->len >= 256);
+	assert_int_equal(s->mem.regions[0].base, s->gpr[X86_64_RSP]);
+	assert_true(s->mem.regions[0].size >= 256);
+	for (int i = 0; i < X86_64_NR_GPRS; i++)
+		up_regs_set_gpr(&s->regs, (unsigned int)i, s->gpr[i]);
+	s->regs.pc = s->gpr[X86_64_RIP];
+	s->regs.sp = s->gpr[X86_64_RSP];
+	s->regs.fp = s->gpr[X86_64_RBP];
+}
+
+/* The example's symbols and unwind tables, and an environment over snapshot s. */
+static void example_env(struct snapshot *s, struct up_symbolizer *sym, struct up_cfi **cfi,
+			struct up_unwind_env *env)
+{
+	unsigned int tables;
+
+	up_symbolizer_init(sym, NULL);
+	assert_null(up_symbolizer_add_file(sym, data_path("nofp_example"), 0, 0));
+	assert_null(up_cfi_create(&up_arch_x86_64, cfi));
+	assert_null(up_cfi_add_file(*cfi, data_path("nofp_example"), 0, &tables));
+	assert_int_equal(tables, UP_CFI_EH_FRAME);
+	*env = (struct up_unwind_env){
+		.walk = { .read = fake_read, .read_ctx = &s->mem, .is_root = up_cfi_is_root,
+			  .root_ctx = *cfi },
+		.arch = &up_arch_x86_64,
+		.cfi_lookup = up_cfi_lookup_fn,
+		.cfi_ctx = *cfi,
+	};
 }
 
 static const char *const x86_chain[] = { "leaf", "mid", "outer", "main" };
 
 static void walk_x86_64_snapshot(void **state)
 {
+	static struct snapshot snap;
+	struct up_unwind_env env;
 	struct up_symbolizer sym;
 	struct up_cfi *cfi;
-	struct snapshot snap;
-	struct fake_memory mem = { .nr = 1 };
-	struct up_regs regs = { 0 };
-	unsigned int tables;
 	uint64_t pcs[32];
 	struct up_walk w;
-	const char *name;
-	struct up_unwind_env env = {
-		.walk = { .read = fake_read, .read_ctx = &mem },
-		.arch = &up_arch_x86_64,
-		.cfi_lookup = up_cfi_lookup_fn,
-	};
 
 	(void)state;
-	load_snapshot(&snap);
-	mem.regions[0] = (struct fake_region){ snap.base, snap.len, snap.bytes };
-	for (int i = 0; i < X86_64_NR_GPRS; i++)
-		up_regs_set_gpr(&regs, (unsigned int)i, snap.gpr[i]);
-	regs.pc = snap.gpr[X86_64_RIP];
-	regs.sp = snap.gpr[X86_64_RSP];
-	regs.fp = snap.gpr[X86_64_RBP];
-	up_symbolizer_init(&sym, NULL);
-	assert_null(up_symbolizer_add_file(&sym, data_path("nofp_example"), 0, 0));
-	assert_null(up_cfi_create(&up_arch_x86_64, &cfi));
-	assert_null(up_cfi_add_file(cfi, data_path("nofp_example"), 0, &tables));
-	assert_int_equal(tables, UP_CFI_EH_FRAME);
-	env.cfi_ctx = cfi;
-	env.walk.is_root = up_cfi_is_root;
-	env.walk.root_ctx = cfi;
-
+	load_snapshot("nofp_example.snap", &snap);
+	example_env(&snap, &sym, &cfi, &env);
 	for (int u = 0; u < 2; u++) {
 		const struct up_unwinder *unwinder = u ? &up_unwinder_auto : &up_unwinder_cfi;
 
-		assert_null(unwinder->walk(&env, &regs, pcs, 32, &w));
+		assert_null(unwinder->walk(&env, &snap.regs, pcs, 32, &w));
 		/* Through main and glibc's start code to _start, a recognised root. */
 		assert_int_equal(w.stop, UP_WALK_END);
+		assert_int_equal(w.switches, 0);
 		assert_true(w.depth >= 6);
 		for (size_t i = 0; i < 4; i++)
 			assert_string_equal(up_symbolizer_name(&sym, pcs[i], i > 0), x86_chain[i]);
-		name = up_symbolizer_name(&sym, pcs[w.depth - 1], 1);
-		assert_string_equal(name, "_start");
+		assert_string_equal(up_symbolizer_name(&sym, pcs[w.depth - 1], 1), "_start");
 	}
 	/* Frame pointers: rbp holds data here, so the walk is the leaf alone, and truncated. */
-	assert_null(up_unwinder_fp.walk(&env, &regs, pcs, 32, &w));
+	assert_null(up_unwinder_fp.walk(&env, &snap.regs, pcs, 32, &w));
 	assert_int_equal(w.depth, 1);
 	assert_true(up_walk_truncated(&w));
-
 	up_cfi_destroy(cfi);
 	up_symbolizer_deinit(&sym);
-	free(snap.bytes);
+}
+
+/*
+ * A signal handler on an alternate stack (high, in main's frame) that interrupted a worker on a
+ * stack of its own (low, in .bss): through glibc's __restore_rt (a signal frame whose CFA and
+ * registers are DWARF expressions over the saved context) to the interrupted function at its
+ * exact pc, one move down to the worker's stack, and on to makecontext's start, which glibc's
+ * tables do not cover (work returns to its first byte): the walk stops there, truncated.
+ */
+static const char *const signal_chain[] = { "on_alarm", "__restore_rt", "spin", "spin_mid",
+					    "work" };
+
+static void walk_signal_snapshot(void **state)
+{
+	static struct snapshot snap;
+	struct up_unwind_env env;
+	struct up_symbolizer sym;
+	struct up_cfi *cfi;
+	uint64_t pcs[32];
+	struct up_walk w;
+
+	(void)state;
+	load_snapshot("nofp_example_signal.snap", &snap);
+	assert_int_equal(snap.mem.nr, 2);
+	assert_true(snap.mem.regions[1].base < snap.mem.regions[0].base);
+	example_env(&snap, &sym, &cfi, &env);
+	for (int u = 0; u < 2; u++) {
+		const struct up_unwinder *unwinder = u ? &up_unwinder_auto : &up_unwinder_cfi;
+
+		assert_null(unwinder->walk(&env, &snap.regs, pcs, 32, &w));
+		/*
+		 * The handler returns to the first byte of __restore_rt (its tables start a byte
+		 * early for that), and the interrupted pc is exact: both named as they are.
+		 */
+		for (size_t i = 0; i < 5; i++)
+			assert_string_equal(up_symbolizer_name(&sym, pcs[i], i > 2), signal_chain[i]);
+		assert_int_equal(w.switches, 1);
+		assert_int_equal(w.depth, 6);
+		assert_string_equal(up_symbolizer_name(&sym, pcs[5], 0), "__start_context");
+		/* cfi has no rule there; auto's frame-pointer step finds no record either. */
+		assert_true(up_walk_truncated(&w));
+		if (!u)
+			assert_int_equal(w.stop, UP_WALK_NO_RULE);
+	}
+	up_cfi_destroy(cfi);
+	up_symbolizer_deinit(&sym);
 }
 
 /* The instruction after the first bl in [start, start + len): a return address. */
@@ -304,6 +357,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(walk_x86_64_snapshot),
+		cmocka_unit_test(walk_signal_snapshot),
 		cmocka_unit_test(arm64_rows),
 		cmocka_unit_test(files_and_cache),
 	};

@@ -420,6 +420,128 @@ static void signal_frame(void **state)
 	assert_int_equal(w.stop, UP_WALK_END);
 }
 
+/*
+ * An interrupt stub on a stack of its own, sampled at its first instruction: its rules (a
+ * signal frame: CFA = rsp + 40, the interrupted rip at CFA - 40 and rsp at CFA - 16, as the
+ * hardware pushed them) lead to the interrupted function, on the lower stack, at its exact pc,
+ * even when that is the function's first instruction (rip - 1 would be another function).
+ */
+#define STUB 0xffffffff81000500ULL
+#define IRQ_STACK (STACK_BASE + 0x800)
+
+static void interrupt_frame(uint64_t at, uint64_t rip, uint64_t rsp)
+{
+	put(at, rip);
+	put(at + 8, 0x10);           /* cs */
+	put(at + 16, 0x2);           /* rflags */
+	put(at + 24, rsp);
+	put(at + 32, 0x18);          /* ss */
+}
+
+static struct up_cfi_row stub_row(void)
+{
+	struct up_cfi_row r = nofp_row(STUB, 40);
+
+	r.signal = 1;
+	rule(&r, X86_64_RIP, UP_CFI_OFFSET, -40);
+	rule(&r, X86_64_RSP, UP_CFI_OFFSET, -16);
+	return r;
+}
+
+static void interrupt_stack_switch(void **state)
+{
+	struct up_unwind_env env = unwind_env();
+	struct up_regs r;
+	uint64_t pcs[16];
+	struct up_walk w;
+
+	(void)state;
+	build_mixed_stack();
+	rows[nr_rows++] = stub_row();
+	/* Interrupted in LEAF's first instruction: its return address is still on top. */
+	put(STACK_BASE + 0x108, MID + 0x20);
+	interrupt_frame(IRQ_STACK, LEAF, STACK_BASE + 0x108);
+	r = x86_regs(STUB, IRQ_STACK, 0x42, 0);
+	/* LEAF's row at its first instruction: CFA = rsp + 8. */
+	rows[0] = nofp_row(LEAF, 8);
+	assert_null(up_unwinder_cfi.walk(&env, &r, pcs, 16, &w));
+	assert_int_equal(w.switches, 1);
+	assert_int_equal(pcs[0], STUB);
+	assert_int_equal(pcs[1], LEAF);
+	assert_int_equal(pcs[2], MID + 0x20);
+	assert_int_equal(looked_up[1], LEAF);
+	/* MID's saved rbp and ASM's record as before: cfi stops at ASM, auto goes on to ENTRY. */
+	assert_int_equal(w.stop, UP_WALK_NO_RULE);
+	nr_looked_up = 0;
+	assert_null(up_unwinder_auto.walk(&env, &r, pcs, 16, &w));
+	assert_int_equal(w.stop, UP_WALK_END);
+	assert_int_equal(w.depth, 6);
+	assert_int_equal(pcs[5], ENTRY + 0x8);
+	assert_int_equal(w.switches, 1);
+}
+
+/* Interrupt frames that keep leading down: at most UP_MAX_STACK_SWITCHES of them. */
+static void switch_cap(void **state)
+{
+	struct up_unwind_env env = unwind_env();
+	struct up_regs r;
+	uint64_t pcs[16];
+	struct up_walk w;
+
+	(void)state;
+	reset_memory();
+	nr_rows = 0;
+	nr_looked_up = 0;
+	rows[nr_rows++] = stub_row();
+	for (int i = 0; i < 8; i++)
+		interrupt_frame(STACK_BASE + 0xf00 - 0x100 * i, STUB + i,
+				STACK_BASE + 0xf00 - 0x100 * (i + 1));
+	r = x86_regs(STUB, STACK_BASE + 0xf00, 0, 0);
+	assert_null(up_unwinder_cfi.walk(&env, &r, pcs, 16, &w));
+	assert_int_equal(w.switches, UP_MAX_STACK_SWITCHES);
+	assert_int_equal(w.stop, UP_WALK_NOT_GROWING);
+	assert_int_equal(w.depth, UP_MAX_STACK_SWITCHES + 1);
+}
+
+/* glibc's signal return: CFA = *(rsp + 160), registers at rsp + N (expressions). */
+static void apply_signal_expressions(void **state)
+{
+	struct up_walk_env env = walk_env();
+	struct up_regs r = x86_regs(0x1000, STACK_BASE + 0x800, 0, 0);
+	struct up_cfi_row cr = row(0x1000, X86_64_RSP, 160, X86_64_RIP);
+	struct up_cfi_step step;
+
+	(void)state;
+	reset_memory();
+	cr.cfa_deref = 1;
+	cr.signal = 1;
+	rule(&cr, X86_64_RIP, UP_CFI_EXPR, 168);
+	cr.base[X86_64_RIP] = X86_64_RSP;
+	rule(&cr, X86_64_RSP, UP_CFI_EXPR, 160);
+	cr.base[X86_64_RSP] = X86_64_RSP;
+	rule(&cr, X86_64_RBX, UP_CFI_EXPR, 128);
+	cr.base[X86_64_RBX] = X86_64_RSP;
+	rule(&cr, X86_64_R12, UP_CFI_VAL_EXPR, 8);
+	cr.base[X86_64_R12] = X86_64_RSP;
+	put(STACK_BASE + 0x800 + 160, STACK_BASE + 0x100);   /* interrupted rsp */
+	put(STACK_BASE + 0x800 + 168, 0xffffffff81000123ULL); /* interrupted rip */
+	put(STACK_BASE + 0x800 + 128, 0xb0b);
+	assert_null(up_cfi_apply(&cr, &up_arch_x86_64, &env, &r, &step));
+	assert_true(step.stepped);
+	assert_true(step.exact);
+	assert_true(step.may_switch);
+	assert_int_equal(r.pc, 0xffffffff81000123ULL);
+	assert_int_equal(r.sp, STACK_BASE + 0x100);
+	assert_int_equal(r.gpr[X86_64_RBX], 0xb0b);
+	assert_int_equal(r.gpr[X86_64_R12], STACK_BASE + 0x808);
+	/* The CFA's slot unreadable: a fault, the walk ends there. */
+	cr.cfa_offset = 0x10000;
+	r = x86_regs(0x1000, STACK_BASE + 0x800, 0, 0);
+	assert_null(up_cfi_apply(&cr, &up_arch_x86_64, &env, &r, &step));
+	assert_false(step.stepped);
+	assert_int_equal(step.stop, UP_WALK_FAULT);
+}
+
 static void registry(void **state)
 {
 	(void)state;
@@ -442,6 +564,9 @@ int main(void)
 		cmocka_unit_test(auto_record_rules_still_apply),
 		cmocka_unit_test(bounds),
 		cmocka_unit_test(signal_frame),
+		cmocka_unit_test(interrupt_stack_switch),
+		cmocka_unit_test(switch_cap),
+		cmocka_unit_test(apply_signal_expressions),
 		cmocka_unit_test(registry),
 	};
 
