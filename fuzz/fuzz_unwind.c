@@ -2,8 +2,9 @@
  * libFuzzer: the cfi and auto unwinders over hostile registers, hostile CFI rows and hostile
  * guest memory, on both architectures.  Input: the general registers (33 x 8 bytes,
  * little-endian) and their valid mask (8), four CFI rows of ROW_BYTES each (status, CFA
- * register, return-address column, signal, CFA offset as int16; then per register its rule
- * and an int16 value), then the stack, at sp's page.  A frame's row is picked by its address,
+ * register, return-address column, flags (1: signal frame, 2: CFA dereferenced), CFA offset as
+ * int16; then per register its rule, its base register and an int16 value), then the stack,
+ * at sp's page.  A frame's row is picked by its address,
  * and a fifth of addresses have none.  Walks must end, stay in bounds and never crash.
  * fuzz/unwind_seed.py writes a seed that walks a few frames.
  */
@@ -18,7 +19,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NR_ROWS 4
-#define ROW_BYTES (6 + 3 * UP_MAX_GPRS)
+#define ROW_BYTES (6 + 4 * UP_MAX_GPRS)
 
 struct input {
 	uint64_t base;
@@ -80,10 +81,12 @@ static void parse_row(const uint8_t *p, struct up_cfi_row *ret)
 	ret->cfa_reg = p[1];
 	ret->ra_reg = p[2];
 	ret->signal = p[3] & 1;
+	ret->cfa_deref = (p[3] >> 1) & 1;
 	ret->cfa_offset = le16(p + 4);
 	for (int r = 0; r < UP_MAX_GPRS; r++) {
-		ret->rule[r] = p[6 + 3 * r];
-		ret->value[r] = le16(p + 7 + 3 * r);
+		ret->rule[r] = p[6 + 4 * r];
+		ret->base[r] = p[7 + 4 * r];
+		ret->value[r] = le16(p + 8 + 4 * r);
 	}
 }
 

@@ -15,7 +15,7 @@ def row(cfa_reg, cfa_off, ra_reg, rules):
     out = struct.pack("<BBBBh", OK, cfa_reg, ra_reg, 0, cfa_off)
     for r in range(NR_GPRS):
         kind, value = rules.get(r, (SAME, 0))
-        out += struct.pack("<Bh", kind, value)
+        out += struct.pack("<BBh", kind, 0, value)
     return out
 
 
