@@ -68,6 +68,8 @@ const char *up_walk_fixup_name(enum up_walk_fixup fixup)
 		return "at return";
 	case UP_FIXUP_FRAMELESS:
 		return "frameless leaf";
+	case UP_FIXUP_INTERRUPT:
+		return "interrupt frame";
 	case UP_FIXUP_COUNT:
 		break;
 	}

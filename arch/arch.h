@@ -114,6 +114,8 @@ enum up_walk_fixup {
 	UP_FIXUP_PUSHED,     /* x86_64: after "push %rbp", before "mov %rsp,%rbp" */
 	UP_FIXUP_RETURN,     /* pc at the return instruction, after the epilogue */
 	UP_FIXUP_FRAMELESS,  /* a leaf function that never builds a frame record */
+	UP_FIXUP_INTERRUPT,  /* x86_64: pc at an interrupt entry's first instruction: the
+			      * interrupted context from the frame the CPU pushed */
 	UP_FIXUP_COUNT
 };
 

@@ -45,6 +45,7 @@ struct up_error *up_fp_step(const struct up_record_rules *rules, const struct up
 
 	ret->stepped = 0;
 	ret->fixup = UP_FIXUP_NONE;
+	ret->interrupted = 0;
 	if (exact && rules->leaf_caller) {
 		struct up_leaf_caller leaf;
 
@@ -60,6 +61,7 @@ struct up_error *up_fp_step(const struct up_record_rules *rules, const struct up
 			 */
 			caller_regs(rules, regs, leaf.pc, leaf.sp, leaf.sp_exact, fp, ~0ULL);
 			ret->fixup = leaf.fixup;
+			ret->interrupted = leaf.interrupted;
 			ret->stepped = 1;
 			return NULL;
 		}
@@ -121,6 +123,7 @@ struct up_error *up_fp_walk(const struct up_record_rules *rules, const struct up
 	struct up_regs frame = *regs;
 	struct up_error *err = NULL;
 	int from_record = 0, exact = 1;
+	unsigned int interrupts = 0;
 	size_t n = 0;
 
 	pcs[n++] = regs->pc;
@@ -128,6 +131,7 @@ struct up_error *up_fp_walk(const struct up_record_rules *rules, const struct up
 	ret->switches = 0;
 	for (;;) {
 		struct up_fp_step step;
+		uint64_t sp = frame.sp;
 
 		err = up_fp_step(rules, env, exact, &frame, &from_record, &step);
 		if (err || !step.stepped) {
@@ -139,10 +143,13 @@ struct up_error *up_fp_walk(const struct up_record_rules *rules, const struct up
 			ret->stop = UP_WALK_DEPTH;
 			break;
 		}
-		if (exact)
+		if (n == 1)
 			ret->fixup = step.fixup;
 		pcs[n++] = frame.pc;
-		exact = 0;
+		/* An interrupted context is walked as the leaf was: its pc is exact. */
+		exact = step.interrupted && interrupts < UP_MAX_INTERRUPTS;
+		interrupts += step.interrupted;
+		ret->switches += step.interrupted && frame.sp < sp;
 	}
 	ret->depth = n;
 	return err;

@@ -15,9 +15,14 @@
 /* The caller of a leaf found without its frame record. */
 struct up_leaf_caller {
 	enum up_walk_fixup fixup;  /* UP_FIXUP_NONE: use the record at the frame pointer */
-	uint64_t pc;               /* the return address */
+	uint64_t pc;               /* the return address (or, exact, the interrupted pc) */
 	uint64_t sp;               /* the caller's stack pointer, or a lower bound of it */
 	int sp_exact;              /* sp is exactly the caller's */
+	/*
+	 * An interrupted context rather than a caller (UP_FIXUP_INTERRUPT): pc is exact, every
+	 * other register is the interrupted one, and sp may lie on another stack.
+	 */
+	int interrupted;
 };
 
 struct up_record_rules {
@@ -41,6 +46,7 @@ struct up_fp_step {
 	int stepped;             /* *regs now holds the caller */
 	enum up_walk_stop stop;  /* when not stepped: why (UP_WALK_END: a root) */
 	enum up_walk_fixup fixup;
+	int interrupted;         /* the caller is an interrupted context: exact pc, maybe another stack */
 };
 
 /*
@@ -55,7 +61,12 @@ struct up_error *up_fp_step(const struct up_record_rules *rules, const struct up
 			    int exact, struct up_regs *regs, int *from_record,
 			    struct up_fp_step *ret);
 
-/* A whole walk by frame-pointer steps: walk_frames of struct up_arch. */
+/*
+ * A whole walk by frame-pointer steps: walk_frames of struct up_arch.  An interrupted context
+ * (UP_FIXUP_INTERRUPT) is walked like a leaf, at most UP_MAX_INTERRUPTS times.
+ */
+#define UP_MAX_INTERRUPTS 4
+
 struct up_error *up_fp_walk(const struct up_record_rules *rules, const struct up_regs *regs,
 			    const struct up_walk_env *env, uint64_t *pcs, size_t max,
 			    struct up_walk *ret);

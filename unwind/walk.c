@@ -52,13 +52,14 @@ static struct up_error *walk(enum policy policy, const struct up_unwind_env *env
 		enum up_walk_fixup fixup = UP_FIXUP_NONE;
 		enum up_walk_stop stop = UP_WALK_NO_RULE;
 		struct up_cfi_step cstep = { 0 };
-		int stepped = 0, next_exact = 0, tried_cfi;
+		int stepped = 0, next_exact = 0, may_switch = 0, tried_cfi;
 
 		tried_cfi = cfi_step(env, exact, &frame, &err, &cstep);
 		if (tried_cfi) {
 			stepped = cstep.stepped;
 			stop = cstep.stop;
 			next_exact = cstep.exact;
+			may_switch = cstep.may_switch;
 			if (stepped)
 				from_record = 0;
 		}
@@ -71,7 +72,9 @@ static struct up_error *walk(enum policy policy, const struct up_unwind_env *env
 			stepped = fstep.stepped;
 			stop = fstep.stop;
 			fixup = fstep.fixup;
-			next_exact = 0;
+			/* An interrupted context is exact and may run on another stack. */
+			next_exact = fstep.interrupted;
+			may_switch = fstep.interrupted;
 		}
 		if (err || !stepped) {
 			ret->stop = stop;
@@ -82,8 +85,7 @@ static struct up_error *walk(enum policy policy, const struct up_unwind_env *env
 			break;
 		}
 		if (frame.sp < sp || (frame.sp == sp && (flat || frame.pc == pc))) {
-			if (!tried_cfi || !cstep.stepped || !cstep.may_switch || frame.sp == sp ||
-			    ret->switches == UP_MAX_STACK_SWITCHES) {
+			if (!may_switch || frame.sp == sp || ret->switches == UP_MAX_STACK_SWITCHES) {
 				ret->stop = UP_WALK_NOT_GROWING;
 				break;
 			}

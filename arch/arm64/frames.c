@@ -147,6 +147,7 @@ static struct up_error *leaf_caller(const struct up_regs *regs, const struct up_
 	uint64_t start = 0, lr = strip_pac(regs, regs->lr), caller = 0;
 	uint32_t call;
 
+	ret->interrupted = 0;
 	ret->fixup = leaf_fixup(regs, env, &start);
 	if (ret->fixup == UP_FIXUP_NONE)
 		return NULL;

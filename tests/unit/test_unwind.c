@@ -12,6 +12,7 @@
 #include "../../arch/arm64/arm64.h"
 #include "../../arch/x86_64/x86_64.h"
 #include "../../unwind/unwinder.h"
+#include "fake_code.h"
 #include "fake_memory.h"
 
 #define STACK_BASE 0xffffc90000010000ULL
@@ -480,6 +481,46 @@ static void interrupt_stack_switch(void **state)
 	assert_int_equal(w.switches, 1);
 }
 
+/*
+ * The same without unwind rules for the stub (assembly): auto's frame-pointer step recognises
+ * the frame the CPU pushed at the stub's first instruction, and CFI takes the interrupted
+ * function from its exact pc, on the stack below.
+ */
+static void interrupt_stub_without_cfi(void **state)
+{
+	static struct fake_code code;
+	static const uint8_t stub[] = { 0x6a, 0x00, 0x50 };   /* push $0; push %rax */
+	struct up_unwind_env env = unwind_env();
+	struct up_regs r;
+	uint64_t pcs[16];
+	struct up_walk w;
+
+	(void)state;
+	build_mixed_stack();
+	memset(&code, 0, sizeof(code));
+	code.base = STUB;
+	fake_add_function(&code, STUB, stub, sizeof(stub));
+	env.walk.func_start = fake_func_start;
+	env.walk.read_code = fake_read_code;
+	env.walk.code_ctx = &code;
+	put(STACK_BASE + 0x108, MID + 0x20);
+	interrupt_frame(IRQ_STACK, LEAF, STACK_BASE + 0x108);
+	rows[0] = nofp_row(LEAF, 8);
+	r = x86_regs(STUB, IRQ_STACK, 0x42, 0);
+	assert_null(up_unwinder_auto.walk(&env, &r, pcs, 16, &w));
+	assert_int_equal(w.fixup, UP_FIXUP_INTERRUPT);
+	assert_int_equal(w.switches, 1);
+	assert_int_equal(pcs[1], LEAF);
+	assert_int_equal(looked_up[1], LEAF);
+	assert_int_equal(pcs[2], MID + 0x20);
+	assert_int_equal(w.stop, UP_WALK_END);
+	assert_int_equal(w.depth, 6);
+	/* cfi alone has no rule for the stub. */
+	assert_null(up_unwinder_cfi.walk(&env, &r, pcs, 16, &w));
+	assert_int_equal(w.stop, UP_WALK_NO_RULE);
+	assert_int_equal(w.depth, 1);
+}
+
 /* Interrupt frames that keep leading down: at most UP_MAX_STACK_SWITCHES of them. */
 static void switch_cap(void **state)
 {
@@ -565,6 +606,7 @@ int main(void)
 		cmocka_unit_test(bounds),
 		cmocka_unit_test(signal_frame),
 		cmocka_unit_test(interrupt_stack_switch),
+		cmocka_unit_test(interrupt_stub_without_cfi),
 		cmocka_unit_test(switch_cap),
 		cmocka_unit_test(apply_signal_expressions),
 		cmocka_unit_test(registry),

@@ -424,6 +424,109 @@ static void leaf_callers_refused(void **state)
 	}
 }
 
+/*
+ * A sample at an interrupt entry's first instruction: the interrupted function comes from the
+ * frame the CPU pushed (rip, cs, rflags, rsp, ss, after an error code for some vectors), at its
+ * exact pc, on its own stack below the interrupt stack, and the walk goes on from there.
+ */
+#define STUB (CODE + 0xc0)
+#define IRQ_SLOT 0x800
+
+static void iret_frame_at(size_t off, uint64_t rip, uint64_t rsp)
+{
+	put_le64(stack + off, rip);
+	put_le64(stack + off + 8, 0x10);
+	put_le64(stack + off + 16, 0x246);
+	put_le64(stack + off + 24, rsp);
+	put_le64(stack + off + 32, 0x18);
+}
+
+static void interrupt_entry(void **state)
+{
+	static const uint8_t stub[] = { 0x6a, 0x00, 0x50, 0xc3 };  /* push $0; push %rax; ret */
+	struct up_walk_env env = {
+		.func_start = fake_func_start, .read_code = fake_read_code, .code_ctx = &code,
+	};
+	struct fake_memory m;
+	uint64_t pcs[16], sp = STACK_BASE + 0x100;
+	struct up_regs r;
+	struct up_walk w;
+
+	(void)state;
+	leaf_setup(&m);
+	env.read = fake_read;
+	env.read_ctx = &m;
+	fake_add_function(&code, STUB, stub, sizeof(stub));
+	/* Interrupted in FRAMED's body: rbp is its record, which leads to CALLER and out. */
+	frame(STACK_BASE + 0x180, STACK_BASE + 0x200, CALL_RET);
+	iret_frame_at(IRQ_SLOT, FRAMED + 9, sp);
+	r = (struct up_regs){ .pc = STUB, .sp = STACK_BASE + IRQ_SLOT, .fp = STACK_BASE + 0x180 };
+	WALK(&r, &env, pcs, 16, &w);
+	assert_int_equal(w.fixup, UP_FIXUP_INTERRUPT);
+	assert_int_equal(w.stop, UP_WALK_END);
+	assert_int_equal(w.depth, 4);
+	assert_int_equal(pcs[1], FRAMED + 9);
+	assert_int_equal(pcs[2], CALL_RET);
+	assert_int_equal(pcs[3], 0xffffffff81001000ULL);
+	/* The interrupted stack lies below the interrupt stack: one move to another stack. */
+	assert_int_equal(w.switches, 1);
+	/* With an error code pushed first; interrupted at FRAMED's first instruction, whose own
+	 * return address is on top of the interrupted stack: that is a leaf again. */
+	put_le64(stack + IRQ_SLOT, 0x13);
+	iret_frame_at(IRQ_SLOT + 8, FRAMED, sp);
+	put_le64(stack + 0x100, CALL_RET);
+	r.fp = STACK_BASE + 0x200;
+	WALK(&r, &env, pcs, 16, &w);
+	assert_int_equal(w.fixup, UP_FIXUP_INTERRUPT);
+	assert_int_equal(pcs[1], FRAMED);
+	assert_int_equal(pcs[2], CALL_RET);
+	assert_int_equal(w.stop, UP_WALK_END);
+	/* The interrupt taken on the interrupted stack, below its frames: no move. */
+	memmove(stack + 0x40, stack + IRQ_SLOT, 48);
+	r.sp = STACK_BASE + 0x40;
+	WALK(&r, &env, pcs, 16, &w);
+	assert_int_equal(w.fixup, UP_FIXUP_INTERRUPT);
+	assert_int_equal(w.switches, 0);
+	assert_int_equal(pcs[1], FRAMED);
+}
+
+/* A call to a function's first instruction is no interrupt, however its stack looks. */
+static void interrupt_entry_refused(void **state)
+{
+	struct up_walk_env env = {
+		.func_start = fake_func_start, .read_code = fake_read_code, .code_ctx = &code,
+	};
+	struct fake_memory m;
+	uint64_t pcs[16];
+	struct up_regs r;
+	struct up_walk w;
+
+	(void)state;
+	leaf_setup(&m);
+	env.read = fake_read;
+	env.read_ctx = &m;
+	/* [rsp]: the return address of "call FRAMED"; above it, what looks like cs, rflags... */
+	iret_frame_at(0x100, CALL_RET, STACK_BASE + 0x180);
+	r = (struct up_regs){ .pc = FRAMED, .sp = STACK_BASE + 0x100, .fp = STACK_BASE + 0x200 };
+	WALK(&r, &env, pcs, 16, &w);
+	assert_int_equal(w.fixup, UP_FIXUP_ENTRY);
+	assert_int_equal(pcs[1], CALL_RET);
+	/* Not a function's first instruction: no interrupt frame either. */
+	iret_frame_at(0x100, FRAMED + 9, STACK_BASE + 0x180);
+	r.pc = FRAMELESS + 1;
+	WALK(&r, &env, pcs, 16, &w);
+	assert_int_not_equal(w.fixup, UP_FIXUP_INTERRUPT);
+	/* A bad rflags (bit 1 clear) or a null cs: not a frame the CPU pushed. */
+	r.pc = FRAMELESS;
+	put_le64(stack + 0x110, 0x200);
+	WALK(&r, &env, pcs, 16, &w);
+	assert_int_not_equal(w.fixup, UP_FIXUP_INTERRUPT);
+	put_le64(stack + 0x110, 0x246);
+	put_le64(stack + 0x108, 0x3);
+	WALK(&r, &env, pcs, 16, &w);
+	assert_int_not_equal(w.fixup, UP_FIXUP_INTERRUPT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +543,8 @@ int main(void)
 		cmocka_unit_test(regs_from_gdb),
 		cmocka_unit_test(leaf_callers),
 		cmocka_unit_test(leaf_callers_refused),
+		cmocka_unit_test(interrupt_entry),
+		cmocka_unit_test(interrupt_entry_refused),
 	};
 
 	return cmocka_run_group_tests_name("walk_x86_64", tests, NULL, NULL);
