@@ -91,6 +91,26 @@ class Arm64NoFramePointers(NoFramePointersBase, unittest.TestCase):
     arch = "arm64"
 
 
+class UnwindUsage(unittest.TestCase):
+    """Refused before anything is attached: one line, exit status 2."""
+
+    def check_refused(self, args, needle):
+        rc, out, err = run_uniprof(args, timeout=30)
+        self.assertEqual(rc, 2, err)
+        self.assertEqual(out, "")
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn(needle, err)
+
+    def test_unknown_unwinder(self):
+        self.check_refused(["--qmp", "/nonexistent.sock", "--unwind", "orc"],
+                           "bad --unwind 'orc': give fp, cfi or auto")
+
+    def test_cfi_needs_a_symbol_file(self):
+        for how in ("cfi", "auto"):
+            self.check_refused(["--qmp", "/nonexistent.sock", "--unwind", how],
+                               "--unwind %s reads the unwind tables of the -k files" % how)
+
+
 class X86_64FramePointersByCfi(UnwindBase, unittest.TestCase):
     """The frame-pointer guest's .debug_frame (from -g) unwinds it as well."""
     arch = "x86_64"
