@@ -198,13 +198,18 @@ $(BUILD)/bench/symbolize_throughput: bench/symbolize_throughput.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
+$(BUILD)/bench/unwind_walk: bench/unwind_walk.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
+
 $(BUILD)/bench/gdbstub_floor: bench/gdbstub_floor.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
-bench: all guests $(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_functions \
-		$(BUILD)/bench/gdbstub_floor
+bench: all guests unit $(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_functions \
+		$(BUILD)/bench/gdbstub_floor $(BUILD)/bench/unwind_walk
 	$(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_functions
+	$(BUILD)/bench/unwind_walk $(BUILD)
 	BUILD=$(BUILD) python3 bench/kvm_sample_cost.py
 	BUILD=$(BUILD) python3 bench/unwind_cost.py
 
