@@ -37,6 +37,7 @@ LIB_SRCS := \
 	arch/arch.c arch/frame_records.c arch/x86_64/regs.c arch/x86_64/frames.c arch/x86_64/pgtable.c \
 	arch/arm64/regs.c arch/arm64/frames.c arch/arm64/pgtable.c \
 	memory/memory.c memory/process.c \
+	unwind/cfi.c unwind/cfi_eval.c unwind/fp.c unwind/walk.c unwind/registry.c \
 	backends/registry.c backends/kvm/rsp.c backends/kvm/gdbstub.c backends/kvm/qmp.c \
 	backends/kvm/target_xml.c backends/kvm/ram_layout.c backends/kvm/qemu_ram.c backends/kvm/kvm.c \
 	symbolize/symtab.c symbolize/code.c symbolize/symfile.c symbolize/elf_symbols.c \
@@ -60,7 +61,9 @@ ifeq ($(HAVE_XEN),1)
 XEN_HOST_ARCH := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
 XEN_VCPU_SRC := $(or $(filter backends/xen/vcpu_$(XEN_HOST_ARCH:aarch64=arm64).c,$(wildcard backends/xen/vcpu_*.c)),backends/xen/vcpu_none.c)
 LIB_SRCS += backends/xen/xen.c backends/xen/domain.c backends/xen/vcpu.c $(XEN_VCPU_SRC) \
-	backends/xen/hcall_buffers.c
+	backends/xen/regs.c backends/xen/hcall_buffers.c
+# The register decoders' unit test runs where they are built.
+$(BUILD)/tests/test_xen_regs: ALL_CFLAGS += -DUP_TEST_XEN_REGS$(if $(filter x86_64,$(XEN_HOST_ARCH)), -DUP_TEST_XEN_HVM)
 ALL_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(XEN_PKGS))
 PKG_LIBS += $(shell $(PKG_CONFIG) --libs $(XEN_PKGS))
 $(BUILD)/obj/backends/registry.o: ALL_CFLAGS += -DHAVE_LIBXENCTRL
@@ -79,6 +82,9 @@ LIB := $(BUILD)/libuniprof.a
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 GUEST_X86_64 := $(BUILD)/guests/x86_64/guest.elf
 GUEST_ARM64 := $(BUILD)/guests/arm64/guest.elf
+# The same two guests built without frame pointers, with .eh_frame instead.
+GUEST_X86_64_NOFP := $(BUILD)/guests/x86_64-nofp/guest.elf
+GUEST_ARM64_NOFP := $(BUILD)/guests/arm64-nofp/guest.elf
 GUEST_EFI_X86_64 := $(BUILD)/guests/efi-x86_64/guest.elf
 GUEST_EFI_ARM64 := $(BUILD)/guests/efi-arm64/guest.elf
 
@@ -88,13 +94,19 @@ HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS)
 FUZZ_RUNS ?= 20000
 FUZZ_MAX_LEN ?= 4096
-FUZZERS := fuzz_rsp fuzz_walk fuzz_symfile fuzz_target_xml fuzz_pgtable fuzz_ram_layout fuzz_raw fuzz_svg
+FUZZERS := fuzz_rsp fuzz_walk fuzz_symfile fuzz_target_xml fuzz_pgtable fuzz_ram_layout fuzz_raw fuzz_svg \
+	fuzz_unwind
 fuzz_rsp_SRCS := backends/kvm/rsp.c
 fuzz_target_xml_SRCS := backends/kvm/target_xml.c util/error.c
 fuzz_walk_SRCS := arch/frame_records.c arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
 fuzz_symfile_SRCS := symbolize/symfile.c symbolize/elf_symbols.c symbolize/map_symbols.c \
 	symbolize/pe.c symbolize/dwarf.c symbolize/symtab.c symbolize/code.c util/error.c
-fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/frame_records.c arch/arm64/pgtable.c util/error.c
+fuzz_unwind_SRCS := unwind/cfi_eval.c unwind/walk.c unwind/fp.c unwind/registry.c \
+	arch/frame_records.c arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c \
+	arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
+# Registers and four rows come first: the stack page after them.
+fuzz_unwind_MAX_LEN := 6144
+fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/x86_64/regs.c arch/frame_records.c arch/arm64/pgtable.c util/error.c
 fuzz_ram_layout_SRCS := backends/kvm/ram_layout.c memory/process.c util/error.c
 fuzz_raw_SRCS := record/raw_read.c record/raw_write.c util/profile.c util/error.c
 fuzz_svg_SRCS := flamegraph/svg.c flamegraph/tree.c util/error.c
@@ -155,7 +167,12 @@ $(BUILD)/fuzz/corpus/fuzz_raw/%: tests/unit/data/raw/%
 	@mkdir -p $(@D)
 	cp $< $@
 
-fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS) $(RAW_SEEDS)
+$(BUILD)/fuzz/corpus/fuzz_unwind/seed: fuzz/unwind_seed.py
+	@mkdir -p $(@D)
+	python3 fuzz/unwind_seed.py > $@
+
+fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS) $(RAW_SEEDS) \
+		$(BUILD)/fuzz/corpus/fuzz_unwind/seed
 	@for f in $(foreach f,$(FUZZERS),$(f):$(or $($(f)_MAX_LEN),$(FUZZ_MAX_LEN))); do \
 		max=$${f#*:}; f=$${f%%:*}; \
 		mkdir -p $(BUILD)/fuzz/corpus/$$f; \
@@ -164,7 +181,8 @@ fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEE
 			> $(BUILD)/fuzz/$$f.log 2>&1 || { tail -n 30 $(BUILD)/fuzz/$$f.log; exit 1; }; \
 	done
 
-guests: $(GUEST_X86_64) $(GUEST_ARM64) $(GUEST_EFI_X86_64) $(GUEST_EFI_ARM64)
+guests: $(GUEST_X86_64) $(GUEST_ARM64) $(GUEST_EFI_X86_64) $(GUEST_EFI_ARM64) \
+	$(GUEST_X86_64_NOFP) $(GUEST_ARM64_NOFP)
 
 $(GUEST_EFI_X86_64): $(wildcard tests/guests/efi-x86_64/* tests/guests/efi-common/*)
 	$(MAKE) -C tests/guests/efi-x86_64 O=$(abspath $(@D))
@@ -177,6 +195,12 @@ $(GUEST_X86_64): $(wildcard tests/guests/x86_64/*)
 
 $(GUEST_ARM64): $(wildcard tests/guests/arm64/*)
 	$(MAKE) -C tests/guests/arm64 O=$(abspath $(@D))
+
+$(GUEST_X86_64_NOFP): $(wildcard tests/guests/x86_64/*)
+	$(MAKE) -C tests/guests/x86_64 O=$(abspath $(@D)) NOFP=1
+
+$(GUEST_ARM64_NOFP): $(wildcard tests/guests/arm64/*)
+	$(MAKE) -C tests/guests/arm64 O=$(abspath $(@D)) NOFP=1
 
 deps:
 	scripts/install-deps.sh
@@ -192,6 +216,7 @@ $(BUILD)/bench/symbolize_throughput: bench/symbolize_throughput.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
 $(BUILD)/bench/svg_size: bench/svg_size.c $(LIB)
+$(BUILD)/bench/unwind_walk: bench/unwind_walk.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) -lm
 
@@ -199,18 +224,40 @@ $(BUILD)/bench/gdbstub_floor: bench/gdbstub_floor.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
-bench: all guests $(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_functions \
-		$(BUILD)/bench/gdbstub_floor $(BUILD)/bench/svg_size
+bench: all guests unit $(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_functions \
+		$(BUILD)/bench/gdbstub_floor $(BUILD)/bench/svg_size $(BUILD)/bench/unwind_walk
 	$(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_functions
 	$(BUILD)/bench/svg_size
+	$(BUILD)/bench/unwind_walk $(BUILD)
 	BUILD=$(BUILD) python3 bench/kvm_sample_cost.py
+	BUILD=$(BUILD) python3 bench/unwind_cost.py
 
 # Test data: a program whose DWARF describes nested inlining (for test_symfiles).
 $(BUILD)/tests/data/inline_example: tests/unit/data/inline_example.c
 	@mkdir -p $(@D)
 	$(CC) -g -O2 -o $@ $<
 
-unit: $(UNIT_BINS) $(BUILD)/tests/data/inline_example
+# A program without frame pointers and a snapshot of its own stack (for test_cfi_elf), and the
+# same kind of code for arm64, not run: its unwind tables only.
+NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -fasynchronous-unwind-tables -mno-red-zone -fcf-protection=none
+$(BUILD)/tests/data/nofp_example: tests/unit/data/nofp_example.c
+	@mkdir -p $(@D)
+	$(CC) $(NOFP_CFLAGS) -static -o $@ $<
+
+$(BUILD)/tests/data/nofp_example.snap: $(BUILD)/tests/data/nofp_example
+	$< > $@
+
+$(BUILD)/tests/data/nofp_example_signal.snap: $(BUILD)/tests/data/nofp_example
+	$< signal > $@
+
+$(BUILD)/tests/data/nofp_arm64.elf: tests/unit/data/nofp_arm64.c
+	@mkdir -p $(@D)
+	aarch64-linux-gnu-gcc -O2 -fomit-frame-pointer -fasynchronous-unwind-tables -ffreestanding \
+		-fno-pic -nostdlib -static -Wl,-e,outer -Wl,--build-id=none -o $@ $<
+
+unit: $(UNIT_BINS) $(BUILD)/tests/data/inline_example $(BUILD)/tests/data/nofp_example.snap \
+	$(BUILD)/tests/data/nofp_example_signal.snap \
+	$(BUILD)/tests/data/nofp_arm64.elf
 
 test: deps
 	$(MAKE) all unit guests fuzz-run cross-arm64

@@ -14,12 +14,24 @@
 
 #include "../util/error.h"
 
+/* General registers in DWARF numbering, at most: arm64's x0-x30, sp and pc. */
+#define UP_MAX_GPRS 33
+
 /* The registers a sample needs, in an arch-neutral shape. */
 struct up_regs {
 	uint64_t pc;
 	uint64_t sp;
 	uint64_t fp;        /* rbp on x86_64, x29 on arm64 */
 	uint64_t lr;        /* x30 on arm64; 0 on x86_64 */
+	/*
+	 * Every general register the source gave, numbered as the architecture's DWARF numbers
+	 * them (x86_64: rax rdx rcx rbx rsi rdi rbp rsp r8-r15, 16 = rip; arm64: x0-x30, 31 = sp,
+	 * 32 = pc), for unwind rules that restore callee-saved registers.  Bit n of gpr_valid
+	 * says gpr[n] is known.  pc, sp, fp and lr above are copies, kept for the code that
+	 * needs no more.
+	 */
+	uint64_t gpr[UP_MAX_GPRS];
+	uint64_t gpr_valid;
 	union {
 		struct {
 			uint64_t cr0, cr3, cr4, efer;
@@ -35,6 +47,13 @@ struct up_regs {
 		} arm64;
 	};
 };
+
+/* Set general register n (DWARF numbering) and mark it known. */
+static inline void up_regs_set_gpr(struct up_regs *regs, unsigned int n, uint64_t value)
+{
+	regs->gpr[n] = value;
+	regs->gpr_valid |= 1ULL << n;
+}
 
 /*
  * Read len bytes of guest virtual memory at addr into buf.  Returns NULL on success or an error
@@ -59,15 +78,33 @@ struct up_walk_env {
 	 */
 	int (*read_code)(void *code_ctx, uint64_t addr, void *buf, size_t len);
 	void *code_ctx;
+	/*
+	 * Whether the code at addr is an outermost frame: the symbol file's unwind tables say
+	 * its return address is undefined there (an entry stub that set up the first stack).
+	 * A null frame pointer there ends a walk normally; elsewhere it truncates it.  May be
+	 * NULL (no root is known).
+	 */
+	int (*is_root)(void *root_ctx, uint64_t addr);
+	void *root_ctx;
 };
 
-/* Why a frame walk stopped. */
+/*
+ * Why a frame walk stopped.  Only UP_WALK_END is a complete stack: the walk reached a
+ * recognised root.  For frame records that is a null saved frame pointer (or a zero record)
+ * reached through at least one real record, or a null frame pointer in code known to be
+ * outermost (is_root); a frame pointer that is null or points at zeros straight from the
+ * leaf's registers is what code built without frame pointers leaves, and truncates.
+ */
 enum up_walk_stop {
-	UP_WALK_END,         /* reached the outermost frame (null frame pointer or return address) */
+	UP_WALK_END,         /* reached a recognised root */
 	UP_WALK_FAULT,       /* a frame could not be read */
-	UP_WALK_NOT_GROWING, /* the next frame pointer is not above the current one: a loop or junk */
+	UP_WALK_NOT_GROWING, /* the next frame is not above the current one: a loop or junk */
 	UP_WALK_BAD_ADDRESS, /* a misaligned or non-canonical frame pointer or return address */
 	UP_WALK_DEPTH,       /* the depth cap was reached */
+	UP_WALK_NULL_FP,     /* the leaf's frame pointer is null, and its code is not a root */
+	UP_WALK_ZERO_RECORD, /* the leaf's frame pointer points at zeros, not at a frame record */
+	UP_WALK_NO_RULE,     /* no unwind rule for a frame's pc (CFI), nor a fallback */
+	UP_WALK_STOP_COUNT
 };
 
 /* How the leaf's caller was found when the leaf had no frame record of its own (yet). */
@@ -77,6 +114,8 @@ enum up_walk_fixup {
 	UP_FIXUP_PUSHED,     /* x86_64: after "push %rbp", before "mov %rsp,%rbp" */
 	UP_FIXUP_RETURN,     /* pc at the return instruction, after the epilogue */
 	UP_FIXUP_FRAMELESS,  /* a leaf function that never builds a frame record */
+	UP_FIXUP_INTERRUPT,  /* x86_64: pc at an interrupt entry's first instruction: the
+			      * interrupted context from the frame the CPU pushed */
 	UP_FIXUP_COUNT
 };
 
@@ -86,6 +125,7 @@ struct up_walk {
 	size_t depth;            /* number of addresses stored, the leaf pc included */
 	enum up_walk_stop stop;
 	enum up_walk_fixup fixup;
+	unsigned int switches;   /* moves to another stack (an interrupt frame's saved context) */
 };
 
 /* A walk is complete when it reached the outermost frame. */
@@ -108,11 +148,20 @@ struct up_translation {
 	uint64_t page_size;  /* size of the page or block that maps it: 4K, 2M, 1G, 16K, 64K... */
 };
 
+struct up_record_rules;
+
 struct up_arch {
 	/* Our name for the architecture, as QMP query-target reports it ("x86_64", "aarch64"). */
 	const char *name;
 	/* Size in bytes of the general registers a gdbstub 'g' packet carries at least. */
 	size_t gdb_g_size;
+	/*
+	 * DWARF register numbers: how many general registers there are (at most UP_MAX_GPRS),
+	 * and which of them are the pc, the stack pointer, the frame pointer and the link
+	 * register (-1: none, as on x86_64, whose return address is on the stack).
+	 */
+	unsigned int nr_gprs;
+	int gpr_pc, gpr_sp, gpr_fp, gpr_lr;
 	/*
 	 * Registers not in 'g' that the gdbstub offers by name in its target description and
 	 * that a sample wants (paging state); NULL-terminated, may be NULL.  Each name may list
@@ -124,8 +173,9 @@ struct up_arch {
 	size_t gdb_walk_sysregs;
 	void (*set_sysreg)(struct up_regs *regs, size_t i, uint64_t value);
 	/*
-	 * Decode a gdbstub 'g' reply (already converted from hex to len bytes) into *ret.  Fails
-	 * with UP_ERR_PROTOCOL when len is too short.  Fields not in 'g' are left zero.
+	 * Decode a gdbstub 'g' reply (already converted from hex to len bytes) into *ret, the
+	 * general registers included.  Fails with UP_ERR_PROTOCOL when len is too short.  Fields
+	 * not in 'g' are left zero.
 	 */
 	struct up_error *(*regs_from_gdb)(const uint8_t *g, size_t len, struct up_regs *ret);
 	/*
@@ -137,6 +187,8 @@ struct up_arch {
 	 */
 	struct up_error *(*walk_frames)(const struct up_regs *regs, const struct up_walk_env *env,
 					uint64_t *pcs, size_t max, struct up_walk *ret);
+	/* The same walk one frame at a time (frame_records.h), for unwinders that mix methods. */
+	const struct up_record_rules *records;
 	/*
 	 * Translate vaddr with the paging state in regs (x86_64: cr0/cr3/cr4/efer; arm64:
 	 * ttbr0/ttbr1/tcr/sctlr), reading page-table entries with read_phys.  A pure function:
@@ -154,5 +206,8 @@ extern const struct up_arch up_arch_arm64;
 
 /* The architecture called name, or NULL when we do not support it. */
 const struct up_arch *up_arch_find(const char *name);
+
+/* Copy pc, sp, fp and lr from the general registers that hold them (those known). */
+void up_arch_named_from_gprs(const struct up_arch *arch, struct up_regs *regs);
 
 #endif

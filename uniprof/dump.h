@@ -10,6 +10,7 @@
 
 #include "../backends/target.h"
 #include "../memory/memory.h"
+#include "../unwind/unwinder.h"
 #include "../writers/backtrace.h"
 
 struct dump_options {
@@ -18,6 +19,12 @@ struct dump_options {
 	uint64_t (*func_start)(void *code_ctx, uint64_t addr);
 	int (*read_code)(void *code_ctx, uint64_t addr, void *buf, size_t len);
 	void *code_ctx;
+	/* The unwinder and what it reads, as in struct sampler_options; NULL: frame pointers. */
+	const struct up_unwinder *unwinder;
+	int (*is_root)(void *root_ctx, uint64_t addr);
+	void *root_ctx;
+	const struct up_cfi_row *(*cfi_lookup)(void *cfi_ctx, uint64_t addr);
+	void *cfi_ctx;
 };
 
 struct dump {

@@ -22,6 +22,7 @@
 #include "../record/raw.h"
 #include "../symbolize/symbolize.h"
 #include "../symbolize/symprofile.h"
+#include "../unwind/cfi.h"
 #include "../writers/writer.h"
 #include "dump.h"
 #include "guard.h"
@@ -193,8 +194,43 @@ static void report_slides(const struct up_symbolizer *sym)
 	}
 }
 
-/* -vv: how the walks' memory reads were served. */
-static void log_memory_stats(const struct up_memory *m, const struct sampler_stats *st)
+/*
+ * The unwind tables of the ELF symbol files whose slide is known, for CFI walks and to know
+ * the outermost frames.  *ret is NULL when no file has any.
+ */
+static struct up_error *load_cfi(const struct up_symbolizer *sym, const struct up_arch *arch,
+				 struct up_cfi **ret)
+{
+	struct up_cfi *cfi;
+	size_t with_tables = 0;
+	struct up_error *err = up_cfi_create(arch, &cfi);
+
+	for (size_t i = 0; !err && i < sym->nr_files; i++) {
+		const struct up_symfile *f = sym->files[i];
+		unsigned int tables = 0;
+
+		if (f->kind != UP_SYMFILE_ELF || f->slide_state == UP_SLIDE_REFUSED)
+			continue;
+		err = up_cfi_add_file(cfi, f->path, f->slide, &tables);
+		if (!err)
+			log_line(NULL, 1, "%s: unwind tables: %s%s%s", f->path,
+				 tables & UP_CFI_EH_FRAME ? ".eh_frame" : "",
+				 tables == (UP_CFI_EH_FRAME | UP_CFI_DEBUG_FRAME) ? ", " : "",
+				 tables & UP_CFI_DEBUG_FRAME ? ".debug_frame" :
+				 tables ? "" : "none");
+		with_tables += tables != 0;
+	}
+	if (err || !with_tables) {
+		up_cfi_destroy(cfi);
+		cfi = NULL;
+	}
+	*ret = cfi;
+	return err;
+}
+
+/* -vv: how the walks' memory reads were served, and the unwind rows they used. */
+static void log_memory_stats(const struct up_memory *m, const struct sampler_stats *st,
+			     const struct up_cfi *cfi)
 {
 	struct up_memory_stats ms;
 	double per = st->samples ? 1.0 / st->samples : 0;
@@ -204,9 +240,17 @@ static void log_memory_stats(const struct up_memory *m, const struct sampler_sta
 		 "%.2f reads from %s, %.2f block hits, %.2f faults",
 		 ms.reads * per, ms.translations * per, ms.tlb_hits * per, ms.source_reads * per,
 		 up_memory_description(m), ms.block_hits * per, ms.faults * per);
+	if (cfi) {
+		struct up_cfi_stats cs;
+
+		up_cfi_stats(cfi, &cs);
+		log_line(NULL, 2, "unwind rows: %.2f lookups per sample, %llu evaluated in all",
+			 cs.lookups * per, (unsigned long long)cs.evaluated);
+	}
 }
 
-static void print_summary(const struct options *opts, const struct sampler_stats *st)
+static void print_summary(const struct options *opts, const struct sampler_stats *st,
+			  const struct up_cfi *cfi)
 {
 	fprintf(stderr,
 		"uniprof: %llu samples in %.2f s, %llu stacks, %llu truncated (%.1f%%), "
@@ -215,6 +259,22 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 		(unsigned long long)st->truncated,
 		st->stacks ? 100.0 * st->truncated / st->stacks : 0.0, st->rate, opts->frequency,
 		st->pause_median_us, st->pause_p99_us);
+	/*
+	 * Most walks ending at the leaf (or its caller, found from the stack top or LR) is what a
+	 * guest built without frame pointers looks like.
+	 */
+	if (st->stacks >= 10 && st->near_leaf * 2 > st->stacks) {
+		if (opts->unwinder == &up_unwinder_fp)
+			fprintf(stderr, "uniprof: %.0f%% of the walks stopped at the leaf, truncated: is "
+				"the guest built without frame pointers? Try --unwind cfi%s, or rebuild it "
+				"with -fno-omit-frame-pointer\n", 100.0 * st->near_leaf / st->stacks,
+				cfi ? " (the symbol files have unwind tables)" :
+				      " with a symbol file that has unwind tables");
+		else
+			fprintf(stderr, "uniprof: %.0f%% of the walks stopped at the leaf, truncated: do "
+				"the symbol files' unwind tables cover the guest's code?%s\n",
+				100.0 * st->near_leaf / st->stacks, cfi ? "" : " (they have none)");
+	}
 	if (st->stale)
 		fprintf(stderr, "uniprof: %llu vCPU states not counted: runnable but not run since the "
 			"previous sample (the host's CPUs are overcommitted)\n",
@@ -224,6 +284,18 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 			"from pause to the resume request: median %.0f us, p99 %.0f us\n",
 			(unsigned long long)st->missed, st->pause_max_us,
 			st->held_median_us, st->held_p99_us);
+		fprintf(stderr, "uniprof: unwinding (%s): median %.2f us per stack (p99 %.2f, mean "
+			"%.2f), %.1f frames per stack, %llu moved to another stack\n",
+			opts->unwinder->name, st->walk_median_us, st->walk_p99_us,
+			st->stacks ? st->walk_ns / 1e3 / st->stacks : 0.0,
+			st->stacks ? (double)st->frames / st->stacks : 0.0,
+			(unsigned long long)st->switched);
+		fprintf(stderr, "uniprof: walks ended at a root %llu; truncated:",
+			(unsigned long long)st->stops[UP_WALK_END]);
+		for (int i = UP_WALK_END + 1; i < UP_WALK_STOP_COUNT; i++)
+			fprintf(stderr, "%s %s %llu", i > UP_WALK_END + 1 ? "," : "",
+				up_walk_stop_name(i), (unsigned long long)st->stops[i]);
+		fputc('\n', stderr);
 		fprintf(stderr, "uniprof: leaf callers found:");
 		for (int i = 0; i < UP_FIXUP_COUNT; i++)
 			fprintf(stderr, "%s %s %llu", i ? "," : "", up_walk_fixup_name(i),
@@ -329,13 +401,18 @@ static int finish_output(struct output *output, struct up_error *err)
 /* --dump: one pause for every vCPU's stack, then, with the guest let go, the backtraces. */
 static int run_dump(const struct options *opts, const struct up_target_ops *backend,
 		    struct up_target *target, struct up_memory *memory, struct up_symbolizer *sym,
-		    struct output *output)
+		    struct up_cfi *cfi, struct output *output)
 {
 	struct dump_options dopts = {
 		.max_depth = opts->max_depth,
 		.func_start = up_symbolizer_func_start,
 		.read_code = up_symbolizer_read_code,
 		.code_ctx = sym,
+		.unwinder = opts->unwinder,
+		.is_root = cfi ? up_cfi_is_root : NULL,
+		.root_ctx = cfi,
+		.cfi_lookup = cfi ? up_cfi_lookup_fn : NULL,
+		.cfi_ctx = cfi,
 	};
 	struct up_backtrace_names names;
 	struct up_error *err;
@@ -358,6 +435,7 @@ static int run_sampling(const struct options *opts)
 {
 	struct up_target_options topts = { .log = log_line };
 	struct recording recording = { 0 };
+	struct up_cfi *cfi = NULL;
 	double slide_pause_us;
 	const struct up_target_ops *backend;
 	struct up_symbolizer sym;
@@ -411,8 +489,19 @@ static int run_sampling(const struct options *opts)
 			log_line(NULL, 1, "slide search stopped the guest for %.0f us", slide_pause_us);
 		report_slides(&sym);
 	}
+	if (!err) {
+		err = load_cfi(&sym, target->ops->arch(target), &cfi);
+		if (err)
+			err = up_error_prefix(err, "reading the unwind tables");
+		else if (!cfi && opts->unwinder != &up_unwinder_fp)
+			fprintf(stderr, "uniprof: --unwind %s: no symbol file has unwind tables "
+				"(.eh_frame, .debug_frame) for this guest; %s\n", opts->unwinder->name,
+				opts->unwinder == &up_unwinder_cfi ? "walks stop at the leaf"
+								   : "frame pointers only");
+	}
 	if (!err && opts->dump) {
-		rc = run_dump(opts, backend, target, memory, &sym, &output);
+		rc = run_dump(opts, backend, target, memory, &sym, cfi, &output);
+		up_cfi_destroy(cfi);
 		up_symbolizer_deinit(&sym);
 		return rc;
 	}
@@ -429,6 +518,8 @@ static int run_sampling(const struct options *opts)
 	if (err) {
 		release(backend, target, memory);
 		output_abandon(&output);
+		up_cfi_destroy(cfi);
+		up_profile_deinit(&profile);
 		up_symbolizer_deinit(&sym);
 		return report(err);
 	}
@@ -442,6 +533,11 @@ static int run_sampling(const struct options *opts)
 		.func_start = up_symbolizer_func_start,
 		.read_code = up_symbolizer_read_code,
 		.code_ctx = &sym,
+		.unwinder = opts->unwinder,
+		.is_root = cfi ? up_cfi_is_root : NULL,
+		.root_ctx = cfi,
+		.cfi_lookup = cfi ? up_cfi_lookup_fn : NULL,
+		.cfi_ctx = cfi,
 		.record = opts->raw ? record_stack : NULL,
 		.record_flush = opts->raw ? record_flush : NULL,
 		.record_ctx = &recording,
@@ -457,7 +553,7 @@ static int run_sampling(const struct options *opts)
 	profile.meta.duration_ns = (uint64_t)(stats.elapsed * 1e9);
 	profile.meta.samples = stats.samples;
 	profile.meta.truncated = stats.truncated;
-	log_memory_stats(memory, &stats);
+	log_memory_stats(memory, &stats, cfi);
 	release(backend, target, memory);
 	if (run_err && opts->raw)
 		fprintf(stderr, "uniprof: sampling stopped: %s; %s keeps what was recorded before\n",
@@ -485,7 +581,8 @@ static int run_sampling(const struct options *opts)
 	}
 	if (err)
 		rc = report(err);
-	print_summary(opts, &stats);
+	print_summary(opts, &stats, cfi);
+	up_cfi_destroy(cfi);
 	if (run_err) {
 		up_error_destroy(run_err);
 		rc = 1;

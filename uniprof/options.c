@@ -29,6 +29,7 @@ enum {
 	OPT_REVERSE,
 	OPT_DUMP,
 	OPT_QUIET,
+	OPT_UNWIND,
 };
 
 
@@ -44,6 +45,7 @@ static const struct option long_options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, 'f' },
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "per-vcpu", no_argument, NULL, OPT_PER_VCPU },
 	{ "reverse", no_argument, NULL, OPT_REVERSE },
 	{ "slide", required_argument, NULL, OPT_SLIDE },
@@ -87,6 +89,9 @@ static void print_help(void)
 	       "  -n, --samples N       stop after N samples\n"
 	       "      --max-depth N     frames per stack at most (default %d)\n"
 	       "                        without -t or -n, sampling runs until Ctrl-C\n"
+	       "      --unwind HOW      how stacks are walked: fp (frame pointers, default),\n"
+	       "                        cfi (the -k files' .eh_frame/.debug_frame), auto (CFI\n"
+	       "                        where a frame has it, frame pointers elsewhere)\n"
 	       "\n"
 	       "Symbols:\n"
 	       "  -k, --kernel FILE[@ADDR]\n"
@@ -234,6 +239,8 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 		argv++;
 	} else if (argc > 1 && !strcmp(argv[1], "report")) {
 		opts->report = 1;
+		argc--;
+		argv++;
 	} else if (argc > 1 && !strcmp(argv[1], "dump")) {
 		opts->dump = 1;
 		argc--;
@@ -328,6 +335,12 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 				return usage_error("bad --max-depth '%s': give an integer from 1 to 4096", optarg);
 			opts->max_depth = u;
 			break;
+		case OPT_UNWIND:
+			opts->unwinder = up_unwinder_find(optarg);
+			if (!opts->unwinder)
+				return usage_error("bad --unwind '%s': give %s", optarg, up_unwinder_names());
+			sampling_option = sampling_option ? sampling_option : "--unwind";
+			break;
 		case OPT_PER_VCPU:
 			profile_only = "--per-vcpu";
 			opts->per_vcpu = 1;
@@ -403,6 +416,11 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			return usage_error("%s is for QEMU targets, not Xen domains", "--gdb");
 		if (opts->memory_given && opts->domain)
 			return usage_error("%s is for QEMU targets: a Xen domain's memory is always mapped from dom0", "--memory");
+		if (!opts->unwinder)
+			opts->unwinder = &up_unwinder_fp;
+		if (opts->unwinder != &up_unwinder_fp && !opts->nr_kernels)
+			return usage_error("--unwind %s reads the unwind tables of the -k files: give one",
+					   opts->unwinder->name);
 	}
 	if (opts->raw) {
 		if (writing_option)

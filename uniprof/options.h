@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "../backends/target.h"
+#include "../unwind/unwinder.h"
 #include "../writers/writer.h"
 
 #define UP_MAX_KERNELS 16
@@ -39,6 +40,7 @@ struct options {
 	double duration;        /* seconds; 0: until -n or Ctrl-C */
 	uint64_t samples;       /* 0: no limit */
 	unsigned int max_depth;
+	const struct up_unwinder *unwinder;  /* --unwind; frame pointers by default */
 	int per_vcpu;
 	int reverse;            /* --reverse: flame graphs as icicles */
 	int verbose;

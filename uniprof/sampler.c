@@ -26,6 +26,8 @@ struct sample {
 	struct up_walk *walks;
 	struct up_regs *regs;
 	int *stale;               /* per vCPU: not run since the previous sample, not walked */
+	uint64_t walk_ns;         /* time spent in walks so far */
+	uint64_t *vcpu_walk_ns;   /* per vCPU: its walk in this sample */
 	uint64_t resume_at;       /* when resume was requested */
 };
 
@@ -48,19 +50,31 @@ static struct up_error *take_sample(struct up_target *t, struct up_memory *mem,
 			err = t->ops->get_regs(t, i, &s->regs[i]);
 	for (i = 0; !err && i < s->nr_vcpus; i++) {
 		struct up_vcpu_memory view = { .memory = mem, .vcpu = i };
-		struct up_walk_env env = {
-			.read = up_vcpu_memory_read,
-			.read_ctx = &view,
-			.func_start = opts->func_start,
-			.read_code = opts->read_code,
-			.code_ctx = opts->code_ctx,
+		struct up_unwind_env env = {
+			.walk = {
+				.read = up_vcpu_memory_read,
+				.read_ctx = &view,
+				.func_start = opts->func_start,
+				.read_code = opts->read_code,
+				.code_ctx = opts->code_ctx,
+				.is_root = opts->is_root,
+				.root_ctx = opts->root_ctx,
+			},
+			.arch = arch,
+			.cfi_lookup = opts->cfi_lookup,
+			.cfi_ctx = opts->cfi_ctx,
 		};
+		const struct up_unwinder *unwinder = opts->unwinder ? opts->unwinder : &up_unwinder_fp;
+		uint64_t t0;
 
 		if (s->stale[i])
 			continue;
 		/* A fault ends a walk; any other failure ends the run. */
-		err = arch->walk_frames(&s->regs[i], &env, s->pcs + (size_t)i * s->max_depth,
-					s->max_depth, &s->walks[i]);
+		t0 = now_ns();
+		err = unwinder->walk(&env, &s->regs[i], s->pcs + (size_t)i * s->max_depth,
+				     s->max_depth, &s->walks[i]);
+		s->vcpu_walk_ns[i] = now_ns() - t0;
+		s->walk_ns += s->vcpu_walk_ns[i];
 	}
 	/* Resume whatever happened above. */
 	s->resume_at = now_ns();
@@ -141,7 +155,7 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 {
 	uint64_t period = (uint64_t)(1e9 / opts->frequency);
 	uint64_t start, next, slot, end = 0, now, first = 0, last = 0, seed, report_at = 0;
-	struct durations durations = { 0 }, held = { 0 };
+	struct durations durations = { 0 }, held = { 0 }, walks = { 0 };
 	struct sample s = { 0 };
 	struct up_error *err = NULL;
 
@@ -157,7 +171,8 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 	s.walks = calloc(s.nr_vcpus, sizeof(*s.walks));
 	s.regs = calloc(s.nr_vcpus, sizeof(*s.regs));
 	s.stale = calloc(s.nr_vcpus, sizeof(*s.stale));
-	if (!s.pcs || !s.walks || !s.regs || !s.stale) {
+	s.vcpu_walk_ns = calloc(s.nr_vcpus, sizeof(*s.vcpu_walk_ns));
+	if (!s.pcs || !s.walks || !s.regs || !s.stale || !s.vcpu_walk_ns) {
 		err = &up_error_nomem;
 		goto out;
 	}
@@ -195,7 +210,12 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 				continue;
 			}
 			stats->stacks++;
+			durations_add(&walks, s.vcpu_walk_ns[i]);
 			stats->truncated += up_walk_truncated(&s.walks[i]);
+			stats->stops[s.walks[i].stop]++;
+			stats->near_leaf += up_walk_truncated(&s.walks[i]) && s.walks[i].depth <= 2;
+			stats->frames += s.walks[i].depth;
+			stats->switched += s.walks[i].switches > 0;
 			stats->fixups[s.walks[i].fixup]++;
 			err = up_profile_add(profile, i, s.pcs + (size_t)i * s.max_depth,
 					     s.walks[i].depth, 1);
@@ -233,17 +253,25 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 		next = slot + random_below(&seed, period);
 	}
 out:
+	stats->walk_ns = s.walk_ns;
 	stats->elapsed = (now_ns() - start) / 1e9;
 	if (stats->samples > 1 && last > first)
 		stats->rate = (stats->samples - 1) / ((last - first) / 1e9);
 	durations_summary(&durations, &stats->pause_median_us, &stats->pause_p99_us,
 			  &stats->pause_max_us);
 	durations_summary(&held, &stats->held_median_us, &stats->held_p99_us, &stats->held_max_us);
+	{
+		double walk_max_us;
+
+		durations_summary(&walks, &stats->walk_median_us, &stats->walk_p99_us, &walk_max_us);
+	}
 	free(durations.ns);
 	free(held.ns);
+	free(walks.ns);
 	free(s.pcs);
 	free(s.walks);
 	free(s.regs);
 	free(s.stale);
+	free(s.vcpu_walk_ns);
 	return err;
 }

@@ -10,13 +10,21 @@
 
 #include "../backends/target.h"
 #include "../memory/memory.h"
+#include "../unwind/unwinder.h"
 #include "../util/profile.h"
 
 struct sampler_stats {
 	uint64_t samples;       /* pauses that produced stacks */
 	uint64_t stacks;        /* stacks walked (samples x vCPUs, less the stale ones) */
 	uint64_t stale;         /* vCPU states not counted: not run since the previous sample */
-	uint64_t truncated;     /* walks that did not reach the outermost frame */
+	uint64_t truncated;     /* walks that did not reach a recognised root */
+	uint64_t stops[UP_WALK_STOP_COUNT];  /* walks by why they stopped */
+	uint64_t near_leaf;     /* truncated walks of at most the leaf and its caller */
+	uint64_t frames;        /* addresses in all walks */
+	uint64_t switched;      /* walks that moved to another stack (interrupt frames) */
+	uint64_t walk_ns;       /* time spent walking, guest paused, all walks */
+	double walk_median_us;  /* one stack's walk, its memory reads included */
+	double walk_p99_us;
 	uint64_t missed;        /* sample slots skipped because we fell behind */
 	uint64_t fixups[UP_FIXUP_COUNT];  /* how each leaf's caller was found */
 	double elapsed;         /* seconds the run took */
@@ -35,10 +43,18 @@ struct sampler_options {
 	uint64_t samples;       /* 0 = no limit */
 	unsigned int max_depth;
 	volatile sig_atomic_t *stop;  /* set asynchronously to end the run */
+	/* How stacks are walked; NULL: frame pointers. */
+	const struct up_unwinder *unwinder;
 	/* Code oracle for the walkers (see struct up_walk_env); both may be NULL. */
 	uint64_t (*func_start)(void *code_ctx, uint64_t addr);
 	int (*read_code)(void *code_ctx, uint64_t addr, void *buf, size_t len);
 	void *code_ctx;
+	/* Root oracle (see struct up_walk_env); may be NULL. */
+	int (*is_root)(void *root_ctx, uint64_t addr);
+	void *root_ctx;
+	/* CFI rules (see struct up_unwind_env); may be NULL. */
+	const struct up_cfi_row *(*cfi_lookup)(void *cfi_ctx, uint64_t addr);
+	void *cfi_ctx;
 	/*
 	 * Called after each resume for every stack walked in that pause (time_ns: CLOCK_REALTIME
 	 * of the pause, leaf first pcs), e.g. to record samples as they come; may be NULL.  An

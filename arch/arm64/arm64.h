@@ -3,8 +3,21 @@
 #define UP_ARCH_ARM64_H
 
 #include "../arch.h"
+#include "../frame_records.h"
+
+/* DWARF register numbers (AArch64 DWARF ABI): x0-x30 are 0-30. */
+enum {
+	ARM64_X29 = 29,
+	ARM64_X30 = 30,
+	ARM64_SP = 31,
+	ARM64_PC = 32,
+	ARM64_NR_GPRS
+};
 
 struct up_error *arm64_regs_from_gdb(const uint8_t *g, size_t len, struct up_regs *ret);
+
+/* The frame-record rules and leaf fixups of this architecture. */
+extern const struct up_record_rules arm64_records;
 
 struct up_error *arm64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
 				   uint64_t *pcs, size_t max, struct up_walk *ret);

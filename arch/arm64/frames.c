@@ -69,11 +69,6 @@ static int clean_ra(const struct up_regs *regs, uint64_t *ra)
 	return 1;
 }
 
-static const struct up_record_rules rules = {
-	.valid_fp = valid_fp,
-	.clean_ra = clean_ra,
-};
-
 static int read_insn(const struct up_walk_env *env, uint64_t addr, uint32_t *ret)
 {
 	uint8_t b[4];
@@ -146,29 +141,42 @@ static enum up_walk_fixup leaf_fixup(const struct up_regs *regs, const struct up
 	return UP_FIXUP_NONE;
 }
 
+static struct up_error *leaf_caller(const struct up_regs *regs, const struct up_walk_env *env,
+				    struct up_leaf_caller *ret)
+{
+	uint64_t start = 0, lr = strip_pac(regs, regs->lr), caller = 0;
+	uint32_t call;
+
+	ret->interrupted = 0;
+	ret->fixup = leaf_fixup(regs, env, &start);
+	if (ret->fixup == UP_FIXUP_NONE)
+		return NULL;
+	/*
+	 * LR counts only after a call in known code of another function: an LR pointing back
+	 * into the leaf's own function is stale, left by a call it made earlier.
+	 */
+	if (lr >= 4)
+		caller = env->func_start(env->code_ctx, lr - 4);
+	if (!caller || caller == start || read_insn(env, lr - 4, &call) || !is_call(call)) {
+		ret->fixup = UP_FIXUP_NONE;
+		return NULL;
+	}
+	ret->pc = lr;
+	ret->sp = regs->sp;
+	/* Only after the epilogue is sp back where the caller had it. */
+	ret->sp_exact = ret->fixup == UP_FIXUP_RETURN;
+	return NULL;
+}
+
+const struct up_record_rules arm64_records = {
+	.arch = &up_arch_arm64,
+	.valid_fp = valid_fp,
+	.clean_ra = clean_ra,
+	.leaf_caller = leaf_caller,
+};
+
 struct up_error *arm64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
 				   uint64_t *pcs, size_t max, struct up_walk *ret)
 {
-	uint64_t fp = regs->fp, start = 0;
-	size_t n = 0;
-
-	pcs[n++] = regs->pc;
-	ret->fixup = leaf_fixup(regs, env, &start);
-	if (ret->fixup != UP_FIXUP_NONE) {
-		uint64_t lr = strip_pac(regs, regs->lr), caller = 0;
-		uint32_t call;
-
-		/*
-		 * LR counts only after a call in known code of another function: an LR pointing
-		 * back into the leaf's own function is stale, left by a call it made earlier.
-		 */
-		if (lr >= 4)
-			caller = env->func_start(env->code_ctx, lr - 4);
-		if (n < max && caller && caller != start && !read_insn(env, lr - 4, &call) &&
-		    is_call(call))
-			pcs[n++] = lr;
-		else
-			ret->fixup = UP_FIXUP_NONE;
-	}
-	return up_walk_records(regs, env, fp, &rules, pcs, n, max, ret);
+	return up_fp_walk(&arm64_records, regs, env, pcs, max, ret);
 }

@@ -22,6 +22,9 @@ struct up_error *arm64_regs_from_gdb(const uint8_t *g, size_t len, struct up_reg
 				       "aarch64 register packet is %zu bytes, expected at least %d",
 				       len, (int)G_END);
 	memset(ret, 0, sizeof(*ret));
+	/* x0-x30, sp, pc: the DWARF order. */
+	for (int i = 0; i < ARM64_NR_GPRS; i++)
+		up_regs_set_gpr(ret, i, up_get_le(g + 8 * i, 8));
 	ret->fp = up_get_le(g + G_X29, 8);
 	ret->lr = up_get_le(g + G_X30, 8);
 	ret->sp = up_get_le(g + G_SP, 8);
@@ -64,10 +67,16 @@ static void arm64_set_sysreg(struct up_regs *regs, size_t i, uint64_t value)
 const struct up_arch up_arch_arm64 = {
 	.name = "aarch64",
 	.gdb_g_size = G_END,
+	.nr_gprs = ARM64_NR_GPRS,
+	.gpr_pc = ARM64_PC,
+	.gpr_sp = ARM64_SP,
+	.gpr_fp = ARM64_X29,
+	.gpr_lr = ARM64_X30,
 	.gdb_sysregs = sysregs,
 	.gdb_walk_sysregs = 1,
 	.set_sysreg = arm64_set_sysreg,
 	.regs_from_gdb = arm64_regs_from_gdb,
 	.walk_frames = arm64_walk_frames,
+	.records = &arm64_records,
 	.translate = arm64_translate,
 };

@@ -37,11 +37,6 @@ static int clean_ra(const struct up_regs *regs, uint64_t *ra)
 	return x86_64_canonical(*ra, regs->x86_64.cr4);
 }
 
-static const struct up_record_rules rules = {
-	.valid_fp = valid_fp,
-	.clean_ra = clean_ra,
-};
-
 /* Whether the code before ra ends with a call instruction, so ra is a return address. */
 static int after_call(const struct up_walk_env *env, uint64_t ra)
 {
@@ -126,40 +121,116 @@ static enum up_walk_fixup leaf_fixup(const struct up_regs *regs, const struct up
 	return UP_FIXUP_NONE;
 }
 
+/* The function a "call rel32" ending at ra calls, or 0 when it is no such call. */
+static uint64_t direct_call_target(const struct up_walk_env *env, uint64_t ra)
+{
+	uint8_t b[5];
+
+	if (env->read_code(env->code_ctx, ra - 5, b, sizeof(b)) || b[0] != 0xe8)
+		return 0;
+	return ra + (uint64_t)(int64_t)(int32_t)up_le32(b + 1);
+}
+
+/* Whether the five words look like the frame an interrupt pushes: rip, cs, rflags, rsp, ss. */
+static int iret_frame(const struct up_regs *regs, const uint64_t *w)
+{
+	uint64_t cr4 = regs->x86_64.cr4;
+	/* RFLAGS: bit 1 always set; 3, 5, 15 and 22-63 always clear. */
+	int rflags_ok = (w[2] & 2) && !(w[2] & ((1 << 3) | (1 << 5) | (1 << 15))) && !(w[2] >> 22);
+
+	return x86_64_canonical(w[0], cr4) && w[0] && (w[1] >> 2) && w[1] <= 0xffff &&
+	       rflags_ok && x86_64_canonical(w[3], cr4) && w[4] <= 0xffff;
+}
+
+/*
+ * At an interrupt entry's first instruction, the CPU has just pushed the interrupted context's
+ * rip, cs, rflags, rsp and ss (after an error code, for some vectors) and nothing else ran: the
+ * interrupted function is at that rip, on that rsp, with every other register as it was.
+ * Recognised only at a function's first instruction, and not when the top of the stack is the
+ * return address of a call to this very function.
+ */
+static int interrupt_frame(const struct up_regs *regs, const struct up_walk_env *env,
+			   struct up_leaf_caller *ret, struct up_error **ret_err)
+{
+	uint64_t w[6], start;
+	uint8_t buf[sizeof(w)];
+	struct up_error *err;
+
+	if (!env->func_start || !env->read_code)
+		return 0;
+	start = env->func_start(env->code_ctx, regs->pc);
+	if (!start || start != regs->pc || !x86_64_canonical(regs->sp, regs->x86_64.cr4))
+		return 0;
+	err = env->read(env->read_ctx, regs->sp, buf, sizeof(buf));
+	if (err) {
+		if (!up_error_catch(&err, UP_ERR_FAULT))
+			*ret_err = err;
+		return 0;
+	}
+	for (size_t i = 0; i < 6; i++)
+		w[i] = up_le64(buf + 8 * i);
+	if (direct_call_target(env, w[0]) == start)
+		return 0;
+	/* Without an error code, then with one. */
+	for (size_t skip = 0; skip < 2; skip++) {
+		if (!iret_frame(regs, w + skip))
+			continue;
+		ret->fixup = UP_FIXUP_INTERRUPT;
+		ret->pc = w[skip];
+		ret->sp = w[skip + 3];
+		ret->sp_exact = 1;
+		ret->interrupted = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static struct up_error *leaf_caller(const struct up_regs *regs, const struct up_walk_env *env,
+				    struct up_leaf_caller *ret)
+{
+	uint64_t cr4 = regs->x86_64.cr4, slot = 0, start = 0, ra = 0;
+	struct up_error *err = NULL;
+	uint8_t buf[8];
+
+	ret->interrupted = 0;
+	if (interrupt_frame(regs, env, ret, &err) || err)
+		return err;
+	ret->fixup = leaf_fixup(regs, env, &slot, &start);
+	if (ret->fixup == UP_FIXUP_NONE)
+		return NULL;
+	if (x86_64_canonical(slot, cr4))
+		err = env->read(env->read_ctx, slot, buf, sizeof(buf));
+	if (!err && x86_64_canonical(slot, cr4))
+		ra = up_le64(buf);
+	/* An unreadable slot only means no caller from the stack. */
+	if (err && !up_error_catch(&err, UP_ERR_FAULT))
+		return err;
+	/*
+	 * Only a value that follows a call in known code of another function counts as the
+	 * caller (one pointing into the leaf's own function is stale).
+	 */
+	if (!ra || !x86_64_canonical(ra, cr4) || !after_call(env, ra) ||
+	    !env->func_start(env->code_ctx, ra - 1) ||
+	    env->func_start(env->code_ctx, ra - 1) == start) {
+		ret->fixup = UP_FIXUP_NONE;
+		return NULL;
+	}
+	ret->pc = ra;
+	ret->sp = slot + 8;
+	/* A frameless leaf may have moved rsp after its first instruction. */
+	ret->sp_exact = ret->fixup != UP_FIXUP_FRAMELESS;
+	return NULL;
+}
+
+const struct up_record_rules x86_64_records = {
+	.arch = &up_arch_x86_64,
+	.valid_fp = valid_fp,
+	.clean_ra = clean_ra,
+	.leaf_caller = leaf_caller,
+};
+
 struct up_error *x86_64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
 				    uint64_t *pcs, size_t max, struct up_walk *ret)
 {
-	uint64_t cr4 = regs->x86_64.cr4;
-	uint64_t fp = regs->fp, slot = 0, start = 0;
-	size_t n = 0;
-
-	pcs[n++] = regs->pc;
-	ret->fixup = leaf_fixup(regs, env, &slot, &start);
-	if (ret->fixup != UP_FIXUP_NONE) {
-		uint8_t buf[8];
-		struct up_error *err = NULL;
-		uint64_t ra = 0;
-
-		if (n < max && x86_64_canonical(slot, cr4))
-			err = env->read(env->read_ctx, slot, buf, sizeof(buf));
-		if (!err && n < max && x86_64_canonical(slot, cr4))
-			ra = up_le64(buf);
-		/* An unreadable slot only means no caller from the stack. */
-		if (err && !up_error_catch(&err, UP_ERR_FAULT)) {
-			ret->depth = n;
-			ret->stop = UP_WALK_FAULT;
-			return err;
-		}
-		/*
-		 * Only a value that follows a call in known code of another function counts as
-		 * the caller (one pointing into the leaf's own function is stale).
-		 */
-		if (ra && x86_64_canonical(ra, cr4) && after_call(env, ra) &&
-		    env->func_start(env->code_ctx, ra - 1) &&
-		    env->func_start(env->code_ctx, ra - 1) != start)
-			pcs[n++] = ra;
-		else
-			ret->fixup = UP_FIXUP_NONE;
-	}
-	return up_walk_records(regs, env, fp, &rules, pcs, n, max, ret);
+	return up_fp_walk(&x86_64_records, regs, env, pcs, max, ret);
 }

@@ -23,7 +23,17 @@ struct up_error *x86_64_regs_from_gdb(const uint8_t *g, size_t len, struct up_re
 		return up_error_create(UP_ERR_PROTOCOL,
 				       "x86_64 register packet is %zu bytes, expected at least %d",
 				       len, (int)G_END);
+	/* 'g' order: rax rbx rcx rdx rsi rdi rbp rsp r8-r15, then rip. */
+	static const uint8_t dwarf[16] = {
+		X86_64_RAX, X86_64_RBX, X86_64_RCX, X86_64_RDX, X86_64_RSI, X86_64_RDI, X86_64_RBP,
+		X86_64_RSP, X86_64_R8, X86_64_R9, X86_64_R10, X86_64_R11, X86_64_R12, X86_64_R13,
+		X86_64_R14, X86_64_R15,
+	};
+
 	memset(ret, 0, sizeof(*ret));
+	for (int i = 0; i < 16; i++)
+		up_regs_set_gpr(ret, dwarf[i], up_le64(g + 8 * i));
+	up_regs_set_gpr(ret, X86_64_RIP, up_le64(g + G_RIP));
 	ret->fp = up_le64(g + G_RBP);
 	ret->sp = up_le64(g + G_RSP);
 	ret->pc = up_le64(g + G_RIP);
@@ -37,7 +47,13 @@ struct up_error *x86_64_regs_from_gdb(const uint8_t *g, size_t len, struct up_re
 const struct up_arch up_arch_x86_64 = {
 	.name = "x86_64",
 	.gdb_g_size = G_END,
+	.nr_gprs = X86_64_NR_GPRS,
+	.gpr_pc = X86_64_RIP,
+	.gpr_sp = X86_64_RSP,
+	.gpr_fp = X86_64_RBP,
+	.gpr_lr = -1,
 	.regs_from_gdb = x86_64_regs_from_gdb,
 	.walk_frames = x86_64_walk_frames,
+	.records = &x86_64_records,
 	.translate = x86_64_translate,
 };

@@ -13,37 +13,12 @@
 
 #include <xenctrl.h>
 
+#include "regs.h"
 #include "xen.h"
-
-#define ARM_PSR_MODE_MASK   0x1fULL
-#define ARM_PSR_AARCH32     0x10ULL
-#define ARM_PSR_MODE_EL1h   0x05ULL
 
 unsigned long xen_vcpu_context_size(void)
 {
 	return sizeof(vcpu_guest_context_t);
-}
-
-static void regs_from_context(const vcpu_guest_context_t *c, struct up_regs *ret)
-{
-	const struct vcpu_guest_core_regs *r = &c->user_regs;
-	uint64_t mode = r->cpsr & ARM_PSR_MODE_MASK;
-
-	memset(ret, 0, sizeof(*ret));
-	/* Down (or never started): a lone "0x0" frame, as for x86. */
-	if (!(c->flags & VGCF_online))
-		return;
-	ret->pc = r->pc64;
-	ret->arm64.cpsr = r->cpsr;
-	ret->arm64.sctlr = c->sctlr;
-	ret->arm64.tcr = c->ttbcr;
-	ret->arm64.ttbr0 = c->ttbr0;
-	ret->arm64.ttbr1 = c->ttbr1;
-	if (r->cpsr & ARM_PSR_AARCH32)
-		return;
-	ret->sp = mode == ARM_PSR_MODE_EL1h ? r->sp_el1 : r->sp_el0;
-	ret->fp = r->x29;
-	ret->lr = r->x30;
 }
 
 struct up_error *xen_vcpu_get_regs(struct xc_interface_core *xch, uint32_t domid, int hvm,
@@ -54,7 +29,8 @@ struct up_error *xen_vcpu_get_regs(struct xc_interface_core *xch, uint32_t domid
 	(void)hvm;
 	if (xc_vcpu_getcontext(xch, domid, vcpu, (vcpu_guest_context_any_t *)c))
 		return xen_call_error(errno, domid, "reading a vCPU's context");
-	regs_from_context(c, ret);
+	/* The host's own layout is the foreign arm64 one. */
+	xen_regs_from_arm64((const struct vcpu_guest_context_arm64 *)c, ret);
 	return NULL;
 }
 

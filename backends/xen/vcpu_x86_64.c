@@ -17,14 +17,9 @@
 #include <xenctrl.h>
 #include <xen/hvm/save.h>
 
+#include "../../arch/x86_64/x86_64.h"
+#include "regs.h"
 #include "xen.h"
-
-#define X86_CR0_PE      (1ULL << 0)
-#define X86_CR0_PG      (1ULL << 31)
-#define X86_CR4_PAE     (1ULL << 5)
-#define X86_CR4_LA57    (1ULL << 12)
-#define X86_EFER_LME    (1ULL << 8)
-#define X86_EFER_LMA    (1ULL << 10)
 
 unsigned long xen_vcpu_context_size(void)
 {
@@ -33,35 +28,20 @@ unsigned long xen_vcpu_context_size(void)
 	return pv > hvm ? pv : hvm;
 }
 
-static void regs_from_pv(const vcpu_guest_context_x86_64_t *c, struct up_regs *ret)
+void xen_regs_from_hvm_x86_64(const struct hvm_hw_cpu *c, struct up_regs *ret)
 {
-	uint64_t cr3 = c->ctrlreg[3];
+	const uint64_t gprs[X86_64_NR_GPRS] = {
+		[X86_64_RAX] = c->rax, [X86_64_RDX] = c->rdx, [X86_64_RCX] = c->rcx,
+		[X86_64_RBX] = c->rbx, [X86_64_RSI] = c->rsi, [X86_64_RDI] = c->rdi,
+		[X86_64_RBP] = c->rbp, [X86_64_RSP] = c->rsp, [X86_64_R8] = c->r8,
+		[X86_64_R9] = c->r9, [X86_64_R10] = c->r10, [X86_64_R11] = c->r11,
+		[X86_64_R12] = c->r12, [X86_64_R13] = c->r13, [X86_64_R14] = c->r14,
+		[X86_64_R15] = c->r15, [X86_64_RIP] = c->rip,
+	};
 
 	memset(ret, 0, sizeof(*ret));
-	/*
-	 * A vCPU that is down has no state worth walking (a never started one is all zeroes):
-	 * report pc, sp and fp 0, so that its sample is a lone "0x0" frame.
-	 */
-	if (!(c->flags & VGCF_online_X86_64))
-		return;
-	/* A guest without a separate user page table (ours, a kernel-only one) leaves it 0. */
-	if (!(c->flags & VGCF_in_kernel_X86_64) && c->ctrlreg[1])
-		cr3 = c->ctrlreg[1];
-	ret->pc = c->user_regs.rip;
-	ret->sp = c->user_regs.rsp;
-	ret->fp = c->user_regs.rbp;
-	/* Paging as Xen runs a 64-bit PV guest, whatever the virtual registers say. */
-	ret->x86_64.cr0 = c->ctrlreg[0] | X86_CR0_PG | X86_CR0_PE;
-	ret->x86_64.cr3 = xen_cr3_to_pfn_x86_64(cr3) << XC_PAGE_SHIFT;
-	ret->x86_64.cr4 = (c->ctrlreg[4] | X86_CR4_PAE) & ~X86_CR4_LA57;
-	ret->x86_64.efer = X86_EFER_LME | X86_EFER_LMA;
-	if (cr3 != c->ctrlreg[3])
-		ret->x86_64.kernel_cr3 = xen_cr3_to_pfn_x86_64(c->ctrlreg[3]) << XC_PAGE_SHIFT;
-}
-
-static void regs_from_hvm(const struct hvm_hw_cpu *c, struct up_regs *ret)
-{
-	memset(ret, 0, sizeof(*ret));
+	for (unsigned int i = 0; i < X86_64_NR_GPRS; i++)
+		up_regs_set_gpr(ret, i, gprs[i]);
 	ret->pc = c->rip;
 	ret->sp = c->rsp;
 	ret->fp = c->rbp;
@@ -80,13 +60,13 @@ struct up_error *xen_vcpu_get_regs(struct xc_interface_core *xch, uint32_t domid
 		if (xc_domain_hvm_getcontext_partial(xch, domid, HVM_SAVE_CODE(CPU), vcpu, c,
 						     sizeof(*c)))
 			return xen_call_error(errno, domid, "reading a vCPU's HVM state");
-		regs_from_hvm(c, ret);
+		xen_regs_from_hvm_x86_64(c, ret);
 	} else {
 		vcpu_guest_context_any_t *c = ctx;
 
 		if (xc_vcpu_getcontext(xch, domid, vcpu, c))
 			return xen_call_error(errno, domid, "reading a vCPU's context");
-		regs_from_pv(&c->x64, ret);
+		xen_regs_from_pv_x86_64(&c->x64, ret);
 	}
 	return NULL;
 }

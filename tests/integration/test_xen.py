@@ -86,6 +86,23 @@ class XenNested(unittest.TestCase):
 
     def test_pvh_dump(self):
         self.assert_dumps(["pvh-dump"], EXPECTED_PVH)
+    def test_pvh_guest_without_frame_pointers(self):
+        # The CFI unwinder over the HVM context's general registers: complete chains...
+        _, err = self.assert_profile("pvh-nofp-cfi", EXPECTED_PVH)
+        self.assertIn("unwind tables: .eh_frame, .debug_frame", err)
+        # ...where frame pointers give truncated stacks, every one of them reported so.
+        rc, folded, err = self.xen.uniprof("pvh-nofp-fp")
+        self.assertEqual(rc, 0, err)
+        stacks = parse_folded(folded)
+        failures, report = check_profile(stacks, EXPECTED_PVH)
+        complete = sum(r["complete"] for r in report.values())
+        total, truncated = map(int, re.search(r"(\d+) stacks, (\d+) truncated", err).groups())
+        print("\n    pvh-nofp-fp: %d of %d complete, %d truncated" % (complete, total, truncated))
+        self.assertNotEqual(failures, [])
+        self.assertGreaterEqual(truncated, total - complete)
+        self.assertIn("Try --unwind cfi", err)
+        self.assertTrue(state_ok(self.xen.section("pvh-nofp-state-after")),
+                        self.xen.section("pvh-nofp-state-after"))
 
     def test_domain_runs_afterwards(self):
         listing = self.xen.section("xl-list-after")

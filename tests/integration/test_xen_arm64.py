@@ -6,6 +6,7 @@ with uniprof cross-built for arm64 (make cross-arm64), dumps its stacks (--dump,
 then loses the guest to `xl destroy` mid-run.  The checks here read what it printed.
 """
 import os
+import re
 import unittest
 
 from guestlib import (BUILD, ROOT, check_backtrace, check_profile, load_expected,
@@ -55,6 +56,29 @@ class XenArm64Nested(unittest.TestCase):
             self.assertEqual(check_backtrace(dumps, EXPECTED), [], out)
         print("\n    %s:\n%s" % (name, "\n".join("      " + l for l in out.splitlines())))
         self.assertRegex(err, r"the guest was stopped for \d+ us")
+    def test_arm64_guest_without_frame_pointers(self):
+        # The CFI unwinder over the vCPU context's general registers: complete chains...
+        rc, folded, err = self.xen.uniprof("arm64-nofp-cfi")
+        self.assertIsNotNone(folded, "no output from uniprof")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("unwind tables: .eh_frame, .debug_frame", err)
+        stacks = parse_folded(folded)
+        failures, report = check_profile(stacks, EXPECTED)
+        print("\n    arm64-nofp-cfi: %s\n    %s" % (report, err.strip().splitlines()[-1]))
+        self.assertEqual(failures, [])
+        self.assertIsNone(stacks_accounted(err, stacks))
+        # ...where frame pointers give truncated stacks, every one of them reported so.
+        rc, folded, err = self.xen.uniprof("arm64-nofp-fp")
+        self.assertEqual(rc, 0, err)
+        failures, report = check_profile(parse_folded(folded), EXPECTED)
+        complete = sum(r["complete"] for r in report.values())
+        total, truncated = map(int, re.search(r"(\d+) stacks, (\d+) truncated", err).groups())
+        print("\n    arm64-nofp-fp: %d of %d complete, %d truncated" % (complete, total, truncated))
+        self.assertNotEqual(failures, [])
+        self.assertGreaterEqual(truncated, total - complete)
+        self.assertIn("Try --unwind cfi", err)
+        self.assertTrue(state_ok(self.xen.section("arm64-nofp-state-after")),
+                        self.xen.section("arm64-nofp-state-after"))
 
     def test_domain_destroyed_mid_run(self):
         rc, folded, err = self.xen.uniprof("gone")

@@ -9,8 +9,14 @@ found against the guest's expected.txt, and writes what a walker needs to repeat
 offline: registers, page-table pages, stack bytes, code pages, symbols and the expected
 stacks.  The file format is described in README.md next to this script.
 
-usage: python3 tests/recorded/capture.py [--samples N] [--only x86_64|arm64] [--out DIR]
-       (after `make all guests`; writes tests/recorded/x86_64.rec and arm64.rec)
+The guests built without frame pointers (x86_64-nofp, arm64-nofp) are walked by a stack scan
+instead, independent of their unwind tables: from the leaf outward, the caller of each frame is
+the first stack word (or, for an arm64 leaf, x30) that follows a call to that frame's function;
+their files name a copy of the guest's ELF (its .eh_frame and .debug_frame) for the CFI unwinder.
+
+usage: python3 tests/recorded/capture.py [--samples N]
+           [--only x86_64|arm64|x86_64-nofp|arm64-nofp] [--out DIR]
+       (after `make all guests`; writes tests/recorded/LABEL.rec, and LABEL.elf for -nofp)
 
 Every QEMU started here is killed by its PID on every exit path (tests/integration/guestlib).
 """
@@ -19,6 +25,7 @@ import os
 import random
 import shutil
 import struct
+import subprocess
 import sys
 import time
 
@@ -33,6 +40,7 @@ import gdbstub  # noqa: E402
 PAGE = 4096
 MAX_DEPTH = 64
 MAX_STOPS = 60        # give up on covering every chain after this many stops
+SCAN_BYTES = 2048     # how far above sp a stack scan looks for return addresses
 
 
 class CaptureError(Exception):
@@ -94,6 +102,7 @@ def le64(data, off=0):
 class X86_64:
     name = "x86_64"
     nm = "nm"
+    objcopy = "objcopy"
     # x86_64 'g' layout (FACTS.md, arch/x86_64/regs.c): byte offsets.
     G_RBP, G_RSP, G_RIP = 48, 56, 128
     G_CR0 = 128 + 8 + 4 + 6 * 4 + 3 * 8
@@ -103,9 +112,24 @@ class X86_64:
     # non-canonical address.
     fault_candidates = (0x00007f0000000000, 0xffff888000000000, 0x0000800000000000)
 
+    def __init__(self, nofp=False):
+        self.nofp = nofp
+
+    def boot(self):
+        return guestlib.x86_64_guest(nofp=self.nofp)
+
     @staticmethod
-    def boot():
-        return guestlib.x86_64_guest()
+    def call_target(code, ra):
+        """The function a call ending at ra calls (call rel32), or None."""
+        b = code(ra - 5, 5)
+        if b is None or b[0] != 0xe8:
+            return None
+        return (ra + struct.unpack_from("<i", b, 1)[0]) & 0xffffffffffffffff
+
+    @staticmethod
+    def leaf_return(regs):
+        """Where a leaf without a frame keeps its return address besides the stack: nowhere."""
+        return None
 
     def read_regs(self, stub, numbers):
         g = stub.g()
@@ -152,6 +176,7 @@ class X86_64:
 class Arm64:
     name = "aarch64"
     nm = "aarch64-linux-gnu-nm"
+    objcopy = "aarch64-linux-gnu-objcopy"
     SYSREGS = ("TTBR0_EL1", "TTBR1_EL1", "TCR_EL1", ("SCTLR_EL1", "SCTLR"))
     # delta_leaf never stores a frame record (tests/guests/arm64/README.md): its caller is in LR.
     frameless = ("delta_leaf",)
@@ -160,9 +185,29 @@ class Arm64:
     fault_candidates = (0x0000000040200000, 0xffff900000000000, 0xffff8000c0000000,
                         0x00ff800040201000)
 
+    def __init__(self, nofp=False):
+        self.nofp = nofp
+
+    def boot(self):
+        return guestlib.arm64_guest(nofp=self.nofp)
+
     @staticmethod
-    def boot():
-        return guestlib.arm64_guest()
+    def call_target(code, ra):
+        """The function a call ending at ra calls (bl imm26), or None."""
+        b = code(ra - 4, 4)
+        if b is None:
+            return None
+        insn = struct.unpack_from("<I", b)[0]
+        if insn & 0xfc000000 != 0x94000000:
+            return None
+        imm = insn & 0x3ffffff
+        imm -= (imm & 0x2000000) << 1
+        return (ra - 4 + 4 * imm) & 0xffffffffffffffff
+
+    @staticmethod
+    def leaf_return(regs):
+        """A leaf that calls nothing keeps its return address in x30."""
+        return regs["lr"]
 
     def read_regs(self, stub, numbers):
         g = stub.g()
@@ -230,7 +275,7 @@ class Arm64:
             level += 1
 
     def expected_fixup(self, leaf):
-        return "frameless" if leaf in self.frameless else "none"
+        return "frameless" if leaf in self.frameless and not self.nofp else "none"
 
 
 # ---- symbols ----------------------------------------------------------------------------------
@@ -270,6 +315,11 @@ class Capture:
     def __init__(self, arch, elf, expected):
         self.arch = arch
         self.syms, self.text = text_symbols(arch, elf)
+        addr, offset, size = gdbstub.text_section(elf)
+        with open(elf, "rb") as f:
+            f.seek(offset)
+            self.text_bytes = (addr, f.read(size))
+        self.roots = {c[0] for cs in expected.values() for _, c in cs}
         self.expected = expected
         self.tables = {}       # physical page -> bytes, checked to stay the same
         self.code = {}         # physical page -> bytes
@@ -308,6 +358,41 @@ class Capture:
             fp = next_fp
         return pcs, top
 
+    def text_code(self, addr, n):
+        """n bytes of .text at addr, from the ELF file, or None."""
+        start, data = self.text_bytes
+        if addr < start or addr + n > start + len(data):
+            return None
+        return data[addr - start:addr - start + n]
+
+    def scan_walk(self, mem, regs, tables, xlates):
+        """The stack without frame pointers: from the leaf outward, each frame's caller is the
+        first return address (x30 for an arm64 leaf, then stack words from sp up) that follows
+        a call to the frame's function, until the guest's root.  (pcs, highest slot read)."""
+        pcs, top, slot = [regs["pc"]], regs["sp"], regs["sp"]
+        callee = self.func_start(regs["pc"])
+        lr = self.arch.leaf_return(regs)
+        if lr and self.arch.call_target(self.text_code, lr) == callee:
+            pcs.append(lr)
+            callee = self.func_start(lr - 1)
+        while symbolize(self.syms, pcs[-1] - (len(pcs) > 1)) not in self.roots:
+            if len(pcs) >= MAX_DEPTH or slot >= regs["sp"] + SCAN_BYTES or callee is None:
+                raise WalkFailed("no caller of 0x%x within %d bytes above sp" %
+                                 (pcs[-1], SCAN_BYTES))
+            try:
+                pa, size = self.arch.translate(mem, regs, slot, tables)
+            except Fault as e:
+                raise WalkFailed("stack 0x%x: %s" % (slot, e))
+            xlates[slot & ~(PAGE - 1)] = self.arch.translate(mem, regs, slot & ~(PAGE - 1),
+                                                             tables)
+            word = le64(mem.phys(pa, 8))
+            if self.arch.call_target(self.text_code, word) == callee:
+                pcs.append(word)
+                callee = self.func_start(word - 1)
+                top = slot
+            slot += 8
+        return pcs, top
+
     def chain_names(self, pcs):
         """Root first, return addresses named by the call before them."""
         names = [symbolize(self.syms, pcs[0])] + [symbolize(self.syms, ra - 1) for ra in pcs[1:]]
@@ -325,7 +410,8 @@ class Capture:
                 self.capture_faults(mem, tid, regs)
             tables, xlates = set(), {}
             try:
-                pcs, top = self.walk(mem, regs, tables, xlates)
+                walk = self.scan_walk if self.arch.nofp else self.walk
+                pcs, top = walk(mem, regs, tables, xlates)
             except WalkFailed as e:
                 self.dropped.append((number, index, str(e)))
                 ok = False
@@ -337,7 +423,8 @@ class Capture:
                 ok = False
                 continue
             # The stack a walker reads: below sp for a leaf's pushed slot, up to the last record.
-            lo, hi = (regs["sp"] - 64) & ~7, (top + 16 + 7) & ~7
+            # Without frame pointers, unwind rules read saved registers a little further up.
+            lo, hi = (regs["sp"] - 64) & ~7, (top + (64 if self.arch.nofp else 16) + 7) & ~7
             for va in {regs["pc"], regs["sp"], lo, hi - 1} | set(pcs) | \
                     {self.func_start(pc) for pc in pcs[:1]} | \
                     {self.func_start(ra - 1) for ra in pcs[1:]}:
@@ -403,7 +490,7 @@ class Capture:
                 self.keep_page(self.tables, base, mem.page(base), "page-table")
             self.faults.append(va)
 
-    def write(self, path, label):
+    def write(self, path, label, elf=None):
         lines = ["# uniprof recorded test data: %s, captured by tests/recorded/capture.py on %s."
                  % (label, time.strftime("%Y-%m-%d")),
                  "# Format: tests/recorded/README.md.",
@@ -411,6 +498,9 @@ class Capture:
                  (self.stops, ", ".join(str(stop) for stop, _, _ in self.samples))]
         lines += ["# Dropped stop %d: vcpu%d %s." % d for d in self.dropped]
         lines.append("arch %s" % self.arch.name)
+        if elf:
+            lines.append("unwind cfi")
+            lines.append("elf %s" % elf)
         lines += ["sym 0x%x 0x%x %s" % s for s in self.syms]
         for base in sorted(self.tables):
             lines.append("page 0x%x %s" % (base, self.tables[base].hex()))
@@ -474,11 +564,12 @@ def attach(guest):
 
 
 def capture(arch, want, rng, log):
-    elf_dir = "x86_64" if arch.name == "x86_64" else "arm64"
+    src_dir = "x86_64" if arch.name == "x86_64" else "arm64"
+    elf_dir = src_dir + ("-nofp" if arch.nofp else "")
     elf = os.path.join(guestlib.BUILD, "guests", elf_dir, "guest.elf")
     if not os.path.exists(elf):
         raise CaptureError("%s is missing: run make all guests" % elf)
-    expected = guestlib.load_expected(os.path.join(ROOT, "tests", "guests", elf_dir,
+    expected = guestlib.load_expected(os.path.join(ROOT, "tests", "guests", src_dir,
                                                    "expected.txt"))
     all_pairs = {(int(v[4:]), ";".join(c)) for v, cs in expected.items() for _, c in cs}
     cap = Capture(arch, elf, expected)
@@ -517,18 +608,26 @@ def capture(arch, want, rng, log):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=6, help="samples to keep per guest")
-    ap.add_argument("--only", choices=("x86_64", "arm64"))
+    ap.add_argument("--only", choices=("x86_64", "arm64", "x86_64-nofp", "arm64-nofp"))
     ap.add_argument("--seed", type=int, default=None, help="seed for the stop times")
     ap.add_argument("--out", default=HERE, help="directory for the .rec files")
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    for label, arch in (("x86_64", X86_64()), ("arm64", Arm64())):
+    for label, arch in (("x86_64", X86_64()), ("arm64", Arm64()),
+                        ("x86_64-nofp", X86_64(nofp=True)), ("arm64-nofp", Arm64(nofp=True))):
         if args.only and args.only != label:
             continue
         t0 = time.monotonic()
         cap = capture(arch, args.samples, rng, lambda m: print(m, file=sys.stderr))
         path = os.path.join(args.out, "%s.rec" % label)
-        cap.write(path, "tests/guests/%s" % label)
+        elf = None
+        if arch.nofp:
+            # The unwind tables and symbols, without the rest of the debug information.
+            elf = "%s.elf" % label
+            subprocess.run([arch.objcopy, "--strip-debug", "--keep-section=.debug_frame",
+                            os.path.join(guestlib.BUILD, "guests", label, "guest.elf"),
+                            os.path.join(args.out, elf)], check=True)
+        cap.write(path, "tests/guests/%s" % label.replace("-nofp", " (NOFP=1)"), elf)
         print("%s: %d stops, %d samples kept, %d bytes, %.1f s"
               % (path, cap.stops, len(cap.samples), os.path.getsize(path),
                  time.monotonic() - t0))

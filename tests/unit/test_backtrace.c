@@ -122,7 +122,7 @@ static void truncated_walk_and_unknown_address(void **state)
 	(void)state;
 	text = write_bt(&bt, &names);
 	assert_string_equal(text,
-		"vCPU 0: truncated (unreadable frame)\n"
+		"vCPU 0: truncated (unreadable memory)\n"
 		"#0  0x00000000000dead0 in ??\n"
 		"#1  0x0000000000001130 in middle+0x30 (main.c:42)\n");
 	free(text);
@@ -167,7 +167,7 @@ static void hostile_names_are_cleaned(void **state)
 	(void)state;
 	text = write_bt(&bt, &names);
 	assert_string_equal(text,
-		"vCPU 0: truncated (bad address)\n"
+		"vCPU 0: truncated (non-canonical or misaligned)\n"
 		"#0  0x0000000000001301 in evil?[2Jname+0x1 (e?vil.c:1)\n");
 	free(text);
 }
@@ -217,7 +217,7 @@ static void symbolizer_names(void **state)
 	up_backtrace_names_symbolizer(&s, &names);
 	text = write_bt(&bt, &names);
 	assert_string_equal(text,
-		"vCPU 2: truncated (frame pointer not growing)\n"
+		"vCPU 2: truncated (stack did not grow)\n"
 		"#0  0x0000000000001210 in leaf+0x10\n"
 		"#1  0x0000000000001150 in middle+0x50\n"
 		"#2  0x0000000000001020 in root+0x20\n"

@@ -25,6 +25,7 @@
 
 #include "../../util/bytes.h"
 #include "../../arch/arch.h"
+#include "../../unwind/unwinder.h"
 
 /* Bounds on what a data file may hold: a page in hex is 8192 characters. */
 #define MAX_LINE 8448
@@ -89,6 +90,8 @@ struct rec_sample {
 
 struct recording {
 	const struct up_arch *arch;
+	const struct up_unwinder *unwinder;   /* the 'unwind' line; frame pointers by default */
+	char elf[MAX_NAME];                   /* the 'elf' line: unwind tables, in tests/recorded */
 	struct rec_sym syms[MAX_SYMS];
 	size_t nr_syms;
 	struct rec_chunk pages[MAX_PAGES];
@@ -243,6 +246,23 @@ static int parse_global(struct parser *p, const char *key)
 		rec->arch = up_arch_find(name);
 		return rec->arch ? 0 : parse_error(p, "unknown arch '%s'", name);
 	}
+	if (!strcmp(key, "unwind")) {
+		char name[MAX_NAME];
+
+		if (rec->unwinder)
+			return parse_error(p, "second unwind line");
+		if (parse_name(p, name))
+			return -1;
+		rec->unwinder = up_unwinder_find(name);
+		return rec->unwinder ? 0 : parse_error(p, "unknown unwinder '%s'", name);
+	}
+	if (!strcmp(key, "elf")) {
+		if (rec->elf[0])
+			return parse_error(p, "second elf line");
+		if (parse_name(p, rec->elf))
+			return -1;
+		return strchr(rec->elf, '/') ? parse_error(p, "elf names a file in tests/recorded") : 0;
+	}
 	if (!strcmp(key, "sym")) {
 		struct rec_sym *s = &rec->syms[rec->nr_syms];
 
@@ -385,6 +405,10 @@ static int check_complete(struct parser *p)
 
 	if (!rec->arch)
 		return parse_error(p, "no arch line");
+	if (!rec->unwinder)
+		rec->unwinder = up_unwinder_find("fp");
+	if (strcmp(rec->unwinder->name, "fp") && !rec->elf[0])
+		return parse_error(p, "unwind %s needs an elf line", rec->unwinder->name);
 	if (!rec->nr_samples)
 		return parse_error(p, "no samples");
 	for (size_t s = 0; s < rec->nr_samples; s++) {
@@ -459,6 +483,8 @@ static int find_data_dir(char *ret, size_t len)
 	}
 }
 
+static char data_dir[PATH_MAX];
+
 static struct recording *load(const char *file)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32], err[256];
@@ -467,6 +493,7 @@ static struct recording *load(const char *file)
 
 	if (find_data_dir(dir, sizeof(dir)))
 		fail_msg("no tests/recorded directory above the working directory");
+	snprintf(data_dir, sizeof(data_dir), "%s", dir);
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	f = fopen(path, "r");
 	if (!f)
@@ -653,40 +680,91 @@ static void check_translations(struct guest *g, const struct rec_vcpu *v, const 
 	}
 }
 
-static void check_walk(struct guest *g, const struct rec_vcpu *v, const char *where)
+/* The unwind tables a recording names (NULL for frame-pointer recordings). */
+static struct up_cfi *load_cfi(const struct recording *rec)
 {
-	struct up_walk_env env = {
-		.read = read_virt,
-		.read_ctx = g,
-		.func_start = code_func_start,
-		.read_code = code_read,
-		.code_ctx = g,
+	char path[PATH_MAX + 2 * MAX_NAME];
+	struct up_cfi *cfi;
+	unsigned int tables;
+	struct up_error *err;
+
+	if (!rec->elf[0])
+		return NULL;
+	snprintf(path, sizeof(path), "%s/%s", data_dir, rec->elf);
+	assert_null(up_cfi_create(rec->arch, &cfi));
+	err = up_cfi_add_file(cfi, path, 0, &tables);
+	if (err)
+		fail_msg("%s: %s", path, err->message);
+	if (!tables)
+		fail_msg("%s has no unwind tables for %s", path, rec->arch->name);
+	return cfi;
+}
+
+static struct up_walk walk(struct guest *g, const struct up_unwinder *unwinder,
+			   struct up_cfi *cfi, uint64_t *pcs, size_t max, const char *where)
+{
+	struct up_unwind_env env = {
+		.walk = {
+			.read = read_virt,
+			.read_ctx = g,
+			.func_start = code_func_start,
+			.read_code = code_read,
+			.code_ctx = g,
+			.is_root = cfi ? up_cfi_is_root : NULL,
+			.root_ctx = cfi,
+		},
+		.arch = g->rec->arch,
+		.cfi_lookup = cfi ? up_cfi_lookup_fn : NULL,
+		.cfi_ctx = cfi,
 	};
-	uint64_t pcs[MAX_FRAMES + 8];
 	struct up_walk w;
-	struct up_error *err = g->rec->arch->walk_frames(g->regs, &env, pcs, MAX_FRAMES + 8, &w);
+	struct up_error *err = unwinder->walk(&env, g->regs, pcs, max, &w);
 
 	if (err)
-		fail_msg("%s: walk failed: %s", where, err->message);
+		fail_msg("%s: walk (%s) failed: %s", where, unwinder->name, err->message);
+	return w;
+}
+
+static void check_walk(struct guest *g, const struct up_unwinder *unwinder, struct up_cfi *cfi,
+		       const struct rec_vcpu *v, const char *where)
+{
+	uint64_t pcs[MAX_FRAMES + 8];
+	struct up_walk w = walk(g, unwinder, cfi, pcs, MAX_FRAMES + 8, where);
+
 	for (size_t i = 0; i < w.depth && i < v->depth; i++) {
 		if (pcs[i] != v->expect[i])
-			fail_msg("%s: frame %zu is 0x%llx, expected 0x%llx", where, i,
-				 (unsigned long long)pcs[i], (unsigned long long)v->expect[i]);
+			fail_msg("%s (%s): frame %zu is 0x%llx, expected 0x%llx", where,
+				 unwinder->name, i, (unsigned long long)pcs[i],
+				 (unsigned long long)v->expect[i]);
 	}
 	if (w.depth != v->depth)
-		fail_msg("%s: walked %zu frames, expected %zu (stopped: %s)", where, w.depth,
-			 v->depth, up_walk_stop_name(w.stop));
+		fail_msg("%s (%s): walked %zu frames, expected %zu (stopped: %s)", where,
+			 unwinder->name, w.depth, v->depth, up_walk_stop_name(w.stop));
 	if (w.stop != UP_WALK_END)
-		fail_msg("%s: walk stopped with '%s'", where, up_walk_stop_name(w.stop));
+		fail_msg("%s (%s): walk stopped with '%s'", where, unwinder->name,
+			 up_walk_stop_name(w.stop));
 	if ((int)w.fixup != v->fixup)
-		fail_msg("%s: leaf fixup '%s', expected '%s'", where, up_walk_fixup_name(w.fixup),
-			 up_walk_fixup_name(v->fixup));
+		fail_msg("%s (%s): leaf fixup '%s', expected '%s'", where, unwinder->name,
+			 up_walk_fixup_name(w.fixup), up_walk_fixup_name(v->fixup));
+}
+
+/* A guest without frame pointers: the frame-pointer walk stops short and says so. */
+static void check_fp_truncated(struct guest *g, struct up_cfi *cfi, const struct rec_vcpu *v,
+			       const char *where)
+{
+	uint64_t pcs[MAX_FRAMES + 8];
+	struct up_walk w = walk(g, &up_unwinder_fp, cfi, pcs, MAX_FRAMES + 8, where);
+
+	if (!up_walk_truncated(&w) || w.depth >= v->depth)
+		fail_msg("%s (fp): walked %zu frames, stopped: %s; expected a truncated walk", where,
+			 w.depth, up_walk_stop_name(w.stop));
 }
 
 /* Every check on every sample of file; returns how many vCPU samples used each fixup. */
 static void check_file(const char *file, const char *arch_name, size_t fixups[UP_FIXUP_COUNT])
 {
 	struct recording *rec = load(file);
+	struct up_cfi *cfi = load_cfi(rec);
 
 	assert_string_equal(rec->arch->name, arch_name);
 	for (size_t s = 0; s < rec->nr_samples; s++) {
@@ -699,10 +777,16 @@ static void check_file(const char *file, const char *arch_name, size_t fixups[UP
 			snprintf(where, sizeof(where), "%s sample %zu vcpu %zu", file, s, i);
 			decode_regs(rec, v, where, &regs);
 			check_translations(&g, v, where);
-			check_walk(&g, v, where);
+			check_walk(&g, rec->unwinder, cfi, v, where);
+			/* With unwind tables, auto takes the same path; frame pointers do not. */
+			if (cfi) {
+				check_walk(&g, &up_unwinder_auto, cfi, v, where);
+				check_fp_truncated(&g, cfi, v, where);
+			}
 			fixups[v->fixup]++;
 		}
 	}
+	up_cfi_destroy(cfi);
 	recording_destroy(rec);
 }
 
@@ -723,6 +807,23 @@ static void arm64_recorded(void **state)
 	/* The data must keep covering the frameless leaf (delta_leaf) and framed leaves. */
 	assert_true(fixups[UP_FIXUP_FRAMELESS] > 0);
 	assert_true(fixups[UP_FIXUP_NONE] > 0);
+}
+
+/* The guests built without frame pointers, walked through their unwind tables. */
+static void x86_64_nofp_recorded(void **state)
+{
+	size_t fixups[UP_FIXUP_COUNT] = { 0 };
+
+	(void)state;
+	check_file("x86_64-nofp.rec", "x86_64", fixups);
+}
+
+static void arm64_nofp_recorded(void **state)
+{
+	size_t fixups[UP_FIXUP_COUNT] = { 0 };
+
+	(void)state;
+	check_file("arm64-nofp.rec", "aarch64", fixups);
 }
 
 /* Parse text as a recording; NULL with the message in err when it is refused. */
@@ -755,6 +856,10 @@ static void malformed_files_are_refused(void **state)
 		{ "arch x86_64\nsample 0\n", "no vcpus" },
 		{ "arch x86_64\nsample 0\nvcpu 0\ng 00\nfixup none\n", "lacks" },
 		{ "arch x86_64\nsample 1\n", "in order" },
+		{ "arch x86_64\nunwind cfi\nsample 0\nvcpu 0\ng 00\nfixup none\nexpect 0x1 f\n",
+		  "needs an elf line" },
+		{ "arch x86_64\nunwind orc\n", "unknown unwinder" },
+		{ "arch x86_64\nelf ../x.elf\n", "in tests/recorded" },
 		{ "arch x86_64\nsample 0\nvcpu 0\ng 0\n", "odd length" },
 		{ "arch x86_64\nsample 0\nvcpu 0\ng zz\n", "hex digit" },
 		{ "arch x86_64\nsample 0\nvcpu 0\nxlate 0x1 0x2\n", "expected a number" },
@@ -795,6 +900,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(x86_64_recorded),
 		cmocka_unit_test(arm64_recorded),
+		cmocka_unit_test(x86_64_nofp_recorded),
+		cmocka_unit_test(arm64_nofp_recorded),
 		cmocka_unit_test(malformed_files_are_refused),
 	};
 

@@ -258,10 +258,62 @@ static void test_lost_memory_ends_run(void **state)
 	assert_int_equal(f.pauses, 4);
 	assert_int_equal(f.resumes, 4);
 	assert_int_equal(f.memory_reads, 1);
-	/* The three samples before are kept, none of them truncated. */
+	/*
+	 * The three samples before are kept: leaves alone, truncated at their null frame
+	 * pointer (nothing says the code there is outermost).
+	 */
 	assert_int_equal(st.samples, 3);
-	assert_int_equal(st.truncated, 0);
+	assert_int_equal(st.truncated, 6);
+	assert_int_equal(st.stops[UP_WALK_NULL_FP], 6);
+	assert_int_equal(st.near_leaf, 6);
 	assert_int_equal(p.total, 6);
+	up_profile_deinit(&p);
+}
+
+/* The unwinder in the options walks every stack, with the vCPU's registers and the CFI source. */
+static unsigned int fake_walks;
+
+static const struct up_cfi_row *no_rows(void *ctx, uint64_t addr)
+{
+	(void)ctx; (void)addr;
+	return NULL;
+}
+
+static struct up_error *fake_walk(const struct up_unwind_env *env, const struct up_regs *regs,
+				  uint64_t *pcs, size_t max, struct up_walk *ret)
+{
+	assert_ptr_equal(env->arch, &up_arch_x86_64);
+	assert_ptr_equal(env->cfi_lookup, no_rows);
+	assert_ptr_equal(env->cfi_ctx, &fake_walks);
+	assert_true(max >= 2);
+	fake_walks++;
+	pcs[0] = regs->pc;
+	pcs[1] = 0x1234;
+	memset(ret, 0, sizeof(*ret));
+	ret->depth = 2;
+	ret->stop = UP_WALK_END;
+	return NULL;
+}
+
+static void test_unwinder_from_options(void **state)
+{
+	static const struct up_unwinder fake = { .name = "fake", .walk = fake_walk };
+	struct fake f = { .base.ops = &fake_ops };
+	struct sampler_options o = fast_options(5);
+	struct sampler_stats st;
+	struct up_profile p;
+
+	(void)state;
+	o.unwinder = &fake;
+	o.cfi_lookup = no_rows;
+	o.cfi_ctx = &fake_walks;
+	up_profile_init(&p);
+	assert_null(run(&f, &o, &p, &st));
+	assert_int_equal(fake_walks, 10);
+	assert_int_equal(st.truncated, 0);
+	assert_int_equal(st.stops[UP_WALK_END], 10);
+	assert_int_equal(st.frames, 20);
+	assert_int_equal(st.near_leaf, 0);
 	up_profile_deinit(&p);
 }
 
@@ -330,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_no_stale_op),
 		cmocka_unit_test(test_failure_resumes),
 		cmocka_unit_test(test_lost_memory_ends_run),
+		cmocka_unit_test(test_unwinder_from_options),
 		cmocka_unit_test(test_record_hooks),
 	};
 

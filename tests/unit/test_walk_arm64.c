@@ -283,6 +283,27 @@ static void stop_rules(void **state)
 	w = walk(&r, 1, pcs, 1);
 	assert_int_equal(w.depth, 1);
 	assert_int_equal(w.fixup, UP_FIXUP_NONE);
+	/* x29 at zeros (code built without frame records): truncated, not the end. */
+	memset(stack, 0, sizeof(stack));
+	r = regs(FRAMED + 12, STACK_BASE + 0x100, 0);
+	w = walk(&r, 0, pcs, 4);
+	assert_int_equal(w.stop, UP_WALK_ZERO_RECORD);
+	assert_int_equal(w.depth, 1);
+	/* x29 null in the registers, in code not known to be outermost: the same. */
+	r = regs(FRAMED + 12, 0, 0);
+	w = walk(&r, 0, pcs, 4);
+	assert_int_equal(w.stop, UP_WALK_NULL_FP);
+	assert_true(up_walk_truncated(&w));
+	/* Through a record, a null x29 and a zero record both end the chain. */
+	record(STACK_BASE + 0x100, 0, CALLER + 12);
+	r = regs(FRAMED + 12, STACK_BASE + 0x100, 0);
+	w = walk(&r, 0, pcs, 4);
+	assert_int_equal(w.stop, UP_WALK_END);
+	assert_int_equal(w.depth, 2);
+	record(STACK_BASE + 0x100, STACK_BASE + 0x110, CALLER + 12);
+	w = walk(&r, 0, pcs, 4);
+	assert_int_equal(w.stop, UP_WALK_END);
+	assert_int_equal(w.depth, 2);
 }
 
 static void regs_from_gdb(void **state)
@@ -292,12 +313,23 @@ static void regs_from_gdb(void **state)
 	struct up_error *err;
 
 	(void)state;
+	for (int i = 0; i < 29; i++)
+		put_le64(g + i * 8, 0xa000 + i);
 	put_le64(g + 29 * 8, 0x1111);
 	put_le64(g + 30 * 8, 0x2222);
 	put_le64(g + 31 * 8, 0x3333);
 	put_le64(g + 32 * 8, 0x4444);
 	g[33 * 8] = 0xc5;
 	assert_null(up_arch_arm64.regs_from_gdb(g, sizeof(g), &r));
+	/* Every general register, in DWARF numbering: x0-x30, sp 31, pc 32. */
+	assert_int_equal(up_arch_arm64.nr_gprs, 33);
+	assert_int_equal(r.gpr_valid, (1ULL << 33) - 1);
+	for (int i = 0; i < 29; i++)
+		assert_int_equal(r.gpr[i], 0xa000 + i);
+	assert_int_equal(r.gpr[ARM64_X29], 0x1111);
+	assert_int_equal(r.gpr[ARM64_X30], 0x2222);
+	assert_int_equal(r.gpr[ARM64_SP], 0x3333);
+	assert_int_equal(r.gpr[ARM64_PC], 0x4444);
 	assert_int_equal(r.fp, 0x1111);
 	assert_int_equal(r.lr, 0x2222);
 	assert_int_equal(r.sp, 0x3333);

@@ -61,7 +61,12 @@ static void normal_chain(void **state)
 	assert_int_equal(pcs[3], 0xffffffff81000300);
 }
 
-static void zero_return_address_ends(void **state)
+/*
+ * A record holding a zero return address ends a chain of records (a final record), but
+ * straight from the leaf's rbp it is what code without frame pointers leaves: rbp pointing
+ * at zeros in .data.  That walk is truncated, not complete.
+ */
+static void zero_return_address(void **state)
 {
 	struct fake_memory m = memory();
 	struct up_regs r = regs_at(0x1000, STACK_BASE + 0x100);
@@ -71,10 +76,30 @@ static void zero_return_address_ends(void **state)
 	(void)state;
 	frame(STACK_BASE + 0x100, STACK_BASE + 0x200, 0);
 	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
-	assert_int_equal(w.stop, UP_WALK_END);
+	assert_int_equal(w.stop, UP_WALK_ZERO_RECORD);
+	assert_true(up_walk_truncated(&w));
 	assert_int_equal(w.depth, 1);
+	/* All zeros, as in .data: the same. */
+	frame(STACK_BASE + 0x100, 0, 0);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
+	assert_int_equal(w.stop, UP_WALK_ZERO_RECORD);
+	assert_int_equal(w.depth, 1);
+	/* Reached through a real record, a zero record is the end of the chain. */
+	frame(STACK_BASE + 0x100, STACK_BASE + 0x200, 0x2000);
+	frame(STACK_BASE + 0x200, 0, 0);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 16, &w);
+	assert_int_equal(w.stop, UP_WALK_END);
+	assert_false(up_walk_truncated(&w));
+	assert_int_equal(w.depth, 2);
 }
 
+static int root_at_0x1000(void *ctx, uint64_t addr)
+{
+	(void)ctx;
+	return addr == 0x1000;
+}
+
+/* A null rbp in the registers is the end only in code known to be outermost. */
 static void zero_frame_pointer(void **state)
 {
 	struct fake_memory m = memory();
@@ -84,9 +109,18 @@ static void zero_frame_pointer(void **state)
 
 	(void)state;
 	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m }, pcs, 4, &w);
-	assert_int_equal(w.stop, UP_WALK_END);
+	assert_int_equal(w.stop, UP_WALK_NULL_FP);
+	assert_true(up_walk_truncated(&w));
 	assert_int_equal(w.depth, 1);
 	assert_int_equal(m.reads, 0);
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m, .is_root = root_at_0x1000 },
+	     pcs, 4, &w);
+	assert_int_equal(w.stop, UP_WALK_END);
+	assert_int_equal(w.depth, 1);
+	r.pc = 0x1001;
+	WALK(&r, &(struct up_walk_env){ .read = fake_read, .read_ctx = &m, .is_root = root_at_0x1000 },
+	     pcs, 4, &w);
+	assert_int_equal(w.stop, UP_WALK_NULL_FP);
 }
 
 static void loop_is_cut(void **state)
@@ -237,13 +271,33 @@ static void regs_from_gdb(void **state)
 	struct up_regs r;
 	struct up_error *err;
 
+	/* 'g' order: rax rbx rcx rdx rsi rdi rbp rsp r8-r15, rip. */
+	static const int dwarf[16] = {
+		X86_64_RAX, X86_64_RBX, X86_64_RCX, X86_64_RDX, X86_64_RSI, X86_64_RDI,
+		X86_64_RBP, X86_64_RSP, X86_64_R8, X86_64_R9, X86_64_R10, X86_64_R11,
+		X86_64_R12, X86_64_R13, X86_64_R14, X86_64_R15,
+	};
+
 	(void)state;
+	for (int i = 0; i < 16; i++)
+		put_le64(g + 8 * i, 0xa000 + i);
 	put_le64(g + 48, 0x1111);          /* rbp */
 	put_le64(g + 56, 0x2222);          /* rsp */
 	put_le64(g + 128, 0x3333);         /* rip */
 	put_le64(g + 204, 0x4444000);      /* cr3 */
 	put_le64(g + 212, X86_CR4_LA57);   /* cr4 */
 	assert_null(up_arch_x86_64.regs_from_gdb(g, sizeof(g), &r));
+	/* Every general register, in DWARF numbering. */
+	assert_int_equal(up_arch_x86_64.nr_gprs, 17);
+	assert_int_equal(r.gpr_valid, (1ULL << 17) - 1);
+	for (int i = 0; i < 16; i++)
+		if (i != 6 && i != 7)
+			assert_int_equal(r.gpr[dwarf[i]], 0xa000 + i);
+	assert_int_equal(r.gpr[X86_64_RBX], 0xa001);
+	assert_int_equal(r.gpr[X86_64_RDX], 0xa003);
+	assert_int_equal(r.gpr[X86_64_RBP], 0x1111);
+	assert_int_equal(r.gpr[X86_64_RSP], 0x2222);
+	assert_int_equal(r.gpr[X86_64_RIP], 0x3333);
 	assert_int_equal(r.fp, 0x1111);
 	assert_int_equal(r.sp, 0x2222);
 	assert_int_equal(r.pc, 0x3333);
@@ -370,11 +424,114 @@ static void leaf_callers_refused(void **state)
 	}
 }
 
+/*
+ * A sample at an interrupt entry's first instruction: the interrupted function comes from the
+ * frame the CPU pushed (rip, cs, rflags, rsp, ss, after an error code for some vectors), at its
+ * exact pc, on its own stack below the interrupt stack, and the walk goes on from there.
+ */
+#define STUB (CODE + 0xc0)
+#define IRQ_SLOT 0x800
+
+static void iret_frame_at(size_t off, uint64_t rip, uint64_t rsp)
+{
+	put_le64(stack + off, rip);
+	put_le64(stack + off + 8, 0x10);
+	put_le64(stack + off + 16, 0x246);
+	put_le64(stack + off + 24, rsp);
+	put_le64(stack + off + 32, 0x18);
+}
+
+static void interrupt_entry(void **state)
+{
+	static const uint8_t stub[] = { 0x6a, 0x00, 0x50, 0xc3 };  /* push $0; push %rax; ret */
+	struct up_walk_env env = {
+		.func_start = fake_func_start, .read_code = fake_read_code, .code_ctx = &code,
+	};
+	struct fake_memory m;
+	uint64_t pcs[16], sp = STACK_BASE + 0x100;
+	struct up_regs r;
+	struct up_walk w;
+
+	(void)state;
+	leaf_setup(&m);
+	env.read = fake_read;
+	env.read_ctx = &m;
+	fake_add_function(&code, STUB, stub, sizeof(stub));
+	/* Interrupted in FRAMED's body: rbp is its record, which leads to CALLER and out. */
+	frame(STACK_BASE + 0x180, STACK_BASE + 0x200, CALL_RET);
+	iret_frame_at(IRQ_SLOT, FRAMED + 9, sp);
+	r = (struct up_regs){ .pc = STUB, .sp = STACK_BASE + IRQ_SLOT, .fp = STACK_BASE + 0x180 };
+	WALK(&r, &env, pcs, 16, &w);
+	assert_int_equal(w.fixup, UP_FIXUP_INTERRUPT);
+	assert_int_equal(w.stop, UP_WALK_END);
+	assert_int_equal(w.depth, 4);
+	assert_int_equal(pcs[1], FRAMED + 9);
+	assert_int_equal(pcs[2], CALL_RET);
+	assert_int_equal(pcs[3], 0xffffffff81001000ULL);
+	/* The interrupted stack lies below the interrupt stack: one move to another stack. */
+	assert_int_equal(w.switches, 1);
+	/* With an error code pushed first; interrupted at FRAMED's first instruction, whose own
+	 * return address is on top of the interrupted stack: that is a leaf again. */
+	put_le64(stack + IRQ_SLOT, 0x13);
+	iret_frame_at(IRQ_SLOT + 8, FRAMED, sp);
+	put_le64(stack + 0x100, CALL_RET);
+	r.fp = STACK_BASE + 0x200;
+	WALK(&r, &env, pcs, 16, &w);
+	assert_int_equal(w.fixup, UP_FIXUP_INTERRUPT);
+	assert_int_equal(pcs[1], FRAMED);
+	assert_int_equal(pcs[2], CALL_RET);
+	assert_int_equal(w.stop, UP_WALK_END);
+	/* The interrupt taken on the interrupted stack, below its frames: no move. */
+	memmove(stack + 0x40, stack + IRQ_SLOT, 48);
+	r.sp = STACK_BASE + 0x40;
+	WALK(&r, &env, pcs, 16, &w);
+	assert_int_equal(w.fixup, UP_FIXUP_INTERRUPT);
+	assert_int_equal(w.switches, 0);
+	assert_int_equal(pcs[1], FRAMED);
+}
+
+/* A call to a function's first instruction is no interrupt, however its stack looks. */
+static void interrupt_entry_refused(void **state)
+{
+	struct up_walk_env env = {
+		.func_start = fake_func_start, .read_code = fake_read_code, .code_ctx = &code,
+	};
+	struct fake_memory m;
+	uint64_t pcs[16];
+	struct up_regs r;
+	struct up_walk w;
+
+	(void)state;
+	leaf_setup(&m);
+	env.read = fake_read;
+	env.read_ctx = &m;
+	/* [rsp]: the return address of "call FRAMED"; above it, what looks like cs, rflags... */
+	iret_frame_at(0x100, CALL_RET, STACK_BASE + 0x180);
+	r = (struct up_regs){ .pc = FRAMED, .sp = STACK_BASE + 0x100, .fp = STACK_BASE + 0x200 };
+	WALK(&r, &env, pcs, 16, &w);
+	assert_int_equal(w.fixup, UP_FIXUP_ENTRY);
+	assert_int_equal(pcs[1], CALL_RET);
+	/* Not a function's first instruction: no interrupt frame either. */
+	iret_frame_at(0x100, FRAMED + 9, STACK_BASE + 0x180);
+	r.pc = FRAMELESS + 1;
+	WALK(&r, &env, pcs, 16, &w);
+	assert_int_not_equal(w.fixup, UP_FIXUP_INTERRUPT);
+	/* A bad rflags (bit 1 clear) or a null cs: not a frame the CPU pushed. */
+	r.pc = FRAMELESS;
+	put_le64(stack + 0x110, 0x200);
+	WALK(&r, &env, pcs, 16, &w);
+	assert_int_not_equal(w.fixup, UP_FIXUP_INTERRUPT);
+	put_le64(stack + 0x110, 0x246);
+	put_le64(stack + 0x108, 0x3);
+	WALK(&r, &env, pcs, 16, &w);
+	assert_int_not_equal(w.fixup, UP_FIXUP_INTERRUPT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(normal_chain),
-		cmocka_unit_test(zero_return_address_ends),
+		cmocka_unit_test(zero_return_address),
 		cmocka_unit_test(zero_frame_pointer),
 		cmocka_unit_test(loop_is_cut),
 		cmocka_unit_test(unmapped_frame),
@@ -386,6 +543,8 @@ int main(void)
 		cmocka_unit_test(regs_from_gdb),
 		cmocka_unit_test(leaf_callers),
 		cmocka_unit_test(leaf_callers_refused),
+		cmocka_unit_test(interrupt_entry),
+		cmocka_unit_test(interrupt_entry_refused),
 	};
 
 	return cmocka_run_group_tests_name("walk_x86_64", tests, NULL, NULL);

@@ -35,6 +35,8 @@ out=$(cd "$out" && pwd)
 
 "$XA_DIR/fetch.sh" >/dev/null
 make -s -C "$repo/tests/guests/arm64" O="$out/guest" XEN=1
+# The same guest built without frame pointers: walked through its .eh_frame (--unwind cfi).
+make -s -C "$repo/tests/guests/arm64" O="$out/guest-nofp" XEN=1 NOFP=1
 if [ $bench -eq 1 ]; then
 	: >"$out/bench-flag"
 	aarch64-linux-gnu-nm -n "$out/guest/guest.elf" >"$out/guest/guest.syms"
@@ -43,5 +45,7 @@ fi
 "$XA_DIR/mkdom0.sh" -o "$out/dom0.cpio.gz" --test "$repo/tests/xen/dom0/uniprof-test-arm64.sh" \
 	--add "$uniprof:/usr/bin/uniprof" \
 	--add "$out/guest/guest.img:/guests/arm64.img" --add "$out/guest/guest.elf:/guests/arm64.elf" \
+	--add "$out/guest-nofp/guest.img:/guests/arm64-nofp.img" \
+	--add "$out/guest-nofp/guest.elf:/guests/arm64-nofp.elf" \
 	"${extra[@]}"
 exec "$XA_DIR/boot.sh" --initrd "$out/dom0.cpio.gz" --out "$out" "${boot_args[@]}"

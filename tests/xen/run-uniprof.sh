@@ -40,8 +40,11 @@ guest_dir=$repo/tests/guests/xen-pv
 make -s -C "$guest_dir" O="$out/xen-pv"
 # Our x86_64 KVM test guest boots through the PVH entry point: Xen runs it as a PVH domU.
 make -s -C "$repo/tests/guests/x86_64" O="$out/x86_64"
+# The same guest built without frame pointers: walked through its .eh_frame (--unwind cfi).
+make -s -C "$repo/tests/guests/x86_64" O="$out/x86_64-nofp" NOFP=1
 adds=(--add "$uniprof:/usr/bin/uniprof"
 	--add "$out/x86_64/guest.elf:/guests/pvh.elf"
+	--add "$out/x86_64-nofp/guest.elf:/guests/pvh-nofp.elf"
 	--add "$out/xen-pv/xen-pv.elf:/guests/xen-pv.elf"
 	--add "$out/xen-pv/xen-pv.syms:/guests/xen-pv.syms")
 if [ $linux -eq 1 ]; then

@@ -24,6 +24,8 @@ SECTIONS
 	. = ALIGN(4096) + KVA_OFFSET;
 	.text : AT(ADDR(.text) - KVA_OFFSET) { *(.text .text.*) } :text
 	.rodata : AT(ADDR(.rodata) - KVA_OFFSET) { *(.rodata .rodata.*) } :text
+	/* Unwind tables of the flavour built without frame pointers (empty otherwise). */
+	.eh_frame : AT(ADDR(.eh_frame) - KVA_OFFSET) { KEEP(*(.eh_frame)) } :text
 
 	. = ALIGN(4096);
 	.data : AT(ADDR(.data) - KVA_OFFSET) { *(.data.pgtables) *(.data .data.*) } :data
@@ -39,5 +41,5 @@ SECTIONS
 	ASSERT(__kernel_end - KVA_OFFSET <= KERNEL_PHYS + 0x200000,
 	       "kernel image must fit in the 2 MiB mapped with 4 KiB pages")
 
-	/DISCARD/ : { *(.eh_frame*) *(.note*) *(.comment) }
+	/DISCARD/ : { *(.note*) *(.comment) }
 }

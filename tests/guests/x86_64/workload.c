@@ -38,9 +38,14 @@
 
 /*
  * GCC 12 omits the frame of a leaf that needs no stack, despite
- * -mno-omit-leaf-frame-pointer; asking for the frame address keeps it.
+ * -mno-omit-leaf-frame-pointer; asking for the frame address keeps it.  The flavour
+ * built without frame pointers (NOFP=1, GUEST_NOFP) keeps none.
  */
+#ifdef GUEST_NOFP
+#define KEEP_FRAME() do { } while (0)
+#else
 #define KEEP_FRAME() __asm__ volatile("" : : "r"(__builtin_frame_address(0)))
+#endif
 
 volatile uint64_t alpha_count, alpha_mid_count, alpha_deep_count, alpha_leaf_count;
 volatile uint64_t beta_count, beta_leaf_count;

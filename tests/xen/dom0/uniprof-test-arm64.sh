@@ -5,11 +5,16 @@
 #   /guests/arm64.img, /guests/arm64.elf      our arm64 test guest built as a domU (XEN=1):
 #                                             the Image xl loads, and its symbols
 #   /test/lib.sh                              tests/xen/dom0/lib.sh
+#   /guests/arm64-nofp.img, /guests/arm64-nofp.elf   the same guest built without frame
+#                                             pointers (NOFP=1; optional)
 #   /test/bench, /guests/arm64.syms           only when benchmarking: the flag, `nm -n` symbols
 # Prints sections that tests/integration/test_xen_arm64.py checks on the host: arm64.folded,
 # arm64.err, arm64.rc (-d by name, -F 200 -t 12 --per-vcpu -v), dump-N.* (--dump, N = 1..3:
 # NAME.folded holds the backtraces), xl-list-before, arm64-state-after, gone.* (a domain
 # destroyed mid-run).
+# arm64.err, arm64.rc (-d by name, -F 200 -t 12 --per-vcpu -v), xl-list-before, arm64-state-after,
+# gone.* (a domain destroyed mid-run), arm64-nofp-cfi.* and arm64-nofp-fp.* (--unwind cfi and
+# fp on the guest without frame pointers), arm64-nofp-state-after.
 
 G=/guests
 F=${UNIPROF_HZ:-200}
@@ -57,3 +62,21 @@ run_destroyed gone uniprof-arm64 -d uniprof-arm64 -k "$G/arm64.elf" -F "$F" -t 3
 section xl-list-after-gone
 xl list
 end xl-list-after-gone
+
+# Without frame pointers: complete stacks through the guest's unwind tables, which need every
+# general register of the vCPU context; frame pointers give truncated ones, said so.
+if [ -f "$G/arm64-nofp.img" ]; then
+	sed -e 's/uniprof-arm64/uniprof-arm64-nofp/' -e 's/arm64.img/arm64-nofp.img/' \
+		/tmp/uniprof-arm64.cfg >/tmp/uniprof-arm64-nofp.cfg
+	section xl-create-arm64-nofp
+	xl create /tmp/uniprof-arm64-nofp.cfg 2>&1
+	end xl-create-arm64-nofp
+	sleep 5
+	run arm64-nofp-cfi -d uniprof-arm64-nofp -k "$G/arm64-nofp.elf" -F "$F" -t "$T" \
+		--per-vcpu -v --unwind cfi
+	run arm64-nofp-fp -d uniprof-arm64-nofp -k "$G/arm64-nofp.elf" -F "$F" -t 3 --per-vcpu -v
+	section arm64-nofp-state-after
+	xl_state uniprof-arm64-nofp
+	end arm64-nofp-state-after
+	xl destroy uniprof-arm64-nofp
+fi

@@ -11,6 +11,9 @@
 # pv-name.* (by name), dump-N.* (--dump, N = 1..3: NAME.folded holds the backtraces),
 # xl-list-after, paused.*, bad-id.*, bad-name.*, lost.*, pvh.*, pvh-dump.*, linux.* and, when
 # benchmarking, bench-*.
+# pv-name.* (by name), xl-list-after, paused.*, bad-id.*, bad-name.*, lost.*, linux.*,
+# pvh.* and pvh-nofp-{cfi,fp}.* (our x86_64 guest as a PVH domU, with and without frame
+# pointers) and, when benchmarking, bench-*.
 
 G=/guests
 F=${UNIPROF_HZ:-200}
@@ -109,6 +112,24 @@ CFG
 	xl_state uniprof-pvh
 	end pvh-state-after
 	xl destroy uniprof-pvh
+fi
+
+# The same guest built without frame pointers: complete stacks through its unwind tables, which
+# need every general register of the HVM context; frame pointers give truncated ones, said so.
+if [ -f "$G/pvh-nofp.elf" ]; then
+	sed -e 's/uniprof-pvh/uniprof-pvh-nofp/' -e 's/pvh.elf/pvh-nofp.elf/' \
+		/tmp/uniprof-pvh.cfg >/tmp/uniprof-pvh-nofp.cfg
+	section xl-create-pvh-nofp
+	xl create /tmp/uniprof-pvh-nofp.cfg 2>&1
+	end xl-create-pvh-nofp
+	sleep 5
+	run pvh-nofp-cfi -d uniprof-pvh-nofp -k "$G/pvh-nofp.elf" -F "$F" -t "$T" --per-vcpu -v \
+		--unwind cfi
+	run pvh-nofp-fp -d uniprof-pvh-nofp -k "$G/pvh-nofp.elf" -F "$F" -t 3 --per-vcpu -v
+	section pvh-nofp-state-after
+	xl_state uniprof-pvh-nofp
+	end pvh-nofp-state-after
+	xl destroy uniprof-pvh-nofp
 fi
 
 # Destroyed while sampled: the profile so far is written, the exit status says so.
