@@ -15,16 +15,9 @@
 
 struct dump_options {
 	unsigned int max_depth;  /* addresses per stack at most, at least 1 */
-	/* Code oracle for the walkers (see struct up_walk_env); both may be NULL. */
-	uint64_t (*func_start)(void *code_ctx, uint64_t addr);
-	int (*read_code)(void *code_ctx, uint64_t addr, void *buf, size_t len);
-	void *code_ctx;
-	/* The unwinder and what it reads, as in struct sampler_options; NULL: frame pointers. */
+	/* The unwinder and what it may use, as in struct sampler_options; NULL: frame pointers. */
 	const struct up_unwinder *unwinder;
-	int (*is_root)(void *root_ctx, uint64_t addr);
-	void *root_ctx;
-	const struct up_cfi_row *(*cfi_lookup)(void *cfi_ctx, uint64_t addr);
-	void *cfi_ctx;
+	struct up_unwind_env unwind;
 };
 
 struct dump {

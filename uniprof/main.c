@@ -398,6 +398,25 @@ static int finish_output(struct output *output, struct up_error *err)
 	return err ? report(err) : 0;
 }
 
+/*
+ * What the unwinders may use besides guest memory: the symbol files' code and function starts,
+ * and, when they have unwind tables, the CFI rows and the outermost frames they mark.
+ */
+static struct up_unwind_env unwind_env(struct up_symbolizer *sym, struct up_cfi *cfi)
+{
+	return (struct up_unwind_env){
+		.walk = {
+			.func_start = up_symbolizer_func_start,
+			.read_code = up_symbolizer_read_code,
+			.code_ctx = sym,
+			.is_root = cfi ? up_cfi_is_root : NULL,
+			.root_ctx = cfi,
+		},
+		.cfi_lookup = cfi ? up_cfi_lookup_fn : NULL,
+		.cfi_ctx = cfi,
+	};
+}
+
 /* --dump: one pause for every vCPU's stack, then, with the guest let go, the backtraces. */
 static int run_dump(const struct options *opts, const struct up_target_ops *backend,
 		    struct up_target *target, struct up_memory *memory, struct up_symbolizer *sym,
@@ -405,14 +424,8 @@ static int run_dump(const struct options *opts, const struct up_target_ops *back
 {
 	struct dump_options dopts = {
 		.max_depth = opts->max_depth,
-		.func_start = up_symbolizer_func_start,
-		.read_code = up_symbolizer_read_code,
-		.code_ctx = sym,
 		.unwinder = opts->unwinder,
-		.is_root = cfi ? up_cfi_is_root : NULL,
-		.root_ctx = cfi,
-		.cfi_lookup = cfi ? up_cfi_lookup_fn : NULL,
-		.cfi_ctx = cfi,
+		.unwind = unwind_env(sym, cfi),
 	};
 	struct up_backtrace_names names;
 	struct up_error *err;
@@ -530,14 +543,8 @@ static int run_sampling(const struct options *opts)
 		.samples = opts->samples,
 		.max_depth = opts->max_depth,
 		.stop = &stop_requested,
-		.func_start = up_symbolizer_func_start,
-		.read_code = up_symbolizer_read_code,
-		.code_ctx = &sym,
 		.unwinder = opts->unwinder,
-		.is_root = cfi ? up_cfi_is_root : NULL,
-		.root_ctx = cfi,
-		.cfi_lookup = cfi ? up_cfi_lookup_fn : NULL,
-		.cfi_ctx = cfi,
+		.unwind = unwind_env(&sym, cfi),
 		.record = opts->raw ? record_stack : NULL,
 		.record_flush = opts->raw ? record_flush : NULL,
 		.record_ctx = &recording,

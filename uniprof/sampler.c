@@ -50,25 +50,15 @@ static struct up_error *take_sample(struct up_target *t, struct up_memory *mem,
 			err = t->ops->get_regs(t, i, &s->regs[i]);
 	for (i = 0; !err && i < s->nr_vcpus; i++) {
 		struct up_vcpu_memory view = { .memory = mem, .vcpu = i };
-		struct up_unwind_env env = {
-			.walk = {
-				.read = up_vcpu_memory_read,
-				.read_ctx = &view,
-				.func_start = opts->func_start,
-				.read_code = opts->read_code,
-				.code_ctx = opts->code_ctx,
-				.is_root = opts->is_root,
-				.root_ctx = opts->root_ctx,
-			},
-			.arch = arch,
-			.cfi_lookup = opts->cfi_lookup,
-			.cfi_ctx = opts->cfi_ctx,
-		};
+		struct up_unwind_env env = opts->unwind;
 		const struct up_unwinder *unwinder = opts->unwinder ? opts->unwinder : &up_unwinder_fp;
 		uint64_t t0;
 
 		if (s->stale[i])
 			continue;
+		env.walk.read = up_vcpu_memory_read;
+		env.walk.read_ctx = &view;
+		env.arch = arch;
 		/* A fault ends a walk; any other failure ends the run. */
 		t0 = now_ns();
 		err = unwinder->walk(&env, &s->regs[i], s->pcs + (size_t)i * s->max_depth,

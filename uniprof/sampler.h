@@ -45,16 +45,12 @@ struct sampler_options {
 	volatile sig_atomic_t *stop;  /* set asynchronously to end the run */
 	/* How stacks are walked; NULL: frame pointers. */
 	const struct up_unwinder *unwinder;
-	/* Code oracle for the walkers (see struct up_walk_env); both may be NULL. */
-	uint64_t (*func_start)(void *code_ctx, uint64_t addr);
-	int (*read_code)(void *code_ctx, uint64_t addr, void *buf, size_t len);
-	void *code_ctx;
-	/* Root oracle (see struct up_walk_env); may be NULL. */
-	int (*is_root)(void *root_ctx, uint64_t addr);
-	void *root_ctx;
-	/* CFI rules (see struct up_unwind_env); may be NULL. */
-	const struct up_cfi_row *(*cfi_lookup)(void *cfi_ctx, uint64_t addr);
-	void *cfi_ctx;
+	/*
+	 * What the unwinder may use besides memory: the code and root oracles, the CFI rules (see
+	 * struct up_unwind_env; every member may be NULL).  The guest memory reader and the arch
+	 * are filled in per vCPU: walk.read, walk.read_ctx and arch are ignored here.
+	 */
+	struct up_unwind_env unwind;
 	/*
 	 * Called after each resume for every stack walked in that pause (time_ns: CLOCK_REALTIME
 	 * of the pause, leaf first pcs), e.g. to record samples as they come; may be NULL.  An

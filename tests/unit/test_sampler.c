@@ -305,8 +305,8 @@ static void test_unwinder_from_options(void **state)
 
 	(void)state;
 	o.unwinder = &fake;
-	o.cfi_lookup = no_rows;
-	o.cfi_ctx = &fake_walks;
+	o.unwind.cfi_lookup = no_rows;
+	o.unwind.cfi_ctx = &fake_walks;
 	up_profile_init(&p);
 	assert_null(run(&f, &o, &p, &st));
 	assert_int_equal(fake_walks, 10);
