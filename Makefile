@@ -33,7 +33,7 @@ ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 LIB_SRCS := \
-	util/error.c util/sock.c util/profile.c \
+	util/error.c util/sock.c util/profile.c util/durations.c \
 	arch/arch.c arch/frame_records.c arch/x86_64/regs.c arch/x86_64/frames.c arch/x86_64/pgtable.c \
 	arch/arm64/regs.c arch/arm64/frames.c arch/arm64/pgtable.c \
 	memory/memory.c memory/process.c \

@@ -116,8 +116,10 @@ typedef struct up_error *up_raw_sample_fn(void *ctx, uint64_t time_ns, uint32_t 
  * pauses counted by time).  Fails with UP_ERR_INVALID and a one-line reason for anything
  * else that is not a well-formed recording (not a recording, a newer version, a header cut
  * short, a damaged record), with UP_ERR_OS when reading in fails; *ret is then untouched.
+ * ret->profile keeps max_stacks distinct stacks at most (see up_profile_add; 0: the default,
+ * which up_raw_read_buffer keeps), while each still sees every sample.
  */
-struct up_error *up_raw_read_file(FILE *in, up_raw_sample_fn *each, void *ctx,
+struct up_error *up_raw_read_file(FILE *in, size_t max_stacks, up_raw_sample_fn *each, void *ctx,
 				  struct up_raw_recording *ret);
 struct up_error *up_raw_read_buffer(const void *data, size_t len, up_raw_sample_fn *each,
 				    void *ctx, struct up_raw_recording *ret);

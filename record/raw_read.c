@@ -451,7 +451,8 @@ static struct up_error *read_records(struct reader *r)
 	return NULL;
 }
 
-static struct up_error *read_input(const struct input *in, up_raw_sample_fn *each, void *ctx,
+static struct up_error *read_input(const struct input *in, size_t max_stacks,
+				   up_raw_sample_fn *each, void *ctx,
 				   struct up_raw_recording *ret)
 {
 	struct reader *r = calloc(1, sizeof(*r));
@@ -470,6 +471,8 @@ static struct up_error *read_input(const struct input *in, up_raw_sample_fn *eac
 	r->each = each;
 	r->ctx = ctx;
 	up_profile_init(&r->rec.profile);
+	if (max_stacks)
+		r->rec.profile.max_stacks = max_stacks;
 	err = read_records(r);
 	if (err)
 		up_raw_recording_deinit(&r->rec);
@@ -480,12 +483,12 @@ static struct up_error *read_input(const struct input *in, up_raw_sample_fn *eac
 	return err;
 }
 
-struct up_error *up_raw_read_file(FILE *in, up_raw_sample_fn *each, void *ctx,
+struct up_error *up_raw_read_file(FILE *in, size_t max_stacks, up_raw_sample_fn *each, void *ctx,
 				  struct up_raw_recording *ret)
 {
 	struct input input = { .file = in };
 
-	return read_input(&input, each, ctx, ret);
+	return read_input(&input, max_stacks, each, ctx, ret);
 }
 
 struct up_error *up_raw_read_buffer(const void *data, size_t len, up_raw_sample_fn *each,
@@ -493,7 +496,7 @@ struct up_error *up_raw_read_buffer(const void *data, size_t len, up_raw_sample_
 {
 	struct input input = { .data = data, .len = len };
 
-	return read_input(&input, each, ctx, ret);
+	return read_input(&input, 0, each, ctx, ret);
 }
 
 void up_raw_recording_deinit(struct up_raw_recording *r)

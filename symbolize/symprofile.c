@@ -41,11 +41,37 @@ static uint32_t *index_slot(struct loc_index *ix, uint64_t key, int *found)
 	return &ix->values[i];
 }
 
+static const struct up_frame other_frame = { .name = "[other]", .known = 1 };
+
+/* Add the location every [other] bucket points to. */
+static int other_location(struct up_symprofile *sp, size_t *cap_locs, uint32_t *ret)
+{
+	struct up_location *loc;
+
+	if (sp->nr_locs == *cap_locs) {
+		size_t ncap = *cap_locs ? *cap_locs * 2 : 256;
+		struct up_location *n = realloc(sp->locs, ncap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		sp->locs = n;
+		*cap_locs = ncap;
+	}
+	loc = &sp->locs[sp->nr_locs];
+	memset(loc, 0, sizeof(*loc));
+	loc->file = -1;
+	loc->frames = &other_frame;
+	loc->nr_frames = 1;
+	*ret = (uint32_t)sp->nr_locs++;
+	return 0;
+}
+
 struct up_error *up_symprofile_build(const struct up_profile *p, struct up_symbolizer *s,
 				     struct up_symprofile *sp)
 {
 	struct loc_index ix = { 0 };
 	size_t pcs = 0, used = 0, cap_locs = 0;
+	uint32_t other = UINT32_MAX;
 	struct up_error *err = &up_error_nomem;
 
 	memset(sp, 0, sizeof(*sp));
@@ -54,7 +80,7 @@ struct up_error *up_symprofile_build(const struct up_profile *p, struct up_symbo
 	sp->lines = s->opts.lines;
 	sp->inline_frames = s->opts.inline_frames;
 	for (size_t i = 0; i < p->nr_stacks; i++)
-		pcs += p->stacks[i]->depth;
+		pcs += p->stacks[i]->depth ? p->stacks[i]->depth : 1;
 	sp->stacks = calloc(p->nr_stacks ? p->nr_stacks : 1, sizeof(*sp->stacks));
 	sp->pool = calloc(pcs ? pcs : 1, sizeof(*sp->pool));
 	if (!sp->stacks || !sp->pool || index_init(&ix, pcs))
@@ -70,6 +96,16 @@ struct up_error *up_symprofile_build(const struct up_profile *p, struct up_symbo
 		out->locs = locs;
 		used += st->depth;
 		sp->total += st->count;
+		if (!st->depth) {
+			/* An [other] bucket: one frame, "[other]". */
+			if (other == UINT32_MAX && other_location(sp, &cap_locs, &other))
+				goto fail;
+			out->depth = 1;
+			locs[0] = other;
+			used++;
+			sp->other += st->count;
+			continue;
+		}
 		for (uint32_t d = 0; d < st->depth; d++) {
 			int is_return = d > 0, found;
 			uint32_t *slot = index_slot(&ix, ((st->pcs[d] << 1) | (uint64_t)is_return) + 1,

@@ -5,6 +5,9 @@
  * A location is an address and whether it is a return address (the call before it is what
  * is named), so one address seen as a leaf and as a caller makes two locations.  Frames stay
  * owned by the symbolizer: keep it alive as long as the symbolized profile.
+ *
+ * The [other] bucket of each vCPU (see up_profile_add) becomes a stack of one location with
+ * addr 0, file -1 and the single frame "[other]", which every writer shows like any other.
  */
 #ifndef UP_SYMBOLIZE_SYMPROFILE_H
 #define UP_SYMBOLIZE_SYMPROFILE_H
@@ -40,6 +43,8 @@ struct up_symprofile {
 	struct up_sym_stack *stacks;    /* in the raw profile's order */
 	size_t nr_stacks;
 	uint64_t total;                 /* samples: the sum of the stacks' counts */
+	uint64_t other;                 /* samples in [other] stacks: new stacks met beyond the
+					   raw profile's max_stacks, one location named "[other]" */
 	uint32_t *pool;                 /* the stacks' location indices */
 };
 

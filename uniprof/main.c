@@ -344,6 +344,11 @@ static struct up_error *write_profile(const struct options *opts, const struct u
 		up_error_destroy(cerr);
 		return err;
 	}
+	if (p->other)
+		fprintf(stderr, "uniprof: %llu of %llu samples (%.1f%%) are in [other]: their stacks "
+			"came after the first %zu distinct ones (--max-stacks)\n",
+			(unsigned long long)p->other, (unsigned long long)p->total,
+			100.0 * (double)p->other / (double)p->total, p->max_stacks);
 	return cerr;
 }
 
@@ -519,6 +524,7 @@ static int run_sampling(const struct options *opts)
 		return rc;
 	}
 	up_profile_init(&profile);
+	profile.max_stacks = opts->max_stacks;
 	if (!err)
 		describe_run(opts, target, &profile.meta);
 	/* A recording begins with what the report needs to name its addresses: the slides. */
@@ -612,7 +618,7 @@ static int run_report(const struct options *opts)
 
 	if (!in)
 		return report(up_error_errno(errno, "%s", opts->input));
-	err = up_raw_read_file(in, NULL, NULL, &rec);
+	err = up_raw_read_file(in, opts->max_stacks, NULL, NULL, &rec);
 	if (!from_stdin)
 		fclose(in);
 	if (err)

@@ -30,6 +30,7 @@ enum {
 	OPT_DUMP,
 	OPT_QUIET,
 	OPT_UNWIND,
+	OPT_MAX_STACKS,
 };
 
 
@@ -47,6 +48,7 @@ static const struct option long_options[] = {
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "per-vcpu", no_argument, NULL, OPT_PER_VCPU },
+	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
 	{ "reverse", no_argument, NULL, OPT_REVERSE },
 	{ "slide", required_argument, NULL, OPT_SLIDE },
 	{ "inline", no_argument, NULL, OPT_INLINE },
@@ -113,6 +115,8 @@ static void print_help(void)
 	       "  -f, --format FORMAT   %s, or raw to record (default: from -o's\n"
 	       "                        extension: .folded, .pb.gz, .uniprof for raw; else folded)\n"
 	       "      --per-vcpu        add a vcpuN root frame to every stack\n"
+	       "      --max-stacks N    distinct stacks kept at most (default %d); samples of\n"
+	       "                        newer stacks are counted in one [other] frame\n"
 	       "      --reverse         svg: draw an icicle, the root at the top and callees\n"
 	       "                        below it\n"
 	       "  -v, --verbose         say more on standard error (repeat for more)\n"
@@ -120,7 +124,7 @@ static void print_help(void)
 	       "                        terminal, after 1 s); long option only: -q is --qmp\n"
 	       "  -h, --help            show this help\n"
 	       "      --version         show the version\n",
-	       DEFAULT_FREQUENCY, DEFAULT_MAX_DEPTH, up_writer_names());
+	       DEFAULT_FREQUENCY, DEFAULT_MAX_DEPTH, up_writer_names(), UP_PROFILE_DEFAULT_MAX_STACKS);
 }
 
 __attribute__((format(printf, 1, 2)))
@@ -233,6 +237,7 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->frequency = DEFAULT_FREQUENCY;
 	opts->max_depth = DEFAULT_MAX_DEPTH;
+	opts->max_stacks = UP_PROFILE_DEFAULT_MAX_STACKS;
 	if (argc > 1 && !strcmp(argv[1], "record")) {
 		record = 1;
 		argc--;
@@ -345,6 +350,13 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			profile_only = "--per-vcpu";
 			opts->per_vcpu = 1;
 			writing_option = writing_option ? writing_option : "--per-vcpu";
+			break;
+		case OPT_MAX_STACKS:
+			if (parse_u64(optarg, 1, SIZE_MAX, &u))
+				return usage_error("bad --max-stacks '%s': give a positive integer", optarg);
+			opts->max_stacks = u;
+			profile_only = "--max-stacks";
+			writing_option = writing_option ? writing_option : "--max-stacks";
 			break;
 		case OPT_REVERSE:
 			opts->reverse = 1;

@@ -42,6 +42,7 @@ struct options {
 	unsigned int max_depth;
 	const struct up_unwinder *unwinder;  /* --unwind; frame pointers by default */
 	int per_vcpu;
+	size_t max_stacks;      /* --max-stacks: distinct stacks kept, beyond them [other] */
 	int reverse;            /* --reverse: flame graphs as icicles */
 	int verbose;
 	int quiet;              /* --quiet: no live status line */

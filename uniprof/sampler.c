@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../util/durations.h"
 #include "sampler.h"
 
 static uint64_t clock_ns(clockid_t clock)
@@ -76,46 +77,6 @@ static struct up_error *take_sample(struct up_target *t, struct up_memory *mem,
 	return rerr;
 }
 
-static int compare_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Pause durations in nanoseconds, kept for the median. */
-struct durations {
-	uint32_t *ns;
-	size_t nr, cap;
-};
-
-static void durations_add(struct durations *d, uint64_t ns)
-{
-	if (d->nr == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 4096;
-		uint32_t *n = realloc(d->ns, cap * sizeof(*n));
-
-		if (!n)
-			return;  /* statistics only: losing some is harmless */
-		d->ns = n;
-		d->cap = cap;
-	}
-	d->ns[d->nr++] = ns > UINT32_MAX ? UINT32_MAX : ns;
-}
-
-static void durations_summary(struct durations *d, double *ret_median_us, double *ret_p99_us,
-			      double *ret_max_us)
-{
-	if (!d->nr)
-		return;
-	qsort(d->ns, d->nr, sizeof(*d->ns), compare_u32);
-	*ret_median_us = d->nr % 2 ? d->ns[d->nr / 2] / 1e3
-				   : (d->ns[d->nr / 2 - 1] + (double)d->ns[d->nr / 2]) / 2e3;
-	/* The nearest-rank 99th percentile. */
-	*ret_p99_us = d->ns[(d->nr * 99 + 99) / 100 - 1] / 1e3;
-	*ret_max_us = d->ns[d->nr - 1] / 1e3;
-}
-
 /* A uniformly random number below n (xorshift64*; statistics only, not security). */
 static uint64_t random_below(uint64_t *state, uint64_t n)
 {
@@ -145,13 +106,16 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 {
 	uint64_t period = (uint64_t)(1e9 / opts->frequency);
 	uint64_t start, next, slot, end = 0, now, first = 0, last = 0, seed, report_at = 0;
-	struct durations durations = { 0 }, held = { 0 }, walks = { 0 };
+	struct up_durations durations, held, walks;
 	struct sample s = { 0 };
 	struct up_error *err = NULL;
 
 	memset(stats, 0, sizeof(*stats));
 	start = slot = now_ns();
 	seed = start | 1;
+	up_durations_init(&durations, seed);
+	up_durations_init(&held, seed + 1);
+	up_durations_init(&walks, seed + 2);
 	next = slot + random_below(&seed, period);
 	if (!period)
 		period = 1;
@@ -191,8 +155,8 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 			err = t->ops->poll(t);
 		if (err)
 			break;
-		durations_add(&held, s.resume_at - t0);
-		durations_add(&durations, t1 - t0);
+		up_durations_add(&held, s.resume_at - t0);
+		up_durations_add(&durations, t1 - t0);
 		stats->samples++;
 		for (unsigned int i = 0; i < s.nr_vcpus; i++) {
 			if (s.stale[i]) {
@@ -200,7 +164,7 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 				continue;
 			}
 			stats->stacks++;
-			durations_add(&walks, s.vcpu_walk_ns[i]);
+			up_durations_add(&walks, s.vcpu_walk_ns[i]);
 			stats->truncated += up_walk_truncated(&s.walks[i]);
 			stats->stops[s.walks[i].stop]++;
 			stats->near_leaf += up_walk_truncated(&s.walks[i]) && s.walks[i].depth <= 2;
@@ -247,17 +211,17 @@ out:
 	stats->elapsed = (now_ns() - start) / 1e9;
 	if (stats->samples > 1 && last > first)
 		stats->rate = (stats->samples - 1) / ((last - first) / 1e9);
-	durations_summary(&durations, &stats->pause_median_us, &stats->pause_p99_us,
+	up_durations_summary(&durations, &stats->pause_median_us, &stats->pause_p99_us,
 			  &stats->pause_max_us);
-	durations_summary(&held, &stats->held_median_us, &stats->held_p99_us, &stats->held_max_us);
+	up_durations_summary(&held, &stats->held_median_us, &stats->held_p99_us, &stats->held_max_us);
 	{
 		double walk_max_us;
 
-		durations_summary(&walks, &stats->walk_median_us, &stats->walk_p99_us, &walk_max_us);
+		up_durations_summary(&walks, &stats->walk_median_us, &stats->walk_p99_us, &walk_max_us);
 	}
-	free(durations.ns);
-	free(held.ns);
-	free(walks.ns);
+	up_durations_deinit(&durations);
+	up_durations_deinit(&held);
+	up_durations_deinit(&walks);
 	free(s.pcs);
 	free(s.walks);
 	free(s.regs);

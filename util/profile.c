@@ -6,6 +6,7 @@
 void up_profile_init(struct up_profile *p)
 {
 	memset(p, 0, sizeof(*p));
+	p->max_stacks = UP_PROFILE_DEFAULT_MAX_STACKS;
 }
 
 void up_profile_deinit(struct up_profile *p)
@@ -56,22 +57,37 @@ static struct up_error *grow_buckets(struct up_profile *p)
 	return NULL;
 }
 
+static struct up_stack *find_stack(const struct up_profile *p, uint64_t h, uint32_t vcpu,
+				   const uint64_t *pcs, uint32_t depth)
+{
+	if (!p->nr_buckets)
+		return NULL;
+	for (struct up_stack *s = p->buckets[h & (p->nr_buckets - 1)]; s; s = s->next) {
+		if (s->hash == h && s->vcpu == vcpu && s->depth == depth &&
+		    !memcmp(s->pcs, pcs, depth * sizeof(*pcs)))
+			return s;
+	}
+	return NULL;
+}
+
 struct up_error *up_profile_add(struct up_profile *p, uint32_t vcpu, const uint64_t *pcs,
 				uint32_t depth, uint64_t count)
 {
 	uint64_t h = hash_stack(vcpu, pcs, depth);
-	struct up_stack *s;
+	struct up_stack *s = find_stack(p, h, vcpu, pcs, depth);
 	struct up_error *err;
 
-	if (p->nr_buckets) {
-		for (s = p->buckets[h & (p->nr_buckets - 1)]; s; s = s->next) {
-			if (s->hash == h && s->vcpu == vcpu && s->depth == depth &&
-			    !memcmp(s->pcs, pcs, depth * sizeof(*pcs))) {
-				s->count += count;
-				p->total += count;
-				return NULL;
-			}
-		}
+	if (s) {
+		s->count += count;
+		p->total += count;
+		return NULL;
+	}
+	if (depth && p->nr_stacks - p->nr_other_buckets >= p->max_stacks) {
+		/* Full: the vCPU's [other] bucket, the stack of depth 0, counts it. */
+		err = up_profile_add(p, vcpu, pcs, 0, count);
+		if (!err)
+			p->other += count;
+		return err;
 	}
 	if (p->nr_stacks == p->cap_stacks) {
 		size_t cap = p->cap_stacks ? p->cap_stacks * 2 : 256;
@@ -99,6 +115,7 @@ struct up_error *up_profile_add(struct up_profile *p, uint32_t vcpu, const uint6
 	s->next = p->buckets[h & (p->nr_buckets - 1)];
 	p->buckets[h & (p->nr_buckets - 1)] = s;
 	p->stacks[p->nr_stacks++] = s;
+	p->nr_other_buckets += !depth;
 	p->total += count;
 	return NULL;
 }

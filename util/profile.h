@@ -33,19 +33,35 @@ struct up_profile_meta {
 	uint64_t truncated;     /* walks that did not reach the outermost frame */
 };
 
+/* Distinct stacks kept by default (about 1 KiB each at the deepest). */
+#define UP_PROFILE_DEFAULT_MAX_STACKS 1000000
+
 struct up_profile {
 	struct up_profile_meta meta;
 	struct up_stack **buckets;
 	size_t nr_buckets;
-	struct up_stack **stacks;  /* every distinct stack, in order of first appearance */
+	/*
+	 * Every distinct stack, in order of first appearance.  A stack of depth 0 is the "[other]"
+	 * bucket of its vCPU: it counts the samples whose stack was new once max_stacks distinct
+	 * stacks were kept.  There is at most one per vCPU, beyond max_stacks.
+	 */
+	struct up_stack **stacks;
 	size_t nr_stacks, cap_stacks;
+	size_t max_stacks;         /* distinct stacks kept at most (not counting [other] buckets) */
+	size_t nr_other_buckets;
 	uint64_t total;            /* samples added, counts summed */
+	uint64_t other;            /* samples counted in [other] buckets */
 };
 
+/* An empty profile that keeps up to UP_PROFILE_DEFAULT_MAX_STACKS stacks; change max_stacks
+ * (at least 1) before the first add for another cap. */
 void up_profile_init(struct up_profile *p);
 void up_profile_deinit(struct up_profile *p);
 
-/* Count one more occurrence of the stack pcs[0..depth) on vCPU vcpu.  depth >= 1. */
+/*
+ * Count one more occurrence of the stack pcs[0..depth) on vCPU vcpu.  depth >= 1.  A new stack
+ * met when max_stacks stacks are kept already is counted in vcpu's [other] bucket instead.
+ */
 struct up_error *up_profile_add(struct up_profile *p, uint32_t vcpu, const uint64_t *pcs,
 				uint32_t depth, uint64_t count);
 

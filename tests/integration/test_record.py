@@ -75,6 +75,15 @@ class Record(unittest.TestCase):
         merged, _ = self.report(path, "-k", self.kernel)
         self.assertEqual(sum(n for _, n in merged), stacks)
         self.assertFalse(any(f[0].startswith("vcpu") for f, _ in merged))
+        # Capped: every sample still counted, the stacks beyond the cap in one [other] line.
+        capped, err = self.report(path, "-k", self.kernel, "--max-stacks", "3")
+        self.assertEqual(sum(n for _, n in capped), stacks)
+        other = [n for f, n in capped if f == ["[other]"]]
+        self.assertEqual(len(other), 1, capped)
+        m = re.search(r"uniprof: (\d+) of (\d+) samples \([\d.]+%\) are in \[other\]", err)
+        self.assertIsNotNone(m, err)
+        self.assertEqual(int(m.group(1)), other[0])
+        self.assertEqual(int(m.group(2)), stacks)
 
     def test_report_elsewhere_and_in_every_format(self):
         path, (_, stacks, _) = self.record("fmt.uniprof", "-n", "40")

@@ -89,6 +89,96 @@ static void aggregate_many(void **state)
 	up_profile_deinit(&p);
 }
 
+static void aggregate_cap(void **state)
+{
+	struct up_profile p;
+	uint64_t a[] = { 0x1210, 0x1020 }, b[] = { 0x1310, 0x1020 }, c[] = { 0x1410, 0x1020 };
+	uint64_t d[] = { 0x1110, 0x1020 };
+
+	(void)state;
+	up_profile_init(&p);
+	assert_int_equal(p.max_stacks, UP_PROFILE_DEFAULT_MAX_STACKS);
+	p.max_stacks = 2;
+	assert_null(up_profile_add(&p, 0, a, 2, 1));
+	assert_null(up_profile_add(&p, 1, b, 2, 1));
+	/* Full: new stacks go to their vCPU's [other] bucket, kept ones still count. */
+	assert_null(up_profile_add(&p, 0, c, 2, 3));
+	assert_null(up_profile_add(&p, 0, d, 2, 1));
+	assert_null(up_profile_add(&p, 1, c, 2, 2));
+	assert_null(up_profile_add(&p, 0, a, 2, 4));
+	assert_null(up_profile_add(&p, 1, b, 2, 1));
+	assert_int_equal(p.nr_stacks, 4);
+	assert_int_equal(p.nr_other_buckets, 2);
+	assert_int_equal(p.total, 13);
+	assert_int_equal(p.other, 6);
+	assert_int_equal(p.stacks[0]->count, 5);
+	assert_int_equal(p.stacks[1]->count, 2);
+	assert_int_equal(p.stacks[2]->depth, 0);
+	assert_int_equal(p.stacks[2]->vcpu, 0);
+	assert_int_equal(p.stacks[2]->count, 4);
+	assert_int_equal(p.stacks[3]->depth, 0);
+	assert_int_equal(p.stacks[3]->vcpu, 1);
+	assert_int_equal(p.stacks[3]->count, 2);
+	up_profile_deinit(&p);
+}
+
+static void aggregate_cap_bounds_memory(void **state)
+{
+	struct up_profile p;
+	uint64_t pcs[2] = { 0, 0x1020 };
+
+	(void)state;
+	up_profile_init(&p);
+	p.max_stacks = 1000;
+	for (uint64_t i = 0; i < 100000; i++) {
+		pcs[0] = 0x10000 + i;
+		assert_null(up_profile_add(&p, (uint32_t)(i % 4), pcs, 2, 1));
+	}
+	assert_int_equal(p.nr_stacks, 1000 + 4);
+	assert_int_equal(p.total, 100000);
+	assert_int_equal(p.other, 100000 - 1000);
+	up_profile_deinit(&p);
+}
+
+static void folded_other(void **state)
+{
+	struct up_symbolizer s;
+	struct up_profile p;
+	uint64_t a[] = { 0x1210, 0x1150, 0x1020 }, b[] = { 0x1310, 0x1150, 0x1020 };
+	struct up_symprofile sp;
+	char *text;
+
+	(void)state;
+	symbolizer(&s);
+	up_profile_init(&p);
+	p.max_stacks = 1;
+	assert_null(up_profile_add(&p, 0, a, 3, 2));
+	assert_null(up_profile_add(&p, 0, b, 3, 5));
+	assert_null(up_profile_add(&p, 1, b, 3, 1));
+	assert_null(up_profile_add(&p, 1, a, 3, 1));
+	assert_null(up_symprofile_build(&p, &s, &sp));
+	assert_int_equal(sp.total, 9);
+	assert_int_equal(sp.other, 7);
+	assert_int_equal(sp.nr_stacks, 3);
+	assert_int_equal(sp.stacks[1].depth, 1);
+	assert_string_equal(sp.locs[sp.stacks[1].locs[0]].frames[0].name, "[other]");
+	assert_int_equal(sp.stacks[2].locs[0], sp.stacks[1].locs[0]);
+	up_symprofile_deinit(&sp);
+	text = folded(&p, &s, 0);
+	assert_string_equal(text,
+			    "[other] 7\n"
+			    "root;middle;leaf_a 2\n");
+	free(text);
+	text = folded(&p, &s, 1);
+	assert_string_equal(text,
+			    "vcpu0;[other] 5\n"
+			    "vcpu0;root;middle;leaf_a 2\n"
+			    "vcpu1;[other] 2\n");
+	free(text);
+	up_profile_deinit(&p);
+	up_symbolizer_deinit(&s);
+}
+
 static void folded_lines(void **state)
 {
 	struct up_symbolizer s;
@@ -166,6 +256,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(aggregate_counts),
 		cmocka_unit_test(aggregate_many),
+		cmocka_unit_test(aggregate_cap),
+		cmocka_unit_test(aggregate_cap_bounds_memory),
+		cmocka_unit_test(folded_other),
 		cmocka_unit_test(folded_lines),
 		cmocka_unit_test(folded_sanitizes_names),
 		cmocka_unit_test(folded_empty),

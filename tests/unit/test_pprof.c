@@ -566,6 +566,33 @@ static void pprof_per_vcpu_roots(void **state)
 	up_symbolizer_deinit(&s);
 }
 
+/* The [other] bucket of a capped profile: a sample of one location, function "[other]". */
+static void pprof_other(void **state)
+{
+	struct up_symbolizer s;
+	struct up_profile p;
+	uint64_t a[] = { 0x41210, 0x41150, 0x41020 }, b[] = { 0x41310, 0x41150, 0x41020 };
+	struct decoded d;
+
+	(void)state;
+	symbolizer(&s);
+	up_profile_init(&p);
+	meta(&p);
+	p.max_stacks = 1;
+	assert_null(up_profile_add(&p, 0, a, 3, 2));
+	assert_null(up_profile_add(&p, 0, b, 3, 3));
+	assert_null(up_profile_add(&p, 0, b, 2, 1));
+	pprof(&p, &s, 0, &d);
+	assert_int_equal(d.nr_samples, 2);
+	assert_int_equal(d.samples[1].nr_locs, 1);
+	assert_int_equal(d.samples[1].values[0], 4);
+	assert_string_equal(line_name(&d, d.samples[1].locs[0], 0), "[other]");
+	assert_int_equal(location(&d, d.samples[1].locs[0])->mapping, 0);
+	decoded_free(&d);
+	up_profile_deinit(&p);
+	up_symbolizer_deinit(&s);
+}
+
 static void pprof_empty(void **state)
 {
 	struct up_symbolizer s;
@@ -698,6 +725,7 @@ int main(void)
 		cmocka_unit_test(protobuf_long_message),
 		cmocka_unit_test(pprof_samples_and_labels),
 		cmocka_unit_test(pprof_per_vcpu_roots),
+		cmocka_unit_test(pprof_other),
 		cmocka_unit_test(pprof_empty),
 		cmocka_unit_test(pprof_inline_lines),
 		cmocka_unit_test(pprof_registered),

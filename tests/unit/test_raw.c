@@ -81,17 +81,27 @@ static void test_read_file(void **state)
 	assert_int_equal(fwrite(rec.buf, 1, rec.len, f), rec.len);
 	rewind(f);
 	e = (struct expect){ .all = &all };
-	assert_null(up_raw_read_file(f, check_sample, &e, &r));
+	assert_null(up_raw_read_file(f, 0, check_sample, &e, &r));
 	assert_int_equal(e.next, all.nr);
 	assert_true(r.complete);
 	assert_int_equal(r.nr_files, 0);
 	assert_meta_equal(&r.profile.meta, &meta);
 	up_raw_recording_deinit(&r);
+	/* Capped, as report --max-stacks: every sample is still seen and counted. */
+	rewind(f);
+	e = (struct expect){ .all = &all };
+	assert_null(up_raw_read_file(f, 3, check_sample, &e, &r));
+	assert_int_equal(e.next, all.nr);
+	assert_int_equal(r.profile.max_stacks, 3);
+	assert_int_equal(r.profile.nr_stacks - r.profile.nr_other_buckets, 3);
+	assert_int_equal(r.profile.total, all.nr);
+	assert_true(r.profile.other > 0);
+	up_raw_recording_deinit(&r);
 	/* Cut short: a shorter profile from a stream too. */
 	assert_int_equal(ftruncate(fileno(f), (off_t)rec.ends[all.nr / 2] + 3), 0);
 	rewind(f);
 	e = (struct expect){ .all = &all };
-	assert_null(up_raw_read_file(f, check_sample, &e, &r));
+	assert_null(up_raw_read_file(f, 0, check_sample, &e, &r));
 	assert_false(r.complete);
 	assert_int_equal(r.stacks, all.nr / 2 + 1);
 	assert_int_equal(r.length, rec.ends[all.nr / 2]);
@@ -101,7 +111,7 @@ static void test_read_file(void **state)
 	fclose(f);
 	f = fopen("/", "r");
 	if (f) {
-		struct up_error *err = up_raw_read_file(f, NULL, NULL, &r);
+		struct up_error *err = up_raw_read_file(f, 0, NULL, NULL, &r);
 
 		assert_non_null(err);
 		assert_int_equal(err->code, UP_ERR_OS);

@@ -478,6 +478,20 @@ static void from_raw_profile(void **state)
 	assert_int_equal(count_of(svg, "<g"), 5);
 	free(svg);
 	up_symprofile_deinit(&sp);
+	/* Capped: the stacks beyond the first make one "[other]" frame under the root. */
+	up_profile_deinit(&p);
+	up_profile_init(&p);
+	p.max_stacks = 1;
+	assert_null(up_profile_add(&p, 0, a, 3, 2));
+	assert_null(up_profile_add(&p, 1, b, 3, 1));
+	assert_null(up_profile_add(&p, 0, b, 3, 1));
+	assert_null(up_symprofile_build(&p, &s, &sp));
+	svg = write_svg(&sp, &opts);
+	assert_well_formed(svg);
+	assert_non_null(strstr(svg, "<title>[other] (2 samples, 50.00%)</title>"));
+	assert_non_null(strstr(svg, "<title>leaf (2 samples, 50.00%)</title>"));
+	free(svg);
+	up_symprofile_deinit(&sp);
 	up_profile_deinit(&p);
 	up_symbolizer_deinit(&s);
 }
