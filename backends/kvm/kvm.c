@@ -478,44 +478,56 @@ static struct up_error *kvm_attach(const struct up_target_options *opts, struct 
 	return NULL;
 }
 
+/*
+ * The clean-up detach and rescue share: remove our gdbstub and its socket, and, when we may have
+ * stopped the guest (the gdbstub was ours to stop it with), make sure it runs again through
+ * QMP.  Returns 1 when it had to resume the guest.
+ */
+static int remove_stub_and_run(struct kvm_target *k, int we_stopped_it)
+{
+	struct up_error *err;
+	int running = 1, resumed = 0;
+	char *out;
+	json_t *val;
+
+	if (k->stub_path && !qmp_hmp(k->qmp, "gdbserver none", &out))
+		free(out);
+	/* Whatever went wrong before, the guest was running when we came and runs when we go. */
+	if (k->qmp && we_stopped_it) {
+		err = query_running(k, &running, NULL);
+		if (!err && !running && !qmp_execute(k->qmp, "cont", NULL, &val)) {
+			json_decref(val);
+			resumed = 1;
+		}
+		up_error_destroy(err);
+	}
+	if (k->stub_path)
+		unlink(k->stub_path);
+	if (k->stub_dir)
+		rmdir(k->stub_dir);
+	return resumed;
+}
+
 static void kvm_detach(struct up_target *t)
 {
 	struct kvm_target *k = to_kvm(t);
-	struct up_error *err;
-	int running = 1;
-	char *out;
+	int had_gdb;
 
 	if (!k)
 		return;
+	had_gdb = k->gdb != NULL;
 	if (k->gdb) {
 		/*
 		 * Detach from a stopped guest: 'D' then resumes it.  Sent to a running guest, its
 		 * first byte would stop the guest behind the stub's back.
 		 */
-		err = kvm_pause(&k->base);
-		up_error_destroy(err);
+		up_error_destroy(kvm_pause(&k->base));
 		up_error_destroy(gdb_detach(k->gdb));
 		gdb_close(k->gdb);
+		k->gdb = NULL;
 	}
-	if (k->stub_path) {
-		if (!qmp_hmp(k->qmp, "gdbserver none", &out))
-			free(out);
-		unlink(k->stub_path);
-	}
-	if (k->stub_dir)
-		rmdir(k->stub_dir);
-	/* Whatever went wrong above, the guest was running when we came and runs when we go. */
-	if (k->qmp && k->gdb) {
-		err = query_running(k, &running, NULL);
-		if (!err && !running) {
-			json_t *val;
-
-			LOG(k, 1, "guest still stopped after detaching; resuming it through QMP");
-			if (!qmp_execute(k->qmp, "cont", NULL, &val))
-				json_decref(val);
-		}
-		up_error_destroy(err);
-	}
+	if (remove_stub_and_run(k, had_gdb))
+		LOG(k, 1, "guest still stopped after detaching; resumed it through QMP");
 	qmp_close(k->qmp);
 	qemu_ram_close(k->ram);
 	free(k->stub_path);
@@ -772,26 +784,13 @@ static void kvm_memory(struct up_target *t, struct up_memory_source *ret)
 static void kvm_rescue(struct up_target *t, int paused)
 {
 	struct kvm_target *k = to_kvm(t);
-	struct up_error *err;
-	int running = 1;
-	char *out;
-	json_t *val;
 
 	(void)paused;  /* the run state says it better: the guest ran when we attached */
 	/* Our copy of the gdbstub connection is the last: closing it ends the session. */
 	gdb_close(k->gdb);
 	k->gdb = NULL;
 	qmp_reset(k->qmp);
-	if (k->stub_path && !qmp_hmp(k->qmp, "gdbserver none", &out))
-		free(out);
-	err = query_running(k, &running, NULL);
-	if (!err && !running && !qmp_execute(k->qmp, "cont", NULL, &val))
-		json_decref(val);
-	up_error_destroy(err);
-	if (k->stub_path)
-		unlink(k->stub_path);
-	if (k->stub_dir)
-		rmdir(k->stub_dir);
+	remove_stub_and_run(k, 1);
 }
 
 const struct up_target_ops up_target_kvm = {
