@@ -28,7 +28,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
-from guestlib import BUILD, QMP, run_uniprof, tempdir, x86_64_guest  # noqa: E402
+from guestlib import BUILD, QMP, run_uniprof, symbol_address, tempdir, x86_64_guest  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 FLOOR = os.path.join(BUILD, "bench", "gdbstub_floor")
@@ -113,11 +113,6 @@ def work_units(qmp_sock, addr):
     return int(out.split(":")[1].split()[0], 16)
 
 
-def symbol(kernel, name):
-    nm = subprocess.run(["nm", kernel], capture_output=True, text=True, check=True).stdout
-    return int(re.search(r"^([0-9a-f]+) \w %s$" % name, nm, re.M).group(1), 16)
-
-
 def units_per_second(qmp_sock, addr, seconds):
     u0, t0 = work_units(qmp_sock, addr), time.monotonic()
     time.sleep(seconds)
@@ -139,7 +134,7 @@ def slowdown(guest, kernel, qmp_sock):
     """Work per second without sampling, while uniprof samples and while the floor client does
     (the protocol's own share), phases interleaved; medians.  Keys: 0, ("uniprof", hz),
     ("floor", hz)."""
-    addr = symbol(kernel, "work_units")
+    addr = symbol_address(kernel, "work_units")
     rates = {}
     for _ in range(ROUNDS):
         for hz in (100, 1000):

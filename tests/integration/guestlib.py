@@ -4,6 +4,7 @@ Every QEMU started here is killed by PID when the test ends (normally, by except
 signal), and only those: other QEMUs on the machine are left alone.
 """
 import atexit
+import bisect
 import json
 import math
 import os
@@ -11,6 +12,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -20,7 +22,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 UNIPROF = os.path.join(BUILD, "uniprof")
 
-_live = []
+_live = []      # (process, seconds to wait after SIGTERM before SIGKILL, or None: SIGKILL)
 _tempdirs = []
 
 
@@ -40,17 +42,36 @@ def _remove_tempdirs():
 atexit.register(_remove_tempdirs)
 
 
-def _kill_all(*_):
-    for proc in list(_live):
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+def track_process(proc, terminate_timeout=None):
+    """Kill proc by PID when the run ends, or when kill_tracked is called: with SIGKILL, or,
+    given terminate_timeout, SIGTERM first (for scripts that kill their own QEMU on TERM)."""
+    _live.append((proc, terminate_timeout))
+
+
+def untrack_process(proc):
+    _live[:] = [entry for entry in _live if entry[0] is not proc]
+
+
+def kill_tracked(*_):
+    """Kill every process track_process was given that still runs, and forget them all."""
+    for proc, terminate_timeout in list(_live):
+        if proc.poll() is not None:
+            continue
+        if terminate_timeout is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=terminate_timeout)
+                continue
+            except subprocess.TimeoutExpired:
+                pass
+        proc.kill()
+        proc.wait()
     _live.clear()
 
 
-atexit.register(_kill_all)
+atexit.register(kill_tracked)
 for _sig in (signal.SIGTERM, signal.SIGHUP):
-    signal.signal(_sig, lambda s, f: (_kill_all(), sys.exit(128 + s)))
+    signal.signal(_sig, lambda s, f: (kill_tracked(), sys.exit(128 + s)))
 
 
 class QMP:
@@ -110,7 +131,7 @@ class Guest:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(self.dir, "qemu.err"), "w"),
                                      preexec_fn=None if umask is None else lambda: os.umask(umask))
-        _live.append(self.proc)
+        track_process(self.proc)
         self._wait_for(ready, timeout)
 
     def _wait_for(self, text, timeout):
@@ -138,8 +159,7 @@ class Guest:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        if self.proc in _live:
-            _live.remove(self.proc)
+        untrack_process(self.proc)
 
 
 def x86_64_guest(smp=2, extra=(), umask=None, nofp=False):
@@ -210,6 +230,58 @@ def parse_folded(text):
         assert sep and count.isdigit() and stack and "  " not in line, "bad folded line %r" % line
         stacks.append((stack.split(";"), int(count)))
     return stacks
+
+
+# ---- guest registers and symbols, shared by the tests, tests/tools, tests/recorded and bench ----
+
+# Byte offsets in QEMU's x86_64 'g' reply (arch/x86_64/regs.c).
+X86_64_G = {"rbp": 48, "rsp": 56, "rip": 128, "cs": 140}
+X86_64_G_CR0 = 128 + 8 + 4 + 6 * 4 + 3 * 8
+
+
+def x86_64_g_reg(g, name):
+    """A register from an x86_64 'g' block: the 64-bit ones of X86_64_G, cs 32-bit."""
+    if name == "cs":
+        return struct.unpack_from("<I", g, X86_64_G["cs"])[0]
+    return struct.unpack_from("<Q", g, X86_64_G[name])[0]
+
+
+def nm_symbols(nm, path):
+    """[(start, size, type, name)] from `nm -S -n`, in nm's order; size is 0 when nm gives
+    none (assembly labels)."""
+    out = subprocess.run([nm, "-S", "-n", path], capture_output=True, text=True,
+                         check=True).stdout
+    syms = []
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 4:
+            syms.append((int(f[0], 16), int(f[1], 16), f[2], f[3]))
+        elif len(f) == 3:
+            syms.append((int(f[0], 16), 0, f[1], f[2]))
+    return syms
+
+
+def symbol_address(path, name, nm="nm"):
+    """The address of the symbol called name in path; KeyError when there is none."""
+    for start, _, _, sym in nm_symbols(nm, path):
+        if sym == name:
+            return start
+    raise KeyError("%s has no symbol %s" % (path, name))
+
+
+class SymbolTable:
+    """Sized symbols [(start, size, name)] looked up by bisection."""
+
+    def __init__(self, syms):
+        self.syms = sorted(syms)
+        self.starts = [s[0] for s in self.syms]
+
+    def lookup(self, addr):
+        """The name of the symbol holding addr, or None."""
+        i = bisect.bisect_right(self.starts, addr) - 1
+        if i >= 0 and self.syms[i][0] <= addr < self.syms[i][0] + self.syms[i][1]:
+            return self.syms[i][2]
+        return None
 
 
 def load_expected(path):

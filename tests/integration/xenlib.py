@@ -4,33 +4,14 @@ tests/xen/run-uniprof.sh does the work (builds the PV test guest, the dom0 initr
 uniprof in it, boots once, runs tests/xen/dom0/uniprof-test.sh); this module starts it, kills it
 by PID if the test is interrupted, and reads back the sections the dom0 script printed.
 """
-import atexit
 import os
 import re
 import subprocess
 import time
 
-from guestlib import BUILD, ROOT, UNIPROF
+from guestlib import BUILD, ROOT, UNIPROF, kill_tracked, track_process, untrack_process
 
 RUN_SCRIPT = os.path.join(ROOT, "tests", "xen", "run-uniprof.sh")
-
-_live = []
-
-
-def _kill_all():
-    for proc in list(_live):
-        if proc.poll() is None:
-            # boot.sh kills its QEMU by PID on TERM.
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    _live.clear()
-
-
-atexit.register(_kill_all)
 
 
 def state_ok(state):
@@ -79,14 +60,14 @@ class NestedRun:
         with open(self.log, "w") as log:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT)
-            _live.append(proc)
+            # boot.sh kills its QEMU by PID on TERM.
+            track_process(proc, terminate_timeout=20)
             try:
                 self.returncode = proc.wait(timeout=timeout + 120)
             finally:
                 if proc.poll() is None:
-                    _kill_all()
-                if proc in _live:
-                    _live.remove(proc)
+                    kill_tracked()
+                untrack_process(proc)
         self.seconds = time.monotonic() - start
 
     def tail(self, lines=20):

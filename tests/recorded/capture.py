@@ -34,7 +34,8 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
 import guestlib  # noqa: E402
-from gdbstub import Stub, StubError, nm_symbols  # noqa: E402
+from gdbstub import Stub, StubError  # noqa: E402
+from guestlib import SymbolTable, nm_symbols, X86_64_G, X86_64_G_CR0  # noqa: E402
 import gdbstub  # noqa: E402
 
 PAGE = 4096
@@ -103,9 +104,9 @@ class X86_64:
     name = "x86_64"
     nm = "nm"
     objcopy = "objcopy"
-    # x86_64 'g' layout (FACTS.md, arch/x86_64/regs.c): byte offsets.
-    G_RBP, G_RSP, G_RIP = 48, 56, 128
-    G_CR0 = 128 + 8 + 4 + 6 * 4 + 3 * 8
+    # x86_64 'g' layout (guestlib, arch/x86_64/regs.c): byte offsets.
+    G_RBP, G_RSP, G_RIP = X86_64_G["rbp"], X86_64_G["rsp"], X86_64_G["rip"]
+    G_CR0 = X86_64_G_CR0
     G_OFFSETS = {"cr0": G_CR0, "cr3": G_CR0 + 16, "cr4": G_CR0 + 24, "efer": G_CR0 + 40}
     frameless = ()
     # Unmapped in our guest: an empty lower-half PML4 slot, an empty upper-half one, and a
@@ -303,10 +304,8 @@ def text_symbols(arch, elf):
 
 
 def symbolize(syms, addr):
-    for start, size, name in syms:
-        if start <= addr < start + size:
-            return name
-    return "0x%x" % addr
+    """The name holding addr in a SymbolTable, else the address in hex."""
+    return syms.lookup(addr) or "0x%x" % addr
 
 
 # ---- one stop ---------------------------------------------------------------------------------
@@ -314,7 +313,8 @@ def symbolize(syms, addr):
 class Capture:
     def __init__(self, arch, elf, expected):
         self.arch = arch
-        self.syms, self.text = text_symbols(arch, elf)
+        syms, self.text = text_symbols(arch, elf)
+        self.syms = SymbolTable(syms)
         addr, offset, size = gdbstub.text_section(elf)
         with open(elf, "rb") as f:
             f.seek(offset)
@@ -449,7 +449,7 @@ class Capture:
             self.samples.append((number, vcpus, stack_bytes))
 
     def func_start(self, addr):
-        for start, size, _ in self.syms:
+        for start, size, _ in self.syms.syms:
             if start <= addr < start + size:
                 return start
         return None
@@ -501,7 +501,7 @@ class Capture:
         if elf:
             lines.append("unwind cfi")
             lines.append("elf %s" % elf)
-        lines += ["sym 0x%x 0x%x %s" % s for s in self.syms]
+        lines += ["sym 0x%x 0x%x %s" % s for s in self.syms.syms]
         for base in sorted(self.tables):
             lines.append("page 0x%x %s" % (base, self.tables[base].hex()))
         for base in sorted(self.code):

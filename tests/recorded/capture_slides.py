@@ -36,7 +36,8 @@ sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 from capture import CaptureError, attach, guestlib  # noqa: E402
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
-from gdbstub import StubError, nm_symbols  # noqa: E402
+from gdbstub import StubError  # noqa: E402
+from guestlib import nm_symbols, x86_64_g_reg  # noqa: E402
 
 PAGE = 4096
 MAX_STOPS = 60            # stops tried to get the wanted number in the guest's code
@@ -319,7 +320,7 @@ def read_pcs(stub, arm64):
     g = stub.g()
     if arm64:
         return [le(g, 32 * 8, 8), le(g, 30 * 8, 8)]
-    return [le(g, 128, 8)]
+    return [x86_64_g_reg(g, "rip")]
 
 
 def stop_names(g, slide, stop):

@@ -1,5 +1,5 @@
-"""A gdbstub (GDB remote serial protocol) client for our test tools, and the ELF symbol helpers
-they share.  Python 3 standard library only.
+"""A gdbstub (GDB remote serial protocol) client for our test tools, and their .text finder
+(symbol lookup is tests/integration/guestlib.py's).  Python 3 standard library only.
 
 The client talks to QEMU's gdbstub over a unix socket, all-stop, with acks on.  What QEMU 7.2
 does that a client must know:
@@ -12,10 +12,8 @@ does that a client must know:
 
 Used by tests/tools/selfcheck.py, tests/guests/linux/probe.py and tests/recorded/capture*.py.
 """
-import bisect
 import socket
 import struct
-import subprocess
 import xml.etree.ElementTree as ET
 
 MAX_M = 2048          # the largest 'm' read QEMU 7.2 answers
@@ -249,31 +247,3 @@ def text_section(path):
     raise ValueError("%s has no .text" % path)
 
 
-def nm_symbols(nm, path):
-    """[(start, size, type, name)] from `nm -S -n`, in nm's order; size is 0 when nm gives
-    none (assembly labels)."""
-    out = subprocess.run([nm, "-S", "-n", path], capture_output=True, text=True,
-                         check=True).stdout
-    syms = []
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) == 4:
-            syms.append((int(f[0], 16), int(f[1], 16), f[2], f[3]))
-        elif len(f) == 3:
-            syms.append((int(f[0], 16), 0, f[1], f[2]))
-    return syms
-
-
-class SymbolTable:
-    """Sized symbols [(start, size, name)] looked up by bisection."""
-
-    def __init__(self, syms):
-        self.syms = sorted(syms)
-        self.starts = [s[0] for s in self.syms]
-
-    def lookup(self, addr):
-        """The name of the symbol holding addr, or None."""
-        i = bisect.bisect_right(self.starts, addr) - 1
-        if i >= 0 and self.syms[i][0] <= addr < self.syms[i][0] + self.syms[i][1]:
-            return self.syms[i][2]
-        return None

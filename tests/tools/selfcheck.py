@@ -31,7 +31,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gdbstub import Stub, SymbolTable, nm_symbols, text_section  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from gdbstub import Stub, text_section  # noqa: E402
+from guestlib import SymbolTable, nm_symbols, x86_64_g_reg  # noqa: E402
 
 GUESTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "guests")
 
@@ -59,9 +61,7 @@ class X86_64:
     @staticmethod
     def regs(g):
         """(rip, rbp, None, None): no link register."""
-        rbp = struct.unpack_from("<Q", g, 48)[0]
-        rip = struct.unpack_from("<Q", g, 128)[0]
-        return rip, rbp, None, None
+        return x86_64_g_reg(g, "rip"), x86_64_g_reg(g, "rbp"), None, None
 
 
 GUESTS = {"arm64": (Arm64, False), "efi-arm64": (Arm64, True), "efi-x86_64": (X86_64, True)}

@@ -15,20 +15,16 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import guestlib  # noqa: E402
+
 FRAME = re.compile(r"^\s*(?:[0-9a-fA-F]+:)?\s*[|*]?\s*\[<([0-9a-fA-F]+)>\]\s*(\S*)")
 SECTION = re.compile(r"^xenctx-pv-v(\d+)-(\d+)\.txt$")
 
 
 def load_expected(path):
-    chains = collections.defaultdict(list)
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            vcpu, weight, chain = line.split()
-            chains[int(vcpu[len("vcpu"):])].append((int(weight), chain.split(";")))
-    return chains
+    """guestlib's expected chains keyed by vCPU number, as xenctx's sections are."""
+    return {int(vcpu[len("vcpu"):]): chains for vcpu, chains in guestlib.load_expected(path).items()}
 
 
 def parse_trace(text):

@@ -20,7 +20,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "integration"))
 from gdbstub import Stub  # noqa: E402
+from guestlib import x86_64_g_reg  # noqa: E402
 
 KERNEL_MIN = 0xFFFF800000000000
 # Since 4.15 x86_64 Linux loads the IDT from a read-only alias at the start of the cpu_entry_area,
@@ -32,10 +34,7 @@ def regs(stub, tid):
     """(rip, rbp, rsp, cs) of vCPU tid."""
     stub.select(tid)
     g = stub.g()
-    rbp, rsp = struct.unpack_from("<2Q", g, 48)
-    rip, = struct.unpack_from("<Q", g, 128)
-    cs, = struct.unpack_from("<I", g, 140)
-    return rip, rbp, rsp, cs
+    return tuple(x86_64_g_reg(g, r) for r in ("rip", "rbp", "rsp", "cs"))
 
 
 def load_map(path):
