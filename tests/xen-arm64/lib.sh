@@ -3,17 +3,18 @@
 # variables and functions.
 
 XA_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# say, die, need_host_tools, is_elf, make_busybox_root, pack_cpio: shared with the x86 harness;
-# linux_vmlinuz, linux_kver and copy_elf_libs are redefined below for arm64.
+# say, die, need_host_tools, is_elf, make_busybox_root, pack_cpio, linux_vmlinuz, linux_kver,
+# copy_elf_libs, finish_dom0: shared with the x86 harness, pointed at the arm64 package tree and
+# arm64_copy_elf_libs by the two variables set below (nothing of it is redefined here).
 . "$XA_DIR/../xen/lib.sh"
 XA_CACHE=${UNIPROF_CACHE:-/var/cache/uniprof}/xen-arm64
 XA_DEBS=$XA_CACHE/debs
 XA_ROOT=$XA_CACHE/root
+XEN_PKG_ROOT=$XA_ROOT
+XEN_COPY_ELF_LIBS=arm64_copy_elf_libs
 XA_APT=$XA_CACHE/apt
 XEN_VER=4.17
 XA_MULTIARCH=aarch64-linux-gnu
-
-
 
 # apt-get/apt-cache options for arm64 with a private state directory: the host's apt and dpkg
 # configuration (architectures, lists, status) are never touched.
@@ -24,10 +25,8 @@ xa_apt_opts() {
 
 # Paths inside the extracted package tree, valid after fetch.sh.
 xen_image() { echo "$XA_ROOT/boot/xen-$XEN_VER-arm64"; }
-# Debian's arm64 "vmlinuz" is an uncompressed, EFI-stub Image (starts with "MZ"); boot.sh
-# gunzips it into the cache should a later kernel ship it gzip'd.
-linux_vmlinuz() { ls "$XA_ROOT"/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1; }
-linux_kver() { local v; v=$(linux_vmlinuz); echo "${v##*/vmlinuz-}"; }
+# Debian's arm64 "vmlinuz" (linux_vmlinuz) is an uncompressed, EFI-stub Image (starts with
+# "MZ"); linux_image gunzips it into the cache should a later kernel ship it gzip'd.
 # A raw arm64 Image for Xen and QEMU (the vmlinuz, or its gunzipped copy in the cache).
 linux_image() {
 	local v img
@@ -88,10 +87,10 @@ resolve_needed() {
 	done
 }
 
-# Copy the libraries ELF file $2 needs (recursively, from the extracted tree) and the dynamic
-# loader into image root $1 under usr/lib/aarch64-linux-gnu (the image is /usr-merged; the loader
+# copy_elf_libs for an arm64 dom0: copy the libraries ELF file $2 needs (recursively, from the
+# extracted tree) and the dynamic loader into image root $1 under usr/lib/aarch64-linux-gnu (the image is /usr-merged; the loader
 # also at /lib/ld-linux-aarch64.so.1, the interpreter path Debian links with). Dies on a missing one.
-copy_elf_libs() {
+arm64_copy_elf_libs() {
 	local root=$1 file=$2 soname path
 	is_elf "$file" || return 0
 	if ! is_aarch64_elf "$file"; then
@@ -107,5 +106,3 @@ copy_elf_libs() {
 		esac
 	done < <(resolve_needed "$file")
 }
-
-

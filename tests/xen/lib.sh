@@ -7,6 +7,11 @@ XEN_CACHE=${UNIPROF_CACHE:-/var/cache/uniprof}/xen
 XEN_DEBS=$XEN_CACHE/debs
 XEN_ROOT=$XEN_CACHE/root
 XEN_VER=4.17
+# The extracted package tree the linux_* helpers look in, and the copy_elf_libs of the dom0's
+# architecture: tests/xen-arm64/lib.sh sets both to its own after sourcing this file.  Nothing
+# here is redefined there: per-arch code has per-arch names.
+XEN_PKG_ROOT=$XEN_ROOT
+XEN_COPY_ELF_LIBS=x86_64_copy_elf_libs
 
 say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -28,7 +33,7 @@ need_host_tools() {
 
 # Paths inside the extracted package tree. Valid after fetch.sh has run.
 xen_hypervisor_gz() { echo "$XEN_ROOT/boot/xen-$XEN_VER-amd64.gz"; }
-linux_vmlinuz() { ls "$XEN_ROOT"/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1; }
+linux_vmlinuz() { ls "$XEN_PKG_ROOT"/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1; }
 linux_kver() { local v; v=$(linux_vmlinuz); echo "${v##*/vmlinuz-}"; }
 
 # Library search path for ldd: the extracted Xen libraries win over any installed on the host.
@@ -36,10 +41,14 @@ xen_ld_path() { echo "$XEN_ROOT/usr/lib/x86_64-linux-gnu:$XEN_ROOT/lib/x86_64-li
 
 is_elf() { [ "$(head -c 4 "$1" 2>/dev/null | od -An -c | tr -d ' ')" = '177ELF' ]; }
 
-# Copy the shared libraries (and the ELF interpreter) that ELF file $2 needs into image root $1,
-# all under usr/lib/x86_64-linux-gnu (the image is /usr-merged). Static files need nothing.
-# Dies on a library ldd cannot find.
-copy_elf_libs() {
+# copy_elf_libs ROOT FILE: copy the shared libraries (and the ELF interpreter) that ELF file FILE
+# needs into image root ROOT, for the dom0's architecture ($XEN_COPY_ELF_LIBS).  Static and
+# non-ELF files need nothing; dies on a missing library.
+copy_elf_libs() { "$XEN_COPY_ELF_LIBS" "$@"; }
+
+# copy_elf_libs for an x86_64 dom0: all under usr/lib/x86_64-linux-gnu (the image is
+# /usr-merged), found by ldd with the extracted Xen libraries first.
+x86_64_copy_elf_libs() {
 	local root=$1 file=$2 out line lib
 	is_elf "$file" || return 0
 	out=$(LD_LIBRARY_PATH=$(xen_ld_path) ldd "$file" 2>&1) || {
@@ -169,7 +178,7 @@ run_qemu() {
 # finish_dom0 ROOT OUT [HOST:/IMAGE/PATH]...: the architecture-independent rest of a dom0
 # initramfs in ROOT: dom0/init.sh as /init, dom0/lib.sh as /test/lib.sh, the directories the
 # toolstack wants, the caller's files with the libraries their ELF files need (copy_elf_libs,
-# which tests/xen-arm64/lib.sh redefines); then packs ROOT into OUT.
+# for the architecture $XEN_COPY_ELF_LIBS names); then packs ROOT into OUT.
 finish_dom0() {
 	local root=$1 out=$2 spec src dst f
 	shift 2
