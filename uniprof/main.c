@@ -339,10 +339,10 @@ static struct up_error *write_profile(const struct options *opts, const struct u
 		err = opts->writer->write(output_begin(output), &symprofile, &wopts);
 		up_symprofile_deinit(&symprofile);
 	}
-	cerr = output_close(output);
+	cerr = output_finish(output, err != NULL);
 	if (err) {
 		up_error_destroy(cerr);
-		return err;
+		return output->path ? up_error_prefix(err, "%s", output->path) : err;
 	}
 	if (p->other)
 		fprintf(stderr, "uniprof: %llu of %llu samples (%.1f%%) are in [other]: their stacks "
@@ -350,6 +350,12 @@ static struct up_error *write_profile(const struct options *opts, const struct u
 			(unsigned long long)p->other, (unsigned long long)p->total,
 			100.0 * (double)p->other / (double)p->total, p->max_stacks);
 	return cerr;
+}
+
+/* The sampler's should_stop: nobody is left to read the profile. */
+static int output_gone(void *ctx)
+{
+	return output_reader_gone(ctx);
 }
 
 /* -f raw: the sampler's hooks write every stack, and flush once per pause. */
@@ -554,6 +560,8 @@ static int run_sampling(const struct options *opts)
 		.record = opts->raw ? record_stack : NULL,
 		.record_flush = opts->raw ? record_flush : NULL,
 		.record_ctx = &recording,
+		.should_stop = output_gone,
+		.should_stop_ctx = &output,
 	};
 	if (!opts->quiet && isatty(STDERR_FILENO)) {
 		status.duration = opts->duration;
@@ -568,6 +576,19 @@ static int run_sampling(const struct options *opts)
 	profile.meta.truncated = stats.truncated;
 	log_memory_stats(memory, &stats, cfi);
 	release(backend, target, memory);
+	if (output_reader_gone(&output)) {
+		/* Whatever else happened, nothing written now would be read: one line says why. */
+		fprintf(stderr, "uniprof: the output's reader has gone (closed pipe): stopped after "
+			"%llu samples, nothing more written\n", (unsigned long long)stats.samples);
+		if (opts->raw)
+			up_raw_writer_destroy(recording.writer);
+		output_abandon(&output);
+		up_error_destroy(run_err);
+		up_cfi_destroy(cfi);
+		up_profile_deinit(&profile);
+		up_symbolizer_deinit(&sym);
+		return 1;
+	}
 	if (run_err && opts->raw)
 		fprintf(stderr, "uniprof: sampling stopped: %s; %s keeps what was recorded before\n",
 			run_err->message, output_name(opts));

@@ -16,6 +16,7 @@ struct output {
 	FILE *file;
 	int created;        /* the file did not exist before */
 	int regular;
+	int pipe;           /* a pipe or socket (-o FIFO, or standard output piped) */
 };
 
 /* Open path (NULL for standard output) for writing, without emptying it yet. */
@@ -24,8 +25,21 @@ struct up_error *output_open(struct output *o, const char *path);
 /* Empty the file and return the stream to write the profile to. */
 FILE *output_begin(struct output *o);
 
-/* Flush and close; reports a failed write. */
+/* Flush and close; reports a failed write.  A file cut short by it keeps what was written. */
 struct up_error *output_close(struct output *o);
+
+/*
+ * Flush and close a profile: one that is not whole (write_failed: the writer failed; or the
+ * flush fails) is not left looking complete: a regular file this run created is removed, an
+ * older one emptied.  Reports a failed write.
+ */
+struct up_error *output_finish(struct output *o, int write_failed);
+
+/*
+ * Whether the output is a pipe (or socket) whose reader has gone, so that nothing written
+ * will be read: checked without blocking.
+ */
+int output_reader_gone(const struct output *o);
 
 /* Give up without writing: close, and remove the file if this run created it. */
 void output_abandon(struct output *o);

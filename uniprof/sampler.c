@@ -191,6 +191,8 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 				opts->progress(opts->progress_ctx, stats, (t1 - start) / 1e9);
 			report_at = t1 + opts->progress_ns;
 		}
+		if (opts->should_stop && opts->should_stop(opts->should_stop_ctx))
+			break;
 		/*
 		 * Keep the schedule; when we fall behind, skip the lost slots instead of bursting.
 		 * Each sample lands at a random point of its slot, so a guest that works in rounds

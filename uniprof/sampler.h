@@ -43,6 +43,9 @@ struct sampler_options {
 	uint64_t samples;       /* 0 = no limit */
 	unsigned int max_depth;
 	volatile sig_atomic_t *stop;  /* set asynchronously to end the run */
+	/* Asked after each sample, while the guest runs: nonzero ends the run; may be NULL. */
+	int (*should_stop)(void *ctx);
+	void *should_stop_ctx;
 	/* How stacks are walked; NULL: frame pointers. */
 	const struct up_unwinder *unwinder;
 	/*
