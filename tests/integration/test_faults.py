@@ -10,8 +10,6 @@ import unittest
 
 from guestlib import UNIPROF, parse_folded, tempdir, x86_64_guest
 
-SUMMARY_PREFIX = "uniprof: "
-
 
 def messages(err):
     """stderr's lines, less the run's summary line (which every run prints)."""

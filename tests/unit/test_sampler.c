@@ -193,6 +193,33 @@ static void test_stale_vcpus_not_counted(void **state)
 	up_profile_deinit(&p);
 }
 
+/* should_stop: asked once per sample, with the guest running; yes ends the run there. */
+static int stop_after_three(void *ctx)
+{
+	struct fake *f = ctx;
+
+	assert_false(f->paused);
+	return f->pauses >= 3;
+}
+
+static void test_should_stop(void **state)
+{
+	struct fake f = { .base.ops = &fake_ops };
+	struct sampler_options o = fast_options(100);
+	struct sampler_stats st;
+	struct up_profile p;
+
+	(void)state;
+	o.should_stop = stop_after_three;
+	o.should_stop_ctx = &f;
+	up_profile_init(&p);
+	assert_null(run(&f, &o, &p, &st));
+	assert_int_equal(st.samples, 3);
+	assert_int_equal(f.resumes, 3);
+	assert_false(f.paused);
+	up_profile_deinit(&p);
+}
+
 static void test_no_stale_op(void **state)
 {
 	struct up_target_ops ops = fake_ops;
@@ -379,6 +406,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stale_vcpus_not_counted),
+		cmocka_unit_test(test_should_stop),
 		cmocka_unit_test(test_no_stale_op),
 		cmocka_unit_test(test_failure_resumes),
 		cmocka_unit_test(test_lost_memory_ends_run),
