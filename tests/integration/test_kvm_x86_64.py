@@ -57,6 +57,17 @@ class ProfileX86_64(unittest.TestCase):
         self.assertIn("Hz requested", err)
         self.assert_running()
 
+    def test_max_stacks_other_bucket(self):
+        # Two distinct stacks kept; the rest of each vCPU's samples in its [other] frame.
+        stacks, err = self.profile("--per-vcpu", "--max-stacks", "2", "-n", "100", seconds=60)
+        self.assertEqual(sum(n for _, n in stacks), 200)
+        other = {f[0]: n for f, n in stacks if f[1:] == ["[other]"]}
+        self.assertTrue(other and set(other) <= {"vcpu0", "vcpu1"}, stacks)
+        self.assertIn(len(stacks) - len(other), (1, 2), stacks)  # names may merge two
+        self.assertIn("uniprof: %d of 200 samples" % sum(other.values()), err)
+        self.assertIn("are in [other]", err)
+        self.assert_running()
+
     def test_max_depth_truncates(self):
         stacks, err = self.profile("--per-vcpu", "--max-depth", "2", seconds=1)
         self.assertTrue(all(len(f) <= 3 for f, _ in stacks), stacks)
