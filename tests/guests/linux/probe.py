@@ -10,7 +10,6 @@ usage: probe.py SOCKET SYSTEM_MAP CONSOLE_LOG [--samples N]
   which holds "uniprof-guest: _text 0x..." (the runtime _text the guest read from /proc/kallsyms).
 """
 import argparse
-import bisect
 import collections
 import os
 import random
@@ -22,7 +21,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "integration"))
 from gdbstub import Stub  # noqa: E402
-from guestlib import x86_64_g_reg  # noqa: E402
+from guestlib import SymbolTable, x86_64_g_reg  # noqa: E402
 
 KERNEL_MIN = 0xFFFF800000000000
 # Since 4.15 x86_64 Linux loads the IDT from a read-only alias at the start of the cpu_entry_area,
@@ -52,9 +51,14 @@ def load_map(path):
     return text, every
 
 
-def symbolize(text, keys, addr):
-    i = bisect.bisect_right(keys, addr) - 1
-    return text[i][1] if i >= 0 else "0x%x" % addr
+def text_table(text):
+    """System.map's text symbols as a guestlib SymbolTable, each reaching to the next."""
+    ends = [a for a, _ in text[1:]] + [1 << 64]
+    return SymbolTable([(a, end - a, name) for (a, name), end in zip(text, ends)])
+
+
+def symbolize(table, addr):
+    return table.lookup(addr) or "0x%x" % addr
 
 
 def main():
@@ -66,7 +70,7 @@ def main():
     args = ap.parse_args()
 
     text, every = load_map(args.system_map)
-    keys = [a for a, _ in text]
+    table = text_table(text)
     m = re.search(r"uniprof-guest: _text 0x([0-9a-f]+)", open(args.console_log, errors="replace").read())
     if not m:
         print("no '_text' line in %s" % args.console_log)
@@ -107,7 +111,7 @@ def main():
                 rip, rbp, rsp, cs = regs(stub, t)
                 if rip >= KERNEL_MIN:
                     kern[t] += 1
-                    leaves[symbolize(text, keys, rip - slide)] += 1
+                    leaves[symbolize(table, rip - slide)] += 1
                     # rbp on the kernel stack (close to rsp) looks like a frame pointer; anything
                     # else is a general-purpose register.
                     rbp_kinds["kernel, rbp near rsp" if 0 <= rbp - rsp < 16384 else
