@@ -51,6 +51,7 @@ struct kvm_target {
 	uint64_t *tids;          /* gdbstub thread id of each vCPU */
 	uint64_t selected;       /* thread the stub's 'g'/'m' act on now; 0 = unknown */
 	int paused;
+	int stub_contacted;      /* we connected to a gdbstub, which stops the guest, if only once */
 	size_t max_read;
 	struct up_regs *regs;    /* every vCPU's registers, read once per pause */
 	int sysreg_num[MAX_SYSREGS];  /* 'p' number of arch->gdb_sysregs[i], -1: not offered */
@@ -290,6 +291,7 @@ static struct up_error *connect_stub(struct kvm_target *k, const struct up_targe
 		}
 		address = found ? found : k->stub_path;
 	}
+	k->stub_contacted = 1;
 	err = gdb_connect(address, &k->gdb);
 	free(found);
 	if (err)
@@ -504,8 +506,11 @@ static void kvm_detach(struct up_target *t)
 	}
 	if (k->stub_dir)
 		rmdir(k->stub_dir);
-	/* Whatever went wrong above, the guest was running when we came and runs when we go. */
-	if (k->qmp && k->gdb) {
+	/*
+	 * Whatever went wrong above, the guest was running when we came and runs when we go; that
+	 * includes a gdbstub that stopped it on connecting and then failed to answer.
+	 */
+	if (k->qmp && k->stub_contacted) {
 		err = query_running(k, &running, NULL);
 		if (!err && !running) {
 			json_t *val;
