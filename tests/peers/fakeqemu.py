@@ -12,11 +12,13 @@ A case (tests/peers/cases/NAME.json) changes the defaults:
   "qmp":       {command: action}, for that command's every execution
   "gdb":       [{"on": prefix, "nth": N, "do": action, "data": ...}], on the Nth packet (from 1)
                whose payload starts with prefix ("\\u0003" is the interrupt byte)
-  "flood":     QMP events sent between every two gdb packets
+  "flood":     QMP events sent every 10 ms while a gdbstub client is connected
   "vcpus":     how many vCPUs query-cpus-fast and the thread list give (default 1)
-Actions: "close" (hang up), "silent" (never answer, stay connected), and raw bytes to send
-before the normal reply ("prepend"), instead of it ("raw"), or a payload framed as a packet
-instead of it ("reply"); QMP actions are a JSON object to answer with ({"error": ...}) or
+Actions: "close" (hang up), "silent" (never answer, stay connected), raw bytes sent instead of
+the reply ("raw") or before it ("prepend"), a payload framed as a packet instead of the reply
+("reply") or before it ("prepend_packet"); "repeat" repeats data, "then_close" hangs up after,
+"ack": false leaves the packet unacknowledged.
+QMP actions are a JSON object to answer with ({"error": ...}) or
 "close"/"silent"/{"raw": text}.
 
 Everything received is logged in order: ("qmp", command or "hmp <line>"), ("gdb", payload).
@@ -31,6 +33,8 @@ import threading
 
 # QEMU's x86_64 'g' reply: 16 GPRs, rip, eflags, 6 selectors, 3 bases, control registers...
 G_LEN = 560
+G_RBP = 6 * 8
+G_RSP = 7 * 8
 G_RIP = 16 * 8
 GREETING = {"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": ""},
                     "capabilities": []}}
@@ -43,6 +47,9 @@ def frame(payload):
 
 def g_reply():
     regs = bytearray(G_LEN)
+    # A frame pointer to follow, so that every sample reads memory ('m') once.
+    regs[G_RBP:G_RBP + 8] = (0xffff888000010000).to_bytes(8, "little")
+    regs[G_RSP:G_RSP + 8] = (0xffff888000010000 - 64).to_bytes(8, "little")
     regs[G_RIP:G_RIP + 8] = (0xffffffff81000000).to_bytes(8, "little")
     return regs.hex()
 
@@ -58,9 +65,11 @@ class FakeQemu:
         self._socks = []
         self._threads = []
         self._gdb_listener = None
+        self._gdb_clients = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._qmp_conn = None
+        self._qmp_send = threading.Lock()  # the flood and the replies share the stream
 
     # Life cycle -------------------------------------------------------------------------------
 
@@ -155,7 +164,8 @@ class FakeQemu:
         reply = dict(reply)
         if "id" in msg:
             reply["id"] = msg["id"]
-        conn.sendall(json.dumps(reply).encode() + b"\r\n")
+        with self._qmp_send:
+            conn.sendall(json.dumps(reply).encode() + b"\r\n")
         return True
 
     def _hide_paths(self, line):
@@ -211,23 +221,33 @@ class FakeQemu:
             s.close()
 
     def _flood(self):
-        n = self.case.get("flood", 0)
-        conn = self._qmp_conn
-        if not n or not conn:
-            return
-        ev = b"".join(json.dumps({"event": "STOP" if i % 2 else "RESUME",
-                                  "timestamp": {"seconds": 1, "microseconds": i}}).encode()
-                      + b"\r\n" for i in range(n))
-        try:
-            conn.sendall(ev)
-        except OSError:
-            pass
+        """While a gdbstub client is connected, "flood" events every 10 ms, as many as QEMU
+        sends when something pauses and resumes the guest that often."""
+        n, conn = self.case.get("flood", 0), self._qmp_conn
+        batch = b"".join(json.dumps({"event": "STOP" if i % 2 else "RESUME",
+                                     "timestamp": {"seconds": 1, "microseconds": i}}).encode()
+                         + b"\r\n" for i in range(n))
+        while not self._stop.wait(0.01) and self._gdb_clients:
+            try:
+                with self._qmp_send:
+                    conn.sendall(batch)
+            except OSError:
+                return
 
     # gdbstub ----------------------------------------------------------------------------------
 
     def _serve_gdb(self, conn):
         # A client connecting stops the guest, as QEMU's gdbstub does.
         self.running = False
+        self._gdb_clients += 1
+        if self.case.get("flood") and self._gdb_clients == 1:
+            self._spawn(self._flood)
+        try:
+            self._gdb_stream(conn)
+        finally:
+            self._gdb_clients -= 1
+
+    def _gdb_stream(self, conn):
         buf = b""
         try:
             while not self._stop.is_set():
@@ -242,15 +262,17 @@ class FakeQemu:
                     elif c == b"\x03":
                         buf = buf[1:]
                         self.running = False
-                        if not self._gdb_packet(conn, "\x03"):
+                        if not self._gdb_packet(conn, "\x03", self._fault("\x03")):
                             return
                     elif c == b"$":
                         end = buf.find(b"#")
                         if end < 0 or len(buf) < end + 3:
                             break
                         payload, buf = buf[1:end].decode("latin-1"), buf[end + 3:]
-                        conn.sendall(b"+")
-                        if not self._gdb_packet(conn, payload):
+                        fault = self._fault(payload)
+                        if not fault or fault.get("ack", True):
+                            conn.sendall(b"+")
+                        if not self._gdb_packet(conn, payload, fault):
                             return
                     else:
                         buf = buf[1:]
@@ -270,28 +292,29 @@ class FakeQemu:
                 return f
         return None
 
-    def _gdb_packet(self, conn, payload):
+    def _gdb_packet(self, conn, payload, fault):
         """Answer one packet (or the interrupt byte); False to hang up."""
         self._note("gdb", payload)
-        self._flood()
-        fault = self._fault(payload)
-        reply = self._gdb_default(payload)
-        if fault:
-            do, data = fault["do"], fault.get("data", "")
-            if do == "close":
-                return False
-            if do == "silent":
-                return True
-            if do == "raw":
-                conn.sendall(data.encode("latin-1"))
-                return not fault.get("then_close")
-            if do == "reply":
-                reply = data
-            if do == "prepend":
-                conn.sendall(data.encode("latin-1"))
-        if reply is not None:
-            conn.sendall(frame(reply))
-        return True
+        if not fault:
+            reply = self._gdb_default(payload)
+            if reply is not None:
+                conn.sendall(frame(reply))
+            return True
+        do, data = fault["do"], fault.get("data", "") * fault.get("repeat", 1)
+        if do == "close":
+            return False
+        if do == "silent":
+            return True
+        if do == "raw":
+            conn.sendall(data.encode("latin-1"))
+        elif do == "reply":
+            conn.sendall(frame(data))
+        elif do in ("prepend", "prepend_packet"):
+            conn.sendall(frame(data) if do == "prepend_packet" else data.encode("latin-1"))
+            reply = self._gdb_default(payload)
+            if reply is not None:
+                conn.sendall(frame(reply))
+        return not fault.get("then_close")
 
     def _gdb_default(self, p):
         if p == "\x03":
