@@ -115,7 +115,20 @@ class FakeQemu:
 
     # QMP --------------------------------------------------------------------------------------
 
+    def _hang_up(self, conn):
+        try:
+            conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        conn.close()
+
     def _serve_qmp(self, conn):
+        try:
+            self._qmp_stream(conn)
+        finally:
+            self._hang_up(conn)
+
+    def _qmp_stream(self, conn):
         self._qmp_conn = conn
         greeting = self.case.get("greeting", GREETING)
         try:
@@ -246,6 +259,7 @@ class FakeQemu:
             self._gdb_stream(conn)
         finally:
             self._gdb_clients -= 1
+            self._hang_up(conn)
 
     def _gdb_stream(self, conn):
         buf = b""
