@@ -13,6 +13,7 @@ A case (tests/peers/cases/NAME.json) changes the defaults:
   "gdb":       [{"on": prefix, "nth": N, "do": action, "data": ...}], on the Nth packet (from 1)
                whose payload starts with prefix ("\\u0003" is the interrupt byte)
   "flood":     QMP events sent every 10 ms while a gdbstub client is connected
+  "before_reply": QMP messages sent before every reply (events, other clients' replies)
   "vcpus":     how many vCPUs query-cpus-fast and the thread list give (default 1)
 Actions: "close" (hang up), "silent" (never answer, stay connected), raw bytes sent instead of
 the reply ("raw") or before it ("prepend"), a payload framed as a packet instead of the reply
@@ -177,8 +178,10 @@ class FakeQemu:
         reply = dict(reply)
         if "id" in msg:
             reply["id"] = msg["id"]
+        # What may come first: events, and the reply to someone else's command.
+        before = b"".join(json.dumps(m).encode() + b"\r\n" for m in self.case.get("before_reply", []))
         with self._qmp_send:
-            conn.sendall(json.dumps(reply).encode() + b"\r\n")
+            conn.sendall(before + json.dumps(reply).encode() + b"\r\n")
         return True
 
     def _hide_paths(self, line):
