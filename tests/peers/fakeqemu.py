@@ -20,7 +20,7 @@ the reply ("raw") or before it ("prepend"), a payload framed as a packet instead
 ("reply") or before it ("prepend_packet"); "repeat" repeats data, "then_close" hangs up after,
 "ack": false leaves the packet unacknowledged.
 QMP actions are a JSON object to answer with ({"error": ...}) or
-"close"/"silent"/{"raw": text}.
+"close"/"silent"/{"raw": text, "repeat": N}.
 
 Everything received is logged in order: ("qmp", command or "hmp <line>"), ("gdb", payload).
 Used in process by tests/integration/test_peers.py; run alone, it serves one case until killed:
@@ -169,7 +169,7 @@ class FakeQemu:
         if action == "silent":
             return True
         if isinstance(action, dict) and "raw" in action:
-            conn.sendall(action["raw"].encode())
+            conn.sendall(action["raw"].encode() * action.get("repeat", 1))
             return True
         reply = action if isinstance(action, dict) else {"return": self._qmp_default(cmd, args)}
         if reply.get("return") is NotImplemented:
