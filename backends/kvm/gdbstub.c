@@ -19,6 +19,7 @@
 struct gdb_conn {
 	int fd;
 	int need_ack;        /* a reply arrived that we have not acknowledged yet */
+	int broken;          /* an exchange failed halfway: what comes next may answer it */
 	size_t packet_size;
 	size_t rx_len;
 	char rx[RX_CAP];
@@ -115,7 +116,7 @@ static uint64_t stop_thread(const char *reply, size_t len)
  * Send the requests (after a 0x03 when ret_thread is set) in one write and collect n replies;
  * with ret_thread, the stop reply comes first and names the stopped thread.
  */
-static struct up_error *transact(struct gdb_conn *c, uint64_t *ret_thread,
+static struct up_error *exchange(struct gdb_conn *c, uint64_t *ret_thread,
 				 const char *const *requests, size_t n, const char **replies,
 				 size_t *lens)
 {
@@ -179,6 +180,29 @@ static struct up_error *transact(struct gdb_conn *c, uint64_t *ret_thread,
 	return NULL;
 }
 
+static struct up_error *broken_error(void)
+{
+	return up_error_create(UP_ERR_PROTOCOL, "gdbstub connection out of step after an earlier error");
+}
+
+/*
+ * exchange(), refused once an exchange failed after its requests went out: late or surplus
+ * replies would be taken for the answers to later requests.
+ */
+static struct up_error *transact(struct gdb_conn *c, uint64_t *ret_thread,
+				 const char *const *requests, size_t n, const char **replies,
+				 size_t *lens)
+{
+	struct up_error *err;
+
+	if (c->broken)
+		return broken_error();
+	err = exchange(c, ret_thread, requests, n, replies, lens);
+	if (err && err->code != UP_ERR_INVALID)
+		c->broken = 1;
+	return err;
+}
+
 struct up_error *gdb_transact(struct gdb_conn *c, const char *const *requests, size_t n,
 			      const char **replies, size_t *lens)
 {
@@ -209,9 +233,14 @@ struct up_error *gdb_continue(struct gdb_conn *c)
 {
 	static const char *const cont = "c";
 	char tx[16];
-	size_t txlen = frame_requests(c, 0, &cont, 1, tx, sizeof(tx)), arena_used = 0;
-	struct up_error *err = up_sock_send(c->fd, tx, txlen);
+	size_t txlen, arena_used = 0;
+	struct up_error *err;
 
+	if (c->broken)
+		return broken_error();
+	txlen = frame_requests(c, 0, &cont, 1, tx, sizeof(tx));
+	err = up_sock_send(c->fd, tx, txlen);
+	c->broken = 1;
 	if (err)
 		return up_error_prefix(err, "gdbstub");
 	c->need_ack = 0;
@@ -223,8 +252,10 @@ struct up_error *gdb_continue(struct gdb_conn *c)
 		err = next_unit(c, REPLY_TIMEOUT_MS, &arena_used, &kind, &payload, &len);
 		if (err)
 			return err;
-		if (kind == RSP_ACK)
+		if (kind == RSP_ACK) {
+			c->broken = 0;
 			return NULL;
+		}
 		if (kind == RSP_NAK)
 			return up_error_create(UP_ERR_PROTOCOL, "gdbstub rejected 'c'");
 	}

@@ -26,7 +26,9 @@ void gdb_close(struct gdb_conn *c);
 /*
  * Send each of the n requests in one write and wait for their n replies.  replies[i] points
  * into c's buffers and stays valid until the next call; lens[i] is its length.  Console
- * output packets ('O...') in between are skipped.  n is at most GDB_MAX_PIPELINE.
+ * output packets ('O...') in between are skipped.  n is at most GDB_MAX_PIPELINE.  Once an
+ * exchange fails after its requests went out (a timeout, a hang-up, a malformed packet), the
+ * connection is out of step and every later request on it fails too (gdb_continue() as well).
  */
 #define GDB_MAX_PIPELINE 32
 struct up_error *gdb_transact(struct gdb_conn *c, const char *const *requests, size_t n,

@@ -51,6 +51,7 @@ struct kvm_target {
 	uint64_t *tids;          /* gdbstub thread id of each vCPU */
 	uint64_t selected;       /* thread the stub's 'g'/'m' act on now; 0 = unknown */
 	int paused;
+	int stub_contacted;      /* we connected to a gdbstub, which stops the guest, if only once */
 	size_t max_read;
 	struct up_regs *regs;    /* every vCPU's registers, read once per pause */
 	int sysreg_num[MAX_SYSREGS];  /* 'p' number of arch->gdb_sysregs[i], -1: not offered */
@@ -290,6 +291,7 @@ static struct up_error *connect_stub(struct kvm_target *k, const struct up_targe
 		}
 		address = found ? found : k->stub_path;
 	}
+	k->stub_contacted = 1;
 	err = gdb_connect(address, &k->gdb);
 	free(found);
 	if (err)
@@ -511,11 +513,9 @@ static int remove_stub_and_run(struct kvm_target *k, int we_stopped_it)
 static void kvm_detach(struct up_target *t)
 {
 	struct kvm_target *k = to_kvm(t);
-	int had_gdb;
 
 	if (!k)
 		return;
-	had_gdb = k->gdb != NULL;
 	if (k->gdb) {
 		/*
 		 * Detach from a stopped guest: 'D' then resumes it.  Sent to a running guest, its
@@ -526,7 +526,11 @@ static void kvm_detach(struct up_target *t)
 		gdb_close(k->gdb);
 		k->gdb = NULL;
 	}
-	if (remove_stub_and_run(k, had_gdb))
+	/*
+	 * Any gdbstub we reached may have stopped the guest, also one that then failed to answer
+	 * and left us no connection to detach with.
+	 */
+	if (remove_stub_and_run(k, k->stub_contacted))
 		LOG(k, 1, "guest still stopped after detaching; resumed it through QMP");
 	qmp_close(k->qmp);
 	qemu_ram_close(k->ram);
