@@ -270,7 +270,7 @@ unit: $(UNIT_BINS) $(BUILD)/tests/data/inline_example $(BUILD)/tests/data/nofp_e
 	$(BUILD)/tests/data/nofp_arm64.elf
 
 test: deps
-	$(MAKE) all unit guests fuzz-run cross-arm64
+	$(MAKE) all unit guests fuzz-run cross-arm64 check-headers
 	BUILD=$(BUILD) tests/run.sh
 
 demo: deps
