@@ -492,14 +492,21 @@ static int remove_stub_and_run(struct kvm_target *k, int we_stopped_it)
 	char *out;
 	json_t *val;
 
-	if (k->stub_path && !qmp_hmp(k->qmp, "gdbserver none", &out))
-		free(out);
+	if (k->stub_path) {
+		err = qmp_hmp(k->qmp, "gdbserver none", &out);
+		if (!err)
+			free(out);
+		up_error_destroy(err);
+	}
 	/* Whatever went wrong before, the guest was running when we came and runs when we go. */
 	if (k->qmp && we_stopped_it) {
 		err = query_running(k, &running, NULL);
-		if (!err && !running && !qmp_execute(k->qmp, "cont", NULL, &val)) {
-			json_decref(val);
-			resumed = 1;
+		if (!err && !running) {
+			err = qmp_execute(k->qmp, "cont", NULL, &val);
+			if (!err) {
+				json_decref(val);
+				resumed = 1;
+			}
 		}
 		up_error_destroy(err);
 	}

@@ -8,6 +8,7 @@
 
 #define MSG_CAP (1024 * 1024)
 #define REPLY_TIMEOUT_MS 5000
+#define DRAIN_MAX_MESSAGES 4096  /* events read per qmp_drain at most */
 
 struct qmp {
 	int fd;
@@ -142,7 +143,11 @@ void qmp_reset(struct qmp *q)
 
 struct up_error *qmp_drain(struct qmp *q)
 {
-	for (;;) {
+	/*
+	 * Bounded: a peer that sends events faster than we parse them must not keep us here;
+	 * what is left waits for the next call.
+	 */
+	for (unsigned int n = 0; n < DRAIN_MAX_MESSAGES; n++) {
 		json_t *msg;
 		struct up_error *err = read_message(q, 0, &msg);
 
@@ -154,6 +159,7 @@ struct up_error *qmp_drain(struct qmp *q)
 			return err;
 		json_decref(msg);
 	}
+	return NULL;
 }
 
 struct up_error *qmp_connect(const char *address, struct qmp **ret)

@@ -36,7 +36,7 @@ struct up_error *qmp_hmp(struct qmp *q, const char *command_line, char **ret);
  */
 void qmp_reset(struct qmp *q);
 
-/* Read and discard whatever events are waiting, without blocking. */
+/* Read and discard the events waiting, without blocking: at most a few thousand a call. */
 struct up_error *qmp_drain(struct qmp *q);
 
 /* QEMU's process id when q is a unix socket (SO_PEERCRED); -1 over TCP. */
