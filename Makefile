@@ -7,6 +7,7 @@
 #   make test               install dependencies, build, run every test
 #   make demo               boot the demo guest under QEMU, profile it, write demo.folded
 #   make check-headers      every header compiles on its own
+#   make fuzz-long          every fuzzer for FUZZ_SECONDS (600) each; prints the inputs run
 #   make install            build/uniprof and its manual page under $(DESTDIR)$(PREFIX)
 #                           (PREFIX=/usr/local); make uninstall removes them
 
@@ -38,7 +39,7 @@ LIB_SRCS := \
 	arch/arm64/regs.c arch/arm64/frames.c arch/arm64/pgtable.c \
 	memory/memory.c memory/process.c \
 	unwind/cfi.c unwind/cfi_eval.c unwind/fp.c unwind/walk.c unwind/registry.c \
-	backends/registry.c backends/kvm/rsp.c backends/kvm/gdbstub.c backends/kvm/qmp.c \
+	backends/registry.c backends/kvm/rsp.c backends/kvm/gdbstub.c backends/kvm/qmp.c backends/kvm/qmp_replies.c \
 	backends/kvm/target_xml.c backends/kvm/ram_layout.c backends/kvm/qemu_ram.c backends/kvm/kvm.c \
 	symbolize/symtab.c symbolize/code.c symbolize/symfile.c symbolize/elf_symbols.c \
 	symbolize/map_symbols.c symbolize/pe.c symbolize/dwarf.c symbolize/demangle.c \
@@ -105,8 +106,9 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_RUNS ?= 20000
 FUZZ_MAX_LEN ?= 4096
 FUZZERS := fuzz_rsp fuzz_walk fuzz_symfile fuzz_target_xml fuzz_pgtable fuzz_ram_layout fuzz_raw fuzz_svg \
-	fuzz_unwind
+	fuzz_unwind fuzz_qmp
 fuzz_rsp_SRCS := backends/kvm/rsp.c
+fuzz_qmp_SRCS := backends/kvm/qmp.c backends/kvm/qmp_replies.c util/sock.c util/error.c
 fuzz_target_xml_SRCS := backends/kvm/target_xml.c util/error.c
 fuzz_walk_SRCS := arch/frame_records.c arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
 fuzz_symfile_SRCS := symbolize/symfile.c symbolize/elf_symbols.c symbolize/map_symbols.c \
@@ -124,7 +126,7 @@ fuzz_svg_SRCS := flamegraph/svg.c flamegraph/tree.c util/error.c
 fuzz_ram_layout_MAX_LEN := 8192
 FUZZ_BINS := $(if $(HAVE_FUZZ_CC),$(FUZZERS:%=$(BUILD)/fuzz/%))
 
-.PHONY: all deps test unit integration demo guests fuzz fuzz-run bench check-headers cross-arm64 clean \
+.PHONY: all deps test unit integration demo guests fuzz fuzz-run fuzz-long bench check-headers cross-arm64 clean \
 	install uninstall
 .DELETE_ON_ERROR:
 
@@ -157,8 +159,9 @@ $(BUILD)/fuzz/%: fuzz/%.c $$($$*_SRCS)
 fuzz: $(FUZZ_BINS)
 
 # Seeds: a tiny relocatable ELF for the symbol loader; QEMU's real monitor outputs and maps
-# (tests/unit/data/ram_layout) for its memory-map parsers; the checked-in recordings
-# (tests/unit/data/raw) for the raw reader; the other fuzzers start from nothing.
+# (tests/unit/data/ram_layout) for its memory-map parsers; what real QEMUs sent a QMP client
+# (tests/unit/data/qmp) for the QMP client; the checked-in recordings (tests/unit/data/raw) for
+# the raw reader; the other fuzzers start from nothing.
 $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o:
 	@mkdir -p $(@D)
 	printf 'int f(int x) { return x + 1; }\nint g(void) { return f(2); }\n' | \
@@ -177,19 +180,30 @@ $(BUILD)/fuzz/corpus/fuzz_raw/%: tests/unit/data/raw/%
 	@mkdir -p $(@D)
 	cp $< $@
 
+QMP_SEEDS := $(patsubst tests/unit/data/qmp/%,$(BUILD)/fuzz/corpus/fuzz_qmp/%, \
+	$(wildcard tests/unit/data/qmp/*.qmp))
+$(BUILD)/fuzz/corpus/fuzz_qmp/%: tests/unit/data/qmp/%
+	@mkdir -p $(@D)
+	cp $< $@
+
 $(BUILD)/fuzz/corpus/fuzz_unwind/seed: fuzz/unwind_seed.py
 	@mkdir -p $(@D)
 	python3 fuzz/unwind_seed.py > $@
 
-fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS) $(RAW_SEEDS) \
-		$(BUILD)/fuzz/corpus/fuzz_unwind/seed
-	@for f in $(foreach f,$(FUZZERS),$(f):$(or $($(f)_MAX_LEN),$(FUZZ_MAX_LEN))); do \
-		max=$${f#*:}; f=$${f%%:*}; \
-		mkdir -p $(BUILD)/fuzz/corpus/$$f; \
-		echo "fuzz: $$f, $(FUZZ_RUNS) runs"; \
-		$(BUILD)/fuzz/$$f -runs=$(FUZZ_RUNS) -max_len=$$max -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus/$$f \
-			> $(BUILD)/fuzz/$$f.log 2>&1 || { tail -n 30 $(BUILD)/fuzz/$$f.log; exit 1; }; \
-	done
+FUZZ_SEEDS := $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS) $(RAW_SEEDS) $(QMP_SEEDS) \
+	$(BUILD)/fuzz/corpus/fuzz_unwind/seed
+
+FUZZ_SPECS = $(foreach f,$(FUZZERS),$(f):$(or $($(f)_MAX_LEN),$(FUZZ_MAX_LEN)))
+
+# make test's short run: FUZZ_RUNS inputs per harness.
+fuzz-run: $(FUZZ_BINS) $(FUZZ_SEEDS)
+	fuzz/run.sh $(BUILD) runs $(FUZZ_RUNS) $(FUZZ_SPECS)
+
+# A long run: FUZZ_SECONDS per harness, one after the other; the corpora grow in
+# $(BUILD)/fuzz/corpus and serve the next runs.
+FUZZ_SECONDS ?= 600
+fuzz-long: $(FUZZ_BINS) $(FUZZ_SEEDS)
+	fuzz/run.sh $(BUILD) seconds $(FUZZ_SECONDS) $(FUZZ_SPECS)
 
 guests: $(GUEST_X86_64) $(GUEST_ARM64) $(GUEST_EFI_X86_64) $(GUEST_EFI_ARM64) \
 	$(GUEST_X86_64_NOFP) $(GUEST_ARM64_NOFP)

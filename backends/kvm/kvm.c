@@ -23,6 +23,7 @@
 #include "kvm.h"
 #include "qemu_ram.h"
 #include "qmp.h"
+#include "qmp_replies.h"
 #include "rsp.h"
 #include "target_xml.h"
 
@@ -80,12 +81,14 @@ static struct up_error *query_running(struct kvm_target *k, int *ret_running, ch
 
 	if (err)
 		return err;
-	status = json_string_value(json_object_get(val, "status"));
-	*ret_running = json_is_true(json_object_get(val, "running"));
-	if (ret_status)
-		*ret_status = strdup(status ? status : "unknown");
+	qmp_reply_status(val, ret_running, &status);
+	if (ret_status) {
+		*ret_status = strdup(status);
+		if (!*ret_status)
+			err = &up_error_nomem;
+	}
 	json_decref(val);
-	return NULL;
+	return err;
 }
 
 static struct up_error *query_arch(struct kvm_target *k)
@@ -96,7 +99,7 @@ static struct up_error *query_arch(struct kvm_target *k)
 
 	if (err)
 		return err;
-	name = json_string_value(json_object_get(val, "arch"));
+	name = qmp_reply_arch(val);
 	k->arch = name ? up_arch_find(name) : NULL;
 	if (!k->arch)
 		err = up_error_create(UP_ERR_UNSUPPORTED, "guest architecture %s is not supported",
@@ -108,24 +111,18 @@ static struct up_error *query_arch(struct kvm_target *k)
 static struct up_error *query_vcpus(struct kvm_target *k, long *ret_thread_id)
 {
 	json_t *val;
+	size_t n;
 	struct up_error *err = qmp_execute(k->qmp, "query-cpus-fast", NULL, &val);
-	size_t n = json_is_array(val) ? json_array_size(val) : 0;
 
 	if (err)
 		return err;
-	if (n == 0 || n > MAX_VCPUS) {
-		json_decref(val);
-		return up_error_create(UP_ERR_PROTOCOL, "QMP query-cpus-fast lists %zu vCPUs", n);
-	}
+	err = qmp_reply_vcpus(val, MAX_VCPUS, &n, ret_thread_id);
+	json_decref(val);
+	if (err)
+		return err;
 	k->nr_vcpus = n;
 	k->regs = calloc(n, sizeof(*k->regs));
-	if (!k->regs) {
-		json_decref(val);
-		return &up_error_nomem;
-	}
-	*ret_thread_id = json_integer_value(json_object_get(json_array_get(val, 0), "thread-id"));
-	json_decref(val);
-	return NULL;
+	return k->regs ? NULL : &up_error_nomem;
 }
 
 /* Start a gdbstub on a unix socket in a private directory; NULL and *ret_busy when QEMU already
@@ -133,6 +130,7 @@ static struct up_error *query_vcpus(struct kvm_target *k, long *ret_thread_id)
 static struct up_error *start_stub(struct kvm_target *k, int *ret_busy)
 {
 	char tmpl[] = "/tmp/uniprof.XXXXXX", *cmd, *out;
+	enum hmp_gdbserver result;
 	struct up_error *err;
 
 	*ret_busy = 0;
@@ -149,10 +147,10 @@ static struct up_error *start_stub(struct kvm_target *k, int *ret_busy)
 	free(cmd);
 	if (err)
 		return err;
-	/* HMP reports failure only in its text output. */
-	if (strstr(out, "duplicate") || strstr(out, "already")) {
+	result = hmp_gdbserver_result(out);
+	if (result == HMP_GDBSERVER_BUSY) {
 		*ret_busy = 1;
-	} else if (!strstr(out, "Waiting for gdb connection")) {
+	} else if (result == HMP_GDBSERVER_FAILED) {
 		size_t n = strcspn(out, "\r\n");
 
 		err = up_error_create(UP_ERR_PROTOCOL, "QEMU could not start a gdbstub: %.*s",

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../util/sock.h"
@@ -63,10 +64,19 @@ static struct up_error *send_json(struct qmp *q, json_t *msg)
 	return err;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 struct up_error *qmp_execute(struct qmp *q, const char *command, json_t *args, json_t **ret)
 {
 	json_t *req = json_object(), *msg, *val;
 	struct up_error *err;
+	int64_t start;
 
 	if (!req) {
 		json_decref(args);
@@ -80,10 +90,17 @@ struct up_error *qmp_execute(struct qmp *q, const char *command, json_t *args, j
 	json_decref(req);
 	if (err)
 		return up_error_prefix(err, "QMP %s", command);
+	start = now_ms();
 	for (;;) {
+		int64_t left = REPLY_TIMEOUT_MS - (now_ms() - start);
 		json_t *id;
 
-		err = read_message(q, REPLY_TIMEOUT_MS, &msg);
+		/*
+		 * One deadline for the reply, not one per message: a peer streaming events (or other
+		 * clients' replies) must not keep us here.
+		 */
+		err = left > 0 ? read_message(q, (int)left, &msg) :
+		      up_error_create(UP_ERR_TIMEOUT, "no reply within %d ms", REPLY_TIMEOUT_MS);
 		if (err)
 			return up_error_prefix(err, "QMP %s", command);
 		id = json_object_get(msg, "id");
@@ -162,22 +179,20 @@ struct up_error *qmp_drain(struct qmp *q)
 	return NULL;
 }
 
-struct up_error *qmp_connect(const char *address, struct qmp **ret)
+struct up_error *qmp_open(int fd, const char *address, struct qmp **ret)
 {
 	struct qmp *q = malloc(sizeof(*q));
 	struct up_error *err;
 	json_t *greeting, *val;
 
-	if (!q)
+	if (!q) {
+		close(fd);
 		return &up_error_nomem;
+	}
+	q->fd = fd;
 	q->len = 0;
 	q->next_id = 0;
 	q->address = address;
-	err = up_sock_connect(address, &q->fd);
-	if (err) {
-		free(q);
-		return up_error_prefix(err, "connecting to QMP");
-	}
 	err = read_message(q, REPLY_TIMEOUT_MS, &greeting);
 	if (err) {
 		qmp_close(q);
@@ -185,7 +200,7 @@ struct up_error *qmp_connect(const char *address, struct qmp **ret)
 		return up_error_create(UP_ERR_INVALID, "%s: not a QMP socket (no QMP greeting)",
 				       address);
 	}
-	if (!json_object_get(greeting, "QMP")) {
+	if (!json_is_object(json_object_get(greeting, "QMP"))) {
 		json_decref(greeting);
 		qmp_close(q);
 		return up_error_create(UP_ERR_INVALID, "%s: not a QMP socket (unexpected greeting)",
@@ -200,6 +215,17 @@ struct up_error *qmp_connect(const char *address, struct qmp **ret)
 	json_decref(val);
 	*ret = q;
 	return NULL;
+}
+
+struct up_error *qmp_connect(const char *address, struct qmp **ret)
+{
+	struct up_error *err;
+	int fd;
+
+	err = up_sock_connect(address, &fd);
+	if (err)
+		return up_error_prefix(err, "connecting to QMP");
+	return qmp_open(fd, address, ret);
 }
 
 void qmp_close(struct qmp *q)

@@ -17,6 +17,13 @@ struct qmp;
 /* Connect, check the greeting and negotiate capabilities. */
 struct up_error *qmp_connect(const char *address, struct qmp **ret);
 
+/*
+ * The same over a socket already connected to QEMU's monitor (a test's socketpair): q owns fd
+ * from now on, also when this fails (fd is closed).  address names the peer in messages and
+ * must outlive q.
+ */
+struct up_error *qmp_open(int fd, const char *address, struct qmp **ret);
+
 /* Close; NULL is a no-op. */
 void qmp_close(struct qmp *q);
 
