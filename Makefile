@@ -7,6 +7,8 @@
 #   make test               install dependencies, build, run every test
 #   make demo               boot the demo guest under QEMU, profile it, write demo.folded
 #   make check-headers      every header compiles on its own
+#   make clang-check        build and run the unit tier with clang (in build-clang/)
+#   make unit-valgrind      the unit tier under valgrind: leaks and bad accesses fail it
 #   make fuzz-long          every fuzzer for FUZZ_SECONDS (600) each; prints the inputs run
 #   make install            build/uniprof and its manual page under $(DESTDIR)$(PREFIX)
 #                           (PREFIX=/usr/local); make uninstall removes them
@@ -126,7 +128,7 @@ fuzz_svg_SRCS := flamegraph/svg.c flamegraph/tree.c util/error.c
 fuzz_ram_layout_MAX_LEN := 8192
 FUZZ_BINS := $(if $(HAVE_FUZZ_CC),$(FUZZERS:%=$(BUILD)/fuzz/%))
 
-.PHONY: all deps test unit integration demo guests fuzz fuzz-run fuzz-long bench check-headers cross-arm64 clean \
+.PHONY: all deps test unit integration demo guests fuzz fuzz-run fuzz-long bench check-headers clang-check unit-valgrind cross-arm64 clean \
 	install uninstall
 .DELETE_ON_ERROR:
 
@@ -256,17 +258,20 @@ bench: all guests unit $(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_f
 	BUILD=$(BUILD) python3 bench/kvm_sample_cost.py
 	BUILD=$(BUILD) python3 bench/unwind_cost.py
 
-# Test data: a program whose DWARF describes nested inlining (for test_symfiles).
+# Test data, built with GCC whatever CC is: the tests expect what GCC makes of these programs
+# (which calls it inlines, how it lays out frames).
+DATA_CC ?= gcc
+# A program whose DWARF describes nested inlining (for test_symfiles, test_pprof).
 $(BUILD)/tests/data/inline_example: tests/unit/data/inline_example.c
 	@mkdir -p $(@D)
-	$(CC) -g -O2 -o $@ $<
+	$(DATA_CC) -g -O2 -o $@ $<
 
 # A program without frame pointers and a snapshot of its own stack (for test_cfi_elf), and the
 # same kind of code for arm64, not run: its unwind tables only.
 NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -fasynchronous-unwind-tables -mno-red-zone -fcf-protection=none
 $(BUILD)/tests/data/nofp_example: tests/unit/data/nofp_example.c
 	@mkdir -p $(@D)
-	$(CC) $(NOFP_CFLAGS) -static -o $@ $<
+	$(DATA_CC) $(NOFP_CFLAGS) -static -o $@ $<
 
 $(BUILD)/tests/data/nofp_example.snap: $(BUILD)/tests/data/nofp_example
 	$< > $@
@@ -299,6 +304,17 @@ cross-arm64:
 		CC="aarch64-linux-gnu-gcc --sysroot=$$root" PKG_CONFIG=$(CURDIR)/scripts/arm64-pkg-config \
 		UNIPROF_ARM64_SYSROOT=$$root $(ARM64_BUILD)/uniprof
 
+# CI's second compiler: the same build and unit tier with clang, in build-clang.
+CLANG_BUILD := build-clang
+clang-check:
+	$(MAKE) CC=clang BUILD=$(CLANG_BUILD) SANITIZE= all unit
+	BUILD=$(CLANG_BUILD) tests/run.sh unit
+
+# The unit tier under valgrind: a leak, an invalid access or an uninitialised read fails it.
+VALGRIND := valgrind -q --leak-check=full --error-exitcode=1
+unit-valgrind: unit
+	UNIT_WRAPPER="$(VALGRIND)" BUILD=$(BUILD) tests/run.sh unit
+
 check-headers:
 	@for h in $$(git ls-files '*.h' | grep -v '^tests/guests/'); do \
 		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -fsyntax-only -x c - -I. || exit 1; \
@@ -318,6 +334,6 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/uniprof $(DESTDIR)$(MAN1DIR)/uniprof.1
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san $(CLANG_BUILD)
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

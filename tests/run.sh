@@ -4,6 +4,8 @@
 #   tests/run.sh              everything
 #   tests/run.sh unit         unit tests only
 #   tests/run.sh integration [FILE...]   integration tests only
+# UNIT_WRAPPER: a command each unit test binary runs under, e.g.
+#   UNIT_WRAPPER="valgrind -q --leak-check=full --error-exitcode=1" tests/run.sh unit
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -34,12 +36,13 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 			failed=$((failed + 1))
 			continue
 		fi
-		"$bin" >"$log" 2>&1
+		${UNIT_WRAPPER:-} "$bin" >"$log" 2>&1
 		rc=$?
 		cat "$log"
 		count
-		# A crash or an exit without a summary is a failure too.
+		# A crash, an exit without a summary or the wrapper's complaint is a failure too.
 		if [ $rc -ne 0 ] && ! grep -q '^\[  FAILED  \]' "$log"; then
+			echo "$bin exited with status $rc${UNIT_WRAPPER:+ under $UNIT_WRAPPER}"
 			failed=$((failed + 1))
 		fi
 	done

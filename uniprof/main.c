@@ -130,6 +130,8 @@ static void status_show(void *ctx, const struct sampler_stats *st, double elapse
 		status.width = n;
 }
 
+static void log_line(void *ctx, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static void log_line(void *ctx, int level, const char *fmt, ...)
 {
 	va_list ap;

@@ -15,6 +15,10 @@ struct up_error up_error_nomem = {
 
 static struct up_error *error_vcreate(enum up_error_code code, int errnum, uint64_t address,
 				      const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static struct up_error *error_vcreate(enum up_error_code code, int errnum, uint64_t address,
+				      const char *fmt, va_list ap)
 {
 	struct up_error *err = malloc(sizeof(*err));
 	char *msg;

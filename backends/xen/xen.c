@@ -107,6 +107,10 @@ static uint64_t stage_clock(void)
 
 static void logger_vmessage(struct xentoollog_logger *l, xentoollog_level level, int errnoval,
 			    const char *context, const char *format, va_list al)
+	__attribute__((format(printf, 5, 0)));
+
+static void logger_vmessage(struct xentoollog_logger *l, xentoollog_level level, int errnoval,
+			    const char *context, const char *format, va_list al)
 {
 	struct xen_logger *x = (struct xen_logger *)l;
 	char line[LOG_LINE];
