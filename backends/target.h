@@ -2,7 +2,8 @@
  * Targets: the virtual machine being profiled.
  *
  * Each backend (KVM/QEMU, Xen) exports one const struct up_target_ops.  A target object starts
- * with a pointer to its ops, so generic code calls t->ops->pause(t) without knowing the backend.
+ * with a pointer to its ops, so generic code calls t->ops->get_regs(t, ...) without knowing the
+ * backend (and pauses and resumes through up_target_pause() and up_target_resume()).
  * Which backends exist in this build is decided in backends/registry.c alone.
  *
  * Lifetime: attach() returns a running target; detach() leaves the guest running (resuming it
@@ -13,10 +14,12 @@
 #ifndef UP_BACKENDS_TARGET_H
 #define UP_BACKENDS_TARGET_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "../arch/arch.h"
+
 #include "../memory/source.h"
 #include "../util/error.h"
 
@@ -49,6 +52,12 @@ struct up_target {
 	 * after the next resume.
 	 */
 	uint64_t pauses;
+	/*
+	 * Where up_target_pause()/up_target_resume() publish whether a pause of theirs may be in
+	 * force (1 from just before pause() until a resume() that succeeded), or NULL: the
+	 * guardian's shared flag (uniprof/guard.c).  The backend never touches it.
+	 */
+	volatile sig_atomic_t *pause_mark;
 };
 
 struct up_target_ops {
@@ -97,5 +106,26 @@ struct up_target_ops {
 
 /* The backend called name, or NULL if this build lacks it. */
 const struct up_target_ops *up_backend_find(const char *name);
+
+/*
+ * t->ops->pause and t->ops->resume, publishing the pause state where t->pause_mark says.
+ * Callers outside the backend pause and resume through these.
+ */
+static inline struct up_error *up_target_pause(struct up_target *t)
+{
+	/* Set first: dying between the two leaves the mark on, and rescue checks anyway. */
+	if (t->pause_mark)
+		*t->pause_mark = 1;
+	return t->ops->pause(t);
+}
+
+static inline struct up_error *up_target_resume(struct up_target *t)
+{
+	struct up_error *err = t->ops->resume(t);
+
+	if (!err && t->pause_mark)
+		*t->pause_mark = 0;
+	return err;
+}
 
 #endif

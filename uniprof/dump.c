@@ -44,7 +44,7 @@ struct up_error *dump_take(struct up_target *t, struct up_memory *mem,
 	 * still stands where it stands.  Registers first, then the walks, as the sampler does.
 	 */
 	t0 = now_us();
-	err = t->ops->pause(t);
+	err = up_target_pause(t);
 	for (i = 0; !err && i < d.nr_vcpus; i++)
 		err = t->ops->get_regs(t, i, &d.regs[i]);
 	for (i = 0; !err && i < d.nr_vcpus; i++) {
@@ -58,7 +58,7 @@ struct up_error *dump_take(struct up_target *t, struct up_memory *mem,
 		err = unwinder->walk(&env, &d.regs[i], d.pcs + (size_t)i * d.max_depth, d.max_depth,
 				     &d.walks[i]);
 	}
-	rerr = t->ops->resume(t);
+	rerr = up_target_resume(t);
 	d.pause_us = now_us() - t0;
 	if (!err)
 		err = rerr;

@@ -9,31 +9,16 @@
 
 #include "guard.h"
 
-/* One target a process: the guardian's state is the CLI's. */
-static const struct up_target_ops *real_ops;
-static struct up_target_ops guarded_ops;
-static volatile sig_atomic_t *paused_flag;  /* shared with the guardian */
-static pid_t guardian = -1;
-static int dismiss_fd = -1;
-
-static struct up_error *guarded_pause(struct up_target *t)
-{
-	/* Set first: dying between the two leaves the flag on, and rescue checks anyway. */
-	*paused_flag = 1;
-	return real_ops->pause(t);
-}
-
-static struct up_error *guarded_resume(struct up_target *t)
-{
-	struct up_error *err = real_ops->resume(t);
-
-	if (!err)
-		*paused_flag = 0;
-	return err;
-}
+/* Everything the guardian needs, in uniprof and (as forked) in the guardian itself. */
+struct guard {
+	struct up_target *target;
+	volatile sig_atomic_t *paused;  /* a shared page: t->pause_mark while guarded */
+	pid_t pid;                      /* the guardian */
+	int dismiss_fd;                 /* our end of the pipe the guardian reads */
+};
 
 /* The guardian: wait until uniprof dismisses us or dies (the pipe's end closes). */
-static void guard(struct up_target *t, int fd)
+static void guard(const struct guard *g, int fd)
 {
 	char c = 0;
 	ssize_t n;
@@ -48,57 +33,65 @@ static void guard(struct up_target *t, int fd)
 	while (n < 0 && errno == EINTR);
 	if (n == 1 && c == 'x')
 		_exit(0);
-	real_ops->rescue(t, *paused_flag);
+	g->target->ops->rescue(g->target, *g->paused);
 	_exit(0);
 }
 
-struct up_error *guard_start(struct up_target *t)
+static void guard_free(struct guard *g)
 {
-	int fds[2];
-	pid_t pid;
+	if (g->paused != MAP_FAILED)
+		munmap((void *)g->paused, sizeof(*g->paused));
+	free(g);
+}
 
+struct up_error *guard_start(struct up_target *t, struct guard **ret)
+{
+	struct guard *g;
+	int fds[2], e;
+
+	*ret = NULL;
 	if (!t->ops->rescue)
 		return NULL;
-	paused_flag = mmap(NULL, sizeof(*paused_flag), PROT_READ | PROT_WRITE,
-			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (paused_flag == MAP_FAILED)
-		return up_error_errno(errno, "starting the guardian");
-	*paused_flag = 0;
-	if (pipe2(fds, O_CLOEXEC))
-		return up_error_errno(errno, "starting the guardian");
-	/* The guardian needs the real operations too: set them before it is forked. */
-	real_ops = t->ops;
-	pid = fork();
-	if (pid < 0) {
-		int e = errno;
-
-		close(fds[0]);
-		close(fds[1]);
+	g = malloc(sizeof(*g));
+	if (!g)
+		return &up_error_nomem;
+	g->target = t;
+	g->paused = mmap(NULL, sizeof(*g->paused), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (g->paused == MAP_FAILED || pipe2(fds, O_CLOEXEC)) {
+		e = errno;
+		guard_free(g);
 		return up_error_errno(e, "starting the guardian");
 	}
-	if (pid == 0) {
+	*g->paused = 0;
+	g->pid = fork();
+	if (g->pid < 0) {
+		e = errno;
+		close(fds[0]);
 		close(fds[1]);
-		guard(t, fds[0]);
+		guard_free(g);
+		return up_error_errno(e, "starting the guardian");
+	}
+	if (g->pid == 0) {
+		close(fds[1]);
+		guard(g, fds[0]);
 	}
 	close(fds[0]);
-	guardian = pid;
-	dismiss_fd = fds[1];
-	guarded_ops = *t->ops;
-	guarded_ops.pause = guarded_pause;
-	guarded_ops.resume = guarded_resume;
-	t->ops = &guarded_ops;
+	g->dismiss_fd = fds[1];
+	t->pause_mark = g->paused;
+	*ret = g;
 	return NULL;
 }
 
-void guard_stop(struct up_target *t)
+void guard_stop(struct guard *g)
 {
-	if (guardian < 0)
+	if (!g)
 		return;
-	while (write(dismiss_fd, "x", 1) < 0 && errno == EINTR)
+	while (write(g->dismiss_fd, "x", 1) < 0 && errno == EINTR)
 		;
-	close(dismiss_fd);
-	while (waitpid(guardian, NULL, 0) < 0 && errno == EINTR)
+	close(g->dismiss_fd);
+	while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	guardian = -1;
-	t->ops = real_ops;
+	g->target->pause_mark = NULL;
+	guard_free(g);
 }

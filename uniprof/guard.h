@@ -8,13 +8,17 @@
 
 #include "../backends/target.h"
 
-/*
- * Fork the guardian for t and route t's pause and resume through it, so it knows whether a
- * pause of ours is in force.  Without a rescue operation, does nothing.
- */
-struct up_error *guard_start(struct up_target *t);
+struct guard;
 
-/* Dismiss the guardian (call before detaching) and wait for it.  Safe without a guardian. */
-void guard_stop(struct up_target *t);
+/*
+ * Fork the guardian for t.  From now on up_target_pause()/up_target_resume() on t publish the
+ * pause state in a flag the guardian shares (t->pause_mark), so it knows whether a pause of
+ * ours may be in force; t's operations are left as they are.  Without a rescue operation
+ * there is nothing to guard: *ret is NULL.
+ */
+struct up_error *guard_start(struct up_target *t, struct guard **ret);
+
+/* Dismiss the guardian (call before detaching), wait for it and free g.  NULL is a no-op. */
+void guard_stop(struct guard *g);
 
 #endif

@@ -392,9 +392,9 @@ static const char *output_name(const struct options *opts)
 
 /* Let the guest go: dismiss the guardian, free the reader, detach. */
 static void release(const struct up_target_ops *backend, struct up_target *target,
-		    struct up_memory *memory)
+		    struct guard *guard, struct up_memory *memory)
 {
-	guard_stop(target);
+	guard_stop(guard);
 	up_memory_destroy(memory);
 	backend->detach(target);
 }
@@ -432,7 +432,7 @@ static struct up_unwind_env unwind_env(struct up_symbolizer *sym, struct up_cfi 
 
 /* --dump: one pause for every vCPU's stack, then, with the guest let go, the backtraces. */
 static int run_dump(const struct options *opts, const struct up_target_ops *backend,
-		    struct up_target *target, struct up_memory *memory, struct up_symbolizer *sym,
+		    struct up_target *target, struct guard *guard, struct up_memory *memory, struct up_symbolizer *sym,
 		    struct up_cfi *cfi, struct output *output)
 {
 	struct dump_options dopts = {
@@ -445,7 +445,7 @@ static int run_dump(const struct options *opts, const struct up_target_ops *back
 	struct dump dump;
 
 	err = dump_take(target, memory, &dopts, &dump);
-	release(backend, target, memory);
+	release(backend, target, guard, memory);
 	if (err) {
 		output_abandon(output);
 		return report(up_error_prefix(err, "reading the stacks"));
@@ -469,6 +469,7 @@ static int run_sampling(const struct options *opts)
 	struct sampler_options sopts;
 	struct sampler_stats stats;
 	struct up_target *target = NULL;
+	struct guard *guard = NULL;
 	struct up_memory *memory = NULL;
 	struct up_error *err, *run_err;
 	struct output output;
@@ -501,7 +502,7 @@ static int run_sampling(const struct options *opts)
 		return report(err);
 	}
 
-	err = guard_start(target);
+	err = guard_start(target, &guard);
 	if (!err)
 		err = up_memory_create(target, &memory);
 	if (!err) {
@@ -526,7 +527,7 @@ static int run_sampling(const struct options *opts)
 								   : "frame pointers only");
 	}
 	if (!err && opts->dump) {
-		rc = run_dump(opts, backend, target, memory, &sym, cfi, &output);
+		rc = run_dump(opts, backend, target, guard, memory, &sym, cfi, &output);
 		up_cfi_destroy(cfi);
 		up_symbolizer_deinit(&sym);
 		return rc;
@@ -543,7 +544,7 @@ static int run_sampling(const struct options *opts)
 			err = up_error_prefix(err, "%s", output_name(opts));
 	}
 	if (err) {
-		release(backend, target, memory);
+		release(backend, target, guard, memory);
 		output_abandon(&output);
 		up_cfi_destroy(cfi);
 		up_profile_deinit(&profile);
@@ -577,7 +578,7 @@ static int run_sampling(const struct options *opts)
 	profile.meta.samples = stats.samples;
 	profile.meta.truncated = stats.truncated;
 	log_memory_stats(memory, &stats, cfi);
-	release(backend, target, memory);
+	release(backend, target, guard, memory);
 	if (output_reader_gone(&output)) {
 		/* Whatever else happened, nothing written now would be read: one line says why. */
 		fprintf(stderr, "uniprof: the output's reader has gone (closed pipe): stopped after "

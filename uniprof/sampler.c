@@ -39,7 +39,7 @@ static struct up_error *take_sample(struct up_target *t, struct up_memory *mem,
 	struct up_error *err, *rerr;
 	unsigned int i;
 
-	err = t->ops->pause(t);
+	err = up_target_pause(t);
 	for (i = 0; !err && i < s->nr_vcpus; i++) {
 		s->stale[i] = 0;
 		if (t->ops->vcpu_stale)
@@ -69,7 +69,7 @@ static struct up_error *take_sample(struct up_target *t, struct up_memory *mem,
 	}
 	/* Resume whatever happened above. */
 	s->resume_at = now_ns();
-	rerr = t->ops->resume(t);
+	rerr = up_target_resume(t);
 	if (err) {
 		up_error_destroy(rerr);
 		return err;

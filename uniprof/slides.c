@@ -30,7 +30,7 @@ static double now_us(void)
 static struct up_error *collect(struct up_target *t, uint64_t *pcs, size_t *nr, size_t cap)
 {
 	unsigned int n = t->ops->nr_vcpus(t);
-	struct up_error *err = t->ops->pause(t), *rerr;
+	struct up_error *err = up_target_pause(t), *rerr;
 
 	for (unsigned int i = 0; !err && i < n; i++) {
 		struct up_regs regs;
@@ -41,7 +41,7 @@ static struct up_error *collect(struct up_target *t, uint64_t *pcs, size_t *nr, 
 		if (!err && regs.lr && *nr < cap)
 			pcs[(*nr)++] = regs.lr;
 	}
-	rerr = t->ops->resume(t);
+	rerr = up_target_resume(t);
 	if (err) {
 		up_error_destroy(rerr);
 		return err;
@@ -78,10 +78,10 @@ struct up_error *find_slides(struct up_target *t, struct up_memory *mem, struct 
 		probe.pcs = pcs;
 		probe.nr_pcs = nr;
 		t0 = now_us();
-		err = t->ops->pause(t);
+		err = up_target_pause(t);
 		if (!err)
 			err = up_symbolizer_find_slides(s, &probe);
-		rerr = t->ops->resume(t);
+		rerr = up_target_resume(t);
 		*ret_pause_us = now_us() - t0;
 		if (!err)
 			err = rerr;
