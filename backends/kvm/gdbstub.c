@@ -261,16 +261,23 @@ struct up_error *gdb_continue(struct gdb_conn *c)
 	}
 }
 
-struct up_error *gdb_detach(struct gdb_conn *c)
+struct up_error *gdb_detach(struct gdb_conn *c, uint64_t pid)
 {
 	const char *reply;
+	char req[32];
 	size_t len;
-	struct up_error *err = gdb_request(c, "D", &reply, &len);
+	struct up_error *err;
 
+	if (pid)
+		snprintf(req, sizeof(req), "D;%llx", (unsigned long long)pid);
+	else
+		snprintf(req, sizeof(req), "D");
+	err = gdb_request(c, req, &reply, &len);
 	if (err)
 		return err;
 	if (len != 2 || memcmp(reply, "OK", 2))
-		return up_error_create(UP_ERR_PROTOCOL, "gdbstub refused to detach");
+		return up_error_create(UP_ERR_PROTOCOL, "gdbstub refused to detach ('%s' answered "
+				       "'%.*s')", req, (int)(len < 16 ? len : 16), reply);
 	return NULL;
 }
 

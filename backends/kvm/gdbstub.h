@@ -52,8 +52,13 @@ struct up_error *gdb_interrupt_transact(struct gdb_conn *c, const char *const *r
 /* Let the guest run ('c').  Returns once the stub acknowledged the request. */
 struct up_error *gdb_continue(struct gdb_conn *c);
 
-/* Detach ('D'): the stub resumes the guest.  The connection stays open for gdb_close(). */
-struct up_error *gdb_detach(struct gdb_conn *c);
+/*
+ * Detach: 'D', or with pid non-zero 'D;pid', the form a stub in multiprocess mode requires
+ * (its thread ids read "p<pid>.<tid>"; QEMU keeps that mode from an earlier gdb session).  A
+ * stub resumes the guest once no process is left attached.  The connection stays open for
+ * gdb_close().
+ */
+struct up_error *gdb_detach(struct gdb_conn *c, uint64_t pid);
 
 /*
  * Read a whole qXfer object (e.g. object "features", annex "target.xml").  *ret is malloc'd,

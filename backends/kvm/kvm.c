@@ -50,6 +50,7 @@ struct kvm_target {
 	const struct up_arch *arch;
 	unsigned int nr_vcpus;
 	uint64_t *tids;          /* gdbstub thread id of each vCPU */
+	uint64_t *pids;          /* its process id in multiprocess mode ("p<pid>.<tid>"), else 0 */
 	uint64_t selected;       /* thread the stub's 'g'/'m' act on now; 0 = unknown */
 	int paused;
 	int stub_contacted;      /* we connected to a gdbstub, which stops the guest, if only once */
@@ -227,7 +228,8 @@ static struct up_error *list_threads(struct kvm_target *k)
 	struct up_error *err;
 
 	k->tids = calloc(k->nr_vcpus, sizeof(*k->tids));
-	if (!k->tids)
+	k->pids = calloc(k->nr_vcpus, sizeof(*k->pids));
+	if (!k->tids || !k->pids)
 		return &up_error_nomem;
 	for (;;) {
 		const char *p, *end;
@@ -242,20 +244,22 @@ static struct up_error *list_threads(struct kvm_target *k)
 		p = reply + 1;
 		end = reply + len;
 		while (p < end) {
-			uint64_t tid;
+			uint64_t tid, pid = 0;
 
+			/* "p<pid>.<tid>": the stub is in multiprocess mode. */
 			if (*p == 'p') {
-				const char *dot = memchr(p, '.', end - p);
-
-				if (!dot)
-					break;
-				p = dot + 1;
+				p++;
+				if (!up_parse_hex(&p, end, &pid) || !pid || p == end || *p != '.')
+					return up_error_create(UP_ERR_PROTOCOL,
+							       "bad thread id from gdbstub");
+				p++;
 			}
 			if (!up_parse_hex(&p, end, &tid))
 				return up_error_create(UP_ERR_PROTOCOL, "bad thread id from gdbstub");
 			if (count == k->nr_vcpus)
 				return up_error_create(UP_ERR_PROTOCOL,
 						       "gdbstub lists more threads than QMP lists vCPUs");
+			k->pids[count] = pid;
 			k->tids[count++] = tid;
 			if (p < end && *p == ',')
 				p++;
@@ -515,6 +519,29 @@ static int remove_stub_and_run(struct kvm_target *k, int we_stopped_it)
 	return resumed;
 }
 
+/*
+ * Detach the way the stub's mode wants: plain 'D', or in multiprocess mode 'D;pid' for each
+ * process our threads belong to (the stub resumes the guest when the last one goes).  Errors
+ * are left to remove_stub_and_run, which finds the guest stopped and resumes it.
+ */
+static void detach_stub(struct kvm_target *k)
+{
+	size_t n = k->pids ? k->nr_vcpus : 0, i, j, done = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!k->pids[i])
+			continue;
+		for (j = 0; j < i && k->pids[j] != k->pids[i]; j++)
+			;
+		if (j < i)
+			continue;  /* already detached */
+		up_error_destroy(gdb_detach(k->gdb, k->pids[i]));
+		done++;
+	}
+	if (!done)
+		up_error_destroy(gdb_detach(k->gdb, 0));
+}
+
 static void kvm_detach(struct up_target *t)
 {
 	struct kvm_target *k = to_kvm(t);
@@ -527,7 +554,7 @@ static void kvm_detach(struct up_target *t)
 		 * first byte would stop the guest behind the stub's back.
 		 */
 		up_error_destroy(kvm_pause(&k->base));
-		up_error_destroy(gdb_detach(k->gdb));
+		detach_stub(k);
 		gdb_close(k->gdb);
 		k->gdb = NULL;
 	}
@@ -542,6 +569,7 @@ static void kvm_detach(struct up_target *t)
 	free(k->stub_path);
 	free(k->stub_dir);
 	free(k->tids);
+	free(k->pids);
 	free(k->regs);
 	free(k);
 }

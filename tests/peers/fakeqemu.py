@@ -15,6 +15,9 @@ A case (tests/peers/cases/NAME.json) changes the defaults:
   "flood":     QMP events sent every 10 ms while a gdbstub client is connected
   "before_reply": QMP messages sent before every reply (events, other clients' replies)
   "vcpus":     how many vCPUs query-cpus-fast and the thread list give (default 1)
+  "multiprocess": the stub is in multiprocess mode, as QEMU 7.2 stays after a gdb session that
+               negotiated multiprocess+: thread ids "p01.0N", and a plain 'D' is refused (E22);
+               'D;1' detaches
 Actions: "close" (hang up), "silent" (never answer, stay connected), raw bytes sent instead of
 the reply ("raw") or before it ("prepend"), a payload framed as a packet instead of the reply
 ("reply") or before it ("prepend_packet"); "repeat" repeats data, "then_close" hangs up after,
@@ -62,6 +65,7 @@ class FakeQemu:
         self.log = []
         self.running = True
         self.vcpus = case.get("vcpus", 1)
+        self.multiprocess = case.get("multiprocess", False)
         self.counts = {}
         self._socks = []
         self._threads = []
@@ -335,11 +339,12 @@ class FakeQemu:
 
     def _gdb_default(self, p):
         if p == "\x03":
-            return "T02thread:01;"
+            return "T02thread:p01.01;" if self.multiprocess else "T02thread:01;"
         if p.startswith("qSupported"):
             return "PacketSize=1000;qXfer:features:read+"
         if p == "qfThreadInfo":
-            return "m" + ",".join("%x" % (i + 1) for i in range(self.vcpus))
+            form = "p01.%02x" if self.multiprocess else "%x"
+            return "m" + ",".join(form % (i + 1) for i in range(self.vcpus))
         if p == "qsThreadInfo":
             return "l"
         if p.startswith("H"):
@@ -354,7 +359,10 @@ class FakeQemu:
         if p == "c":
             self.running = True
             return None
-        if p == "D":
+        if p == "D" or p.startswith("D;"):
+            # QEMU: in multiprocess mode 'D' needs the pid; otherwise any pid is taken as 1.
+            if self.multiprocess and p != "D;1":
+                return "E22"
             self.running = True
             return "OK"
         return ""
