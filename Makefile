@@ -256,6 +256,7 @@ bench: all guests unit $(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_f
 	$(BUILD)/bench/svg_size
 	$(BUILD)/bench/unwind_walk $(BUILD)
 	BUILD=$(BUILD) python3 bench/kvm_sample_cost.py
+	BUILD=$(BUILD) python3 bench/kvm_sigkill.py
 	BUILD=$(BUILD) python3 bench/unwind_cost.py
 
 # Test data, built with GCC whatever CC is: the tests expect what GCC makes of these programs

@@ -35,6 +35,8 @@ enum up_memory_access {
 	UP_MEMORY_GDBSTUB,  /* the gdbstub's 'm' packets */
 };
 
+struct up_target;
+
 struct up_target_options {
 	const char *qmp;        /* KVM: QMP socket, "PATH" or "HOST:PORT" */
 	const char *gdb;        /* KVM: an already-open gdbstub; NULL = start one through QMP */
@@ -42,6 +44,15 @@ struct up_target_options {
 	const char *domain;     /* Xen: domain id or name */
 	up_log_fn *log;
 	void *log_ctx;
+	/*
+	 * May be NULL.  Called by a successful attach exactly once, with t holding what rescue()
+	 * needs, before the first step that may stop the guest (KVM: connecting to the gdbstub),
+	 * or at its end when nothing in attach stops the guest: where the CLI forks its
+	 * guardian, so that no moment leaves a stopped guest without one.  A failure fails the
+	 * attach.  An attach that fails after the call frees t all the same.
+	 */
+	struct up_error *(*prepare_rescue)(void *ctx, struct up_target *t);
+	void *prepare_rescue_ctx;
 };
 
 struct up_target {

@@ -83,7 +83,7 @@ struct up_error *guard_start(struct up_target *t, struct guard **ret)
 	return NULL;
 }
 
-void guard_stop(struct guard *g)
+void guard_stop(struct guard *g, struct up_target *t)
 {
 	if (!g)
 		return;
@@ -92,6 +92,7 @@ void guard_stop(struct guard *g)
 	close(g->dismiss_fd);
 	while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	g->target->pause_mark = NULL;
+	if (t)
+		t->pause_mark = NULL;
 	guard_free(g);
 }

@@ -18,7 +18,11 @@ struct guard;
  */
 struct up_error *guard_start(struct up_target *t, struct guard **ret);
 
-/* Dismiss the guardian (call before detaching), wait for it and free g.  NULL is a no-op. */
-void guard_stop(struct guard *g);
+/*
+ * Dismiss the guardian, wait for it and free g.  NULL is a no-op.  t is the target guarded,
+ * before it is detached (its pause_mark is cleared), or NULL when it is gone already (an
+ * attach that failed after guard_start).
+ */
+void guard_stop(struct guard *g, struct up_target *t);
 
 #endif

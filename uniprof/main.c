@@ -392,11 +392,17 @@ static const char *output_name(const struct options *opts)
 	return opts->output ? opts->output : "standard output";
 }
 
+/* attach's prepare_rescue: fork the guardian before anything may stop the guest. */
+static struct up_error *start_guardian(void *ctx, struct up_target *t)
+{
+	return guard_start(t, ctx);
+}
+
 /* Let the guest go: dismiss the guardian, free the reader, detach. */
 static void release(const struct up_target_ops *backend, struct up_target *target,
 		    struct guard *guard, struct up_memory *memory)
 {
-	guard_stop(guard);
+	guard_stop(guard, target);
 	up_memory_destroy(memory);
 	backend->detach(target);
 }
@@ -497,16 +503,17 @@ static int run_sampling(const struct options *opts)
 	topts.gdb = opts->gdb;
 	topts.memory = opts->memory;
 	topts.domain = opts->domain;
+	topts.prepare_rescue = start_guardian;
+	topts.prepare_rescue_ctx = &guard;
 	err = backend->attach(&topts, &target);
 	if (err) {
+		guard_stop(guard, NULL);  /* attach freed the target */
 		output_abandon(&output);
 		up_symbolizer_deinit(&sym);
 		return report(err);
 	}
 
-	err = guard_start(target, &guard);
-	if (!err)
-		err = up_memory_create(target, &memory);
+	err = up_memory_create(target, &memory);
 	if (!err) {
 		log_line(NULL, 1, "guest memory: %s", up_memory_description(memory));
 		err = find_slides(target, memory, &sym, &slide_pause_us);

@@ -126,15 +126,11 @@ static struct up_error *query_vcpus(struct kvm_target *k, long *ret_thread_id)
 	return k->regs ? NULL : &up_error_nomem;
 }
 
-/* Start a gdbstub on a unix socket in a private directory; NULL and *ret_busy when QEMU already
- * has one. */
-static struct up_error *start_stub(struct kvm_target *k, int *ret_busy)
+/* The private directory and the path of the gdbstub socket start_stub asks QEMU for. */
+static struct up_error *make_stub_dir(struct kvm_target *k)
 {
-	char tmpl[] = "/tmp/uniprof.XXXXXX", *cmd, *out;
-	enum hmp_gdbserver result;
-	struct up_error *err;
+	char tmpl[] = "/tmp/uniprof.XXXXXX";
 
-	*ret_busy = 0;
 	if (!mkdtemp(tmpl))
 		return up_error_errno(errno, "creating a directory for the gdbstub socket");
 	k->stub_dir = strdup(tmpl);
@@ -142,6 +138,17 @@ static struct up_error *start_stub(struct kvm_target *k, int *ret_busy)
 		k->stub_path = NULL;
 		return &up_error_nomem;
 	}
+	return NULL;
+}
+
+/* Start a gdbstub on k->stub_path; NULL and *ret_busy when QEMU already has one. */
+static struct up_error *start_stub(struct kvm_target *k, int *ret_busy)
+{
+	char *cmd, *out;
+	enum hmp_gdbserver result;
+	struct up_error *err;
+
+	*ret_busy = 0;
 	if (asprintf(&cmd, "gdbserver unix:%s,server=on,wait=off", k->stub_path) < 0)
 		return &up_error_nomem;
 	err = qmp_hmp(k->qmp, cmd, &out);
@@ -280,6 +287,21 @@ static struct up_error *connect_stub(struct kvm_target *k, const struct up_targe
 	struct up_error *err;
 	int busy;
 
+	if (!address) {
+		err = make_stub_dir(k);
+		if (err)
+			return err;
+	}
+	/*
+	 * Starting a gdbstub and connecting to it (which stops the guest) are the first steps the
+	 * rescue may have to undo: whoever runs it must be there first.  It finds out whether our
+	 * gdbstub was started by its socket (see kvm_rescue).
+	 */
+	if (opts->prepare_rescue) {
+		err = opts->prepare_rescue(opts->prepare_rescue_ctx, &k->base);
+		if (err)
+			return err;
+	}
 	if (!address) {
 		err = start_stub(k, &busy);
 		if (err)
@@ -494,7 +516,8 @@ static int remove_stub_and_run(struct kvm_target *k, int we_stopped_it)
 	char *out;
 	json_t *val;
 
-	if (k->stub_path) {
+	/* Ours only if QEMU made its socket (not when it refused: it had a gdbstub of its own). */
+	if (k->stub_path && !access(k->stub_path, F_OK)) {
 		err = qmp_hmp(k->qmp, "gdbserver none", &out);
 		if (!err)
 			free(out);
@@ -822,11 +845,18 @@ static void kvm_rescue(struct up_target *t, int paused)
 {
 	struct kvm_target *k = to_kvm(t);
 
+	int running;
+
 	(void)paused;  /* the run state says it better: the guest ran when we attached */
 	/* Our copy of the gdbstub connection is the last: closing it ends the session. */
 	gdb_close(k->gdb);
 	k->gdb = NULL;
 	qmp_reset(k->qmp);
+	/*
+	 * One round trip first: QMP runs commands in order, so the dead process's last one (maybe
+	 * the gdbserver that makes our socket, if we were forked before it) is done after it.
+	 */
+	up_error_destroy(query_running(k, &running, NULL));
 	remove_stub_and_run(k, 1);
 }
 

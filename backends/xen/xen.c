@@ -285,6 +285,14 @@ static struct up_error *xen_attach(const struct up_target_options *opts, struct 
 		xen_detach(&x->base);
 		return err;
 	}
+	/* Nothing above paused the domain. */
+	if (opts->prepare_rescue) {
+		err = opts->prepare_rescue(opts->prepare_rescue_ctx, &x->base);
+		if (err) {
+			xen_detach(&x->base);
+			return err;
+		}
+	}
 	x->last_poll = x->last_flush = now_ns();
 	LOG(x, 1, "attached: domain %u (%s), %s%s guest, %u vCPUs", x->domid,
 	    x->name ? x->name : "no name",

@@ -214,6 +214,34 @@ def linux_guest(work="dd"):
     return Guest("qemu-system-x86_64", args, timeout=180), paths["system_map"]
 
 
+def sigkill_and_wait(guest, args, delay, timeout=15):
+    """Start uniprof with args, SIGKILL it delay seconds later, and wait for the guest to run
+    again (its guardian resumes it).  Returns the seconds from the kill to QMP's first
+    "running", or None if it did not say so within timeout.  QMP serves one client at a time,
+    so the first answer comes once the guardian, which holds uniprof's connection, is done."""
+    p = subprocess.Popen([UNIPROF] + list(args), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    track_process(p)
+    time.sleep(delay)
+    killed = time.monotonic()
+    p.kill()
+    p.wait()
+    untrack_process(p)
+    while time.monotonic() - killed < timeout:
+        try:
+            q = QMP(guest.qmp_path, timeout=max(0.1, timeout - (time.monotonic() - killed)))
+            try:
+                status = q.execute("query-status")["status"]
+            finally:
+                q.close()
+        except (OSError, ValueError):
+            status = None
+        if status == "running":
+            return time.monotonic() - killed
+        time.sleep(0.005)
+    return None
+
+
 def run_uniprof(args, timeout=120, command=None):
     """Run the built uniprof (or command, a list that runs it another way); returns
     (returncode, stdout, stderr)."""

@@ -3,12 +3,13 @@ reader going away, a full disk under -o, QEMU killed mid-run.  Each time uniprof
 with one line saying why and a non-zero status, leaves no file that looks complete when the
 profile could not be written whole, and leaves the guest running."""
 import os
+import random
 import signal
 import subprocess
 import time
 import unittest
 
-from guestlib import UNIPROF, parse_folded, tempdir, x86_64_guest
+from guestlib import UNIPROF, parse_folded, sigkill_and_wait, tempdir, x86_64_guest
 
 
 def messages(err):
@@ -110,6 +111,26 @@ class Faults(unittest.TestCase):
         self.assertEqual(proc.returncode, 1, proc.stderr)
         self.assertEqual(len(messages(proc.stderr)), 1, proc.stderr)
         self.assertEqual(os.path.getsize(older), 0)
+        self.assert_running()
+
+    def test_sigkill_at_random_moments(self):
+        # Killed anywhere (attaching, searching slides, sampling at 1000 Hz), uniprof leaves the
+        # guest to its guardian, which must get it running again every time.  How fast is
+        # bench/kvm_sigkill.py's business; here only that it happens.
+        seed = random.randrange(1 << 30)
+        rng = random.Random(seed)
+        for i in range(12):
+            # Every other kill lands in the first 100 ms: attaching (the gdbstub started and
+            # connected, the guest stopped by it).
+            delay = rng.uniform(0, 0.1) if i % 2 else rng.uniform(0, 1.5)
+            took = sigkill_and_wait(self.guest, ["--qmp", self.guest.qmp_path, "-k", self.kernel,
+                                                 "-F", "1000", "-o", os.devnull], delay)
+            self.assertIsNotNone(took, "seed %d, kill %d after %.3f s: guest not running"
+                                 % (seed, i, delay))
+        # Nothing of ours is left in QEMU: the next run starts its own gdbstub and works.
+        proc = subprocess.run(self.uniprof("-t", "1", "-o", os.path.join(self.tmp, "after.folded")),
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assert_running()
 
     def test_qemu_killed(self):
