@@ -305,10 +305,11 @@ cross-arm64:
 		CC="aarch64-linux-gnu-gcc --sysroot=$$root" PKG_CONFIG=$(CURDIR)/scripts/arm64-pkg-config \
 		UNIPROF_ARM64_SYSROOT=$$root $(ARM64_BUILD)/uniprof
 
-# CI's second compiler: the same build and unit tier with clang, in build-clang.
+# CI's second compiler: uniprof and the unit tier built with clang, in build-clang (the fuzzers
+# are clang's already).
 CLANG_BUILD := build-clang
 clang-check:
-	$(MAKE) CC=clang BUILD=$(CLANG_BUILD) SANITIZE= all unit
+	$(MAKE) CC=clang BUILD=$(CLANG_BUILD) SANITIZE= $(CLANG_BUILD)/uniprof unit
 	BUILD=$(CLANG_BUILD) tests/run.sh unit
 
 # The unit tier under valgrind: a leak, an invalid access or an uninitialised read fails it.
