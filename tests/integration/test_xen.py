@@ -110,7 +110,14 @@ class XenNested(unittest.TestCase):
         self.assertTrue(state_ok(self.xen.section("pv-state-after")), listing)
 
     def test_sigkill_leaves_domain_unpaused(self):
-        # uniprof -d killed three times mid-run: its guardian undoes the pause it held.
+        # uniprof -d killed 30 times at random moments: its guardian undoes the pause it held,
+        # every time (each kill's line ends with the domain's state once it ran again).
+        kills = self.xen.section("pv-kills").splitlines()
+        self.assertEqual(len(kills), 30, kills)
+        for line in kills:
+            self.assertRegex(line, r"^kill \d+ after [0-9.]+ s: \S+ \d+ ms, \d+ polls$")
+            self.assertTrue(state_ok(line.split(": ")[1].split()[0]), line)
+        print("\n    " + "\n    ".join(kills))
         self.assertTrue(state_ok(self.xen.section("pv-state-after-kill")),
                         self.xen.section("pv-state-after-kill"))
 

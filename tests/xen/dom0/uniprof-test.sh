@@ -48,15 +48,30 @@ section pv-state-after
 xl_state uniprof-pv
 end pv-state-after
 
-# Killed while sampling fast (the domain is paused most of the time): the guardian unpauses.
-for i in 1 2 3; do
+# Killed at random moments (attaching, or sampling fast with the domain paused most of the
+# time), KILLS times: the guardian unpauses.  Each kill's line gives the delay, the state,
+# the time until `xl list` showed the domain not paused and how many 0.1 s polls that took
+# (0: paused no more at the first look).  xl itself takes ~0.2-2 s a call here, so the time is
+# the tool's, not the guardian's; the polls say whether the guardian was done by then.
+section pv-kills
+i=0
+while [ $i -lt "${KILLS:-30}" ]; do
+	delay=$(awk -v s="$i" 'BEGIN { srand(s * 7919 + 1); printf "%.3f", rand() * 1.5 }')
 	uniprof -d uniprof-pv -F 5000 -o /dev/null 2>/dev/null &
 	pid=$!
-	sleep 1
+	sleep "$delay"
+	t0=$(uptime_ms)
 	kill -9 "$pid"
 	wait "$pid" 2>/dev/null
-	sleep 1
+	n=0
+	while xl_state uniprof-pv | grep -q p && [ $n -lt 50 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	echo "kill $i after ${delay} s: $(xl_state uniprof-pv) $(($(uptime_ms) - t0)) ms, $n polls"
+	i=$((i + 1))
 done
+end pv-kills
 section pv-state-after-kill
 xl_state uniprof-pv
 end pv-state-after-kill
