@@ -7,7 +7,8 @@
 #include "../../util/sock.h"
 #include "qmp.h"
 
-#define MSG_CAP (1024 * 1024)
+#define MSG_CAP (1024 * 1024)  /* the largest message; the buffer grows to it as needed */
+#define BUF_START 4096
 #define REPLY_TIMEOUT_MS 5000
 #define DRAIN_MAX_MESSAGES 4096  /* events read per qmp_drain at most */
 
@@ -15,8 +16,8 @@ struct qmp {
 	int fd;
 	const char *address;
 	uint64_t next_id;     /* every command carries an id; its reply must echo it */
-	size_t len;
-	char buf[MSG_CAP];
+	size_t len, cap;
+	char *buf;            /* len bytes received and not yet taken, in cap bytes */
 };
 
 /* Take one complete line out of the buffer, reading more as needed. */
@@ -41,9 +42,19 @@ static struct up_error *read_message(struct qmp *q, int timeout_ms, json_t **ret
 			*ret = msg;
 			return NULL;
 		}
-		if (q->len == MSG_CAP)
-			return up_error_create(UP_ERR_PROTOCOL, "QMP message larger than %d bytes", MSG_CAP);
-		err = up_sock_recv(q->fd, q->buf + q->len, MSG_CAP - q->len, timeout_ms, &got);
+		if (q->len == q->cap) {
+			char *grown;
+
+			if (q->cap == MSG_CAP)
+				return up_error_create(UP_ERR_PROTOCOL, "QMP message larger than %d bytes",
+						       MSG_CAP);
+			grown = realloc(q->buf, q->cap * 2);
+			if (!grown)
+				return &up_error_nomem;
+			q->buf = grown;
+			q->cap *= 2;
+		}
+		err = up_sock_recv(q->fd, q->buf + q->len, q->cap - q->len, timeout_ms, &got);
 		if (err)
 			return err;
 		q->len += got;
@@ -185,12 +196,16 @@ struct up_error *qmp_open(int fd, const char *address, struct qmp **ret)
 	struct up_error *err;
 	json_t *greeting, *val;
 
-	if (!q) {
+	if (q)
+		q->buf = malloc(BUF_START);
+	if (!q || !q->buf) {
+		free(q);
 		close(fd);
 		return &up_error_nomem;
 	}
 	q->fd = fd;
 	q->len = 0;
+	q->cap = BUF_START;
 	q->next_id = 0;
 	q->address = address;
 	err = read_message(q, REPLY_TIMEOUT_MS, &greeting);
@@ -233,6 +248,7 @@ void qmp_close(struct qmp *q)
 	if (!q)
 		return;
 	close(q->fd);
+	free(q->buf);
 	free(q);
 }
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -208,12 +209,54 @@ static void replies(void **state)
 	close(peer);
 }
 
+/* A message far larger than the first buffer is read whole; one past 1 MiB is refused. */
+static void long_messages(void **state)
+{
+	size_t big = 200 * 1024, huge = 1024 * 1024 + 1, len;
+	char *text = malloc(strlen(GREETING) + big + huge + 64), *out;
+	struct up_error *err;
+	struct qmp *q;
+	int sv[2];
+	pid_t child;
+
+	(void)state;
+	assert_non_null(text);
+	len = (size_t)sprintf(text, "%s{\"return\": \"", GREETING);
+	memset(text + len, 'x', big);
+	len += big;
+	len += (size_t)sprintf(text + len, "\", \"id\": 2}\n{\"event\": \"");
+	memset(text + len, 'y', huge);  /* no end: the reader reaches its cap first */
+	len += huge;
+	/* More than a socket buffer holds: a child writes it while we read. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		close(sv[0]);
+		_exit(write(sv[1], text, len) == (ssize_t)len ? 0 : 1);
+	}
+	close(sv[1]);
+	assert_null(qmp_open(sv[0], "test", &q));
+	assert_null(qmp_hmp(q, "info version", &out));
+	assert_int_equal(strlen(out), big);
+	assert_int_equal(out[0], 'x');
+	free(out);
+	err = qmp_execute(q, "stop", NULL, NULL);
+	assert_non_null(err);
+	assert_non_null(strstr(err->message, "larger than 1048576 bytes"));
+	up_error_destroy(err);
+	qmp_close(q);
+	waitpid(child, NULL, 0);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(recorded_streams),
 		cmocka_unit_test(bad_greetings),
 		cmocka_unit_test(replies),
+		cmocka_unit_test(long_messages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
