@@ -64,11 +64,13 @@ while [ $i -lt "${KILLS:-30}" ]; do
 	kill -9 "$pid"
 	wait "$pid" 2>/dev/null
 	n=0
-	while xl_state uniprof-pv | grep -q p && [ $n -lt 50 ]; do
+	state=$(xl_state uniprof-pv)
+	while echo "$state" | grep -q p && [ $n -lt 50 ]; do
 		sleep 0.1
 		n=$((n + 1))
+		state=$(xl_state uniprof-pv)
 	done
-	echo "kill $i after ${delay} s: $(xl_state uniprof-pv) $(($(uptime_ms) - t0)) ms, $n polls"
+	echo "kill $i after ${delay} s: $state $(($(uptime_ms) - t0)) ms, $n polls"
 	i=$((i + 1))
 done
 end pv-kills
