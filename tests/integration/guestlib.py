@@ -162,9 +162,11 @@ class Guest:
         untrack_process(self.proc)
 
 
-def x86_64_guest(smp=2, extra=(), umask=None, nofp=False):
-    """Our x86_64 guest; nofp: the flavour built without frame pointers (with .eh_frame)."""
-    kernel = os.path.join(BUILD, "guests", "x86_64-nofp" if nofp else "x86_64", "guest.elf")
+def x86_64_guest(smp=2, extra=(), umask=None, nofp=False, hostile=False):
+    """Our x86_64 guest; nofp: the flavour built without frame pointers (with .eh_frame);
+    hostile: the flavour that holds hostile frame pointers (tests/guests/x86_64/hostile.c)."""
+    flavour = "x86_64-nofp" if nofp else "x86_64-hostile" if hostile else "x86_64"
+    kernel = os.path.join(BUILD, "guests", flavour, "guest.elf")
     return Guest("qemu-system-x86_64", ["-smp", str(smp), "-m", "64M", "-kernel", kernel],
                  extra=extra, umask=umask), kernel
 

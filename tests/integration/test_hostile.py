@@ -1,0 +1,158 @@
+"""uniprof against the hostile flavour of the x86_64 test guest (tests/guests/x86_64, HOSTILE=1):
+frame-pointer loops, frame pointers into MMIO, past RAM, across an unmapped page, through a page
+table that loops or lies past RAM, non-canonical and misaligned ones, and a 10,000-deep
+recursion.  On each forced memory path the run must finish with exit 0 and a profile, count
+those walks as truncated for the right reasons, cut the recursion at --max-depth, leave the
+guest running and making progress, and read no device memory.
+
+Device reads are seen by QEMU's own trace event memory_region_ops_read (written to a file):
+RAM is never traced, MMIO and port I/O always are, and the guest's vCPUs show as "cpu 0" and
+"cpu 1"; a read made for a debugger (the gdbstub's 'm', the monitor) shows as "cpu -1"."""
+import os
+import re
+import time
+import unittest
+
+from guestlib import QMP, parse_folded, run_uniprof, tempdir, x86_64_guest
+
+# One leaf per hostile case on vCPU 0 (tests/guests/x86_64/hostile_hold.S).
+CASES = ["hold_self_loop", "hold_two_cycle", "hold_lapic", "hold_hpet", "hold_unmapped_edge",
+         "hold_noncanonical_fp", "hold_misaligned_fp", "hold_noncanonical_ra", "hold_table_loop",
+         "hold_past_ram", "hold_table_past_ram"]
+DEEP_FRAMES = 10000
+
+
+def stop_counts(err):
+    """The -v summary's walk endings: {"end": n, "unreadable memory": n, ...}."""
+    m = re.search(r"^uniprof: walks ended at a root (\d+); truncated: (.*)$", err, re.M)
+    assert m, err
+    counts = {"end": int(m.group(1))}
+    for part in m.group(2).split(", "):
+        name, _, n = part.rpartition(" ")
+        counts[name] = int(n)
+    return counts
+
+
+def walk_times(err):
+    m = re.search(r"^uniprof: unwinding \(fp\): median ([\d.]+) us per stack \(p99 ([\d.]+)", err,
+                  re.M)
+    assert m, err
+    return float(m.group(1)), float(m.group(2))
+
+
+class HostileX86_64(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempdir("uniprof-hostile-")
+        cls.trace = os.path.join(cls.tmp, "trace.log")
+        cls.guest, cls.kernel = x86_64_guest(
+            smp=2, hostile=True,
+            extra=["-trace", "enable=memory_region_ops_read,file=" + cls.trace])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.guest.stop()
+
+    def debugger_reads(self):
+        """Device reads QEMU made on a debugger's behalf so far, by region name."""
+        time.sleep(0.5)  # the trace backend writes from a thread of its own
+        regions = {}
+        with open(self.trace, errors="replace") as f:
+            for line in f:
+                m = re.search(r"memory_region_ops_read cpu -1 .* name '([^']*)'", line)
+                if m:
+                    regions[m.group(1)] = regions.get(m.group(1), 0) + 1
+        return regions
+
+    def rounds(self):
+        found = re.findall(r"uniprof-guest: hostile rounds (\d+)", self.guest.console())
+        return int(found[-1]) if found else 0
+
+    def assert_keeps_running(self):
+        self.assertEqual(self.guest.status(), "running")
+        before = self.rounds()
+        deadline = time.monotonic() + 60
+        while self.rounds() == before and time.monotonic() < deadline:
+            time.sleep(0.5)
+        self.assertGreater(self.rounds(), before, "the guest made no progress after the run")
+
+    def profile(self, memory, max_depth):
+        out = os.path.join(self.tmp, "hostile-%s.folded" % memory)
+        before = self.debugger_reads()
+        rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.kernel, "-F", "200",
+                                  "-t", "6", "-v", "-v", "--memory", memory, "--per-vcpu",
+                                  "--max-depth", str(max_depth), "-o", out], timeout=180)
+        self.assertEqual(rc, 0, err)
+        after = self.debugger_reads()
+        stacks = parse_folded(open(out).read())
+        counts = stop_counts(err)
+        median, p99 = walk_times(err)
+        print("\n    --memory %s --max-depth %d: %s; walk median %.1f us, p99 %.1f us; "
+              "device reads for the debugger: %s" %
+              (memory, max_depth, counts, median, p99,
+               {k: after.get(k, 0) - before.get(k, 0) for k in after} or "none"))
+        return stacks, err, counts, before, after
+
+    def check_run(self, stacks, err, counts, max_depth):
+        self.assertTrue(stacks, "empty profile")
+        # Every hostile case was sampled, as the leaf of its own stack.
+        leaves = {frames[-1] for frames, _ in stacks}
+        for case in CASES:
+            self.assertIn(case, leaves, "no sample in %s" % case)
+        # Loops end as "did not grow", junk pointers as bad addresses, unmapped, past-RAM and
+        # (on the process path) MMIO pointers as unreadable.
+        for reason in ("stack did not grow", "non-canonical or misaligned", "unreadable memory",
+                       "depth cap"):
+            self.assertGreater(counts[reason], 0, "%s: %s" % (reason, err))
+        m = re.search(r"^uniprof: \d+ samples in [\d.]+ s, (\d+) stacks, (\d+) truncated", err,
+                      re.M)
+        self.assertIsNotNone(m, err)
+        self.assertEqual(int(m.group(2)), sum(v for k, v in counts.items() if k != "end"))
+        # The recursion is cut at exactly --max-depth frames, all of them "deep", on vCPU 1.
+        deep = [frames for frames, _ in stacks if frames[-1] == "deep"]
+        self.assertTrue(deep, "no sample in the recursion")
+        for frames in deep:
+            self.assertEqual(frames[0], "vcpu1")
+            self.assertEqual(len(frames) - 1, max_depth)
+            self.assertEqual(set(frames[1:]), {"deep"})
+        self.assertGreaterEqual(counts["depth cap"], sum(n for f, n in stacks if f[-1] == "deep"))
+
+    def test_process_memory(self):
+        stacks, err, counts, before, after = self.profile("process", 4096)
+        self.check_run(stacks, err, counts, 4096)
+        self.assertEqual(after, before, "uniprof read device memory")
+        self.assert_keeps_running()
+
+    def gdbstub_run(self):
+        if not hasattr(HostileX86_64, "_gdbstub"):
+            HostileX86_64._gdbstub = self.profile("gdbstub", 128)
+        return HostileX86_64._gdbstub
+
+    def test_gdbstub_memory(self):
+        stacks, err, counts, _, _ = self.gdbstub_run()
+        self.check_run(stacks, err, counts, 128)
+        self.assert_keeps_running()
+
+    @unittest.expectedFailure
+    def test_gdbstub_memory_reads_no_mmio(self):
+        """Known bug: over the gdbstub, 'm' reads virtual memory that QEMU translates and reads
+        whatever lies behind it, device memory included; uniprof does not check the physical
+        address on that path (ARCHITECTURE.md, "Guest memory").  The frame pointers into the
+        local APIC and the HPET are read (QEMU answers zeros)."""
+        _, _, _, before, after = self.gdbstub_run()
+        self.assertEqual(after, before, "uniprof read device memory")
+
+    def test_trace_sees_a_debugger_read(self):
+        """The detector itself: a monitor read of the local APIC shows up as a debugger read."""
+        before = self.debugger_reads()
+        q = QMP(self.guest.qmp_path)
+        try:
+            q.hmp("xp /1wx 0xfee00030")
+        finally:
+            q.close()
+        after = self.debugger_reads()
+        self.assertGreater(after.get("apic-msi", 0), before.get("apic-msi", 0), after)
+
+
+if __name__ == "__main__":
+    unittest.main()
