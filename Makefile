@@ -97,6 +97,7 @@ GUEST_X86_64_NOFP := $(BUILD)/guests/x86_64-nofp/guest.elf
 GUEST_ARM64_NOFP := $(BUILD)/guests/arm64-nofp/guest.elf
 # The x86_64 guest's hostile flavour: frame-pointer loops, MMIO, unmapped and past-RAM pointers.
 GUEST_X86_64_HOSTILE := $(BUILD)/guests/x86_64-hostile/guest.elf
+GUEST_ARM64_HOSTILE := $(BUILD)/guests/arm64-hostile/guest.elf
 GUEST_EFI_X86_64 := $(BUILD)/guests/efi-x86_64/guest.elf
 GUEST_EFI_ARM64 := $(BUILD)/guests/efi-arm64/guest.elf
 
@@ -194,7 +195,7 @@ fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEE
 	done
 
 guests: $(GUEST_X86_64) $(GUEST_ARM64) $(GUEST_EFI_X86_64) $(GUEST_EFI_ARM64) \
-	$(GUEST_X86_64_NOFP) $(GUEST_ARM64_NOFP) $(GUEST_X86_64_HOSTILE)
+	$(GUEST_X86_64_NOFP) $(GUEST_ARM64_NOFP) $(GUEST_X86_64_HOSTILE) $(GUEST_ARM64_HOSTILE)
 
 $(GUEST_EFI_X86_64): $(wildcard tests/guests/efi-x86_64/* tests/guests/efi-common/*)
 	$(MAKE) -C tests/guests/efi-x86_64 O=$(abspath $(@D))
@@ -216,6 +217,9 @@ $(GUEST_ARM64_NOFP): $(wildcard tests/guests/arm64/*)
 
 $(GUEST_X86_64_HOSTILE): $(wildcard tests/guests/x86_64/*)
 	$(MAKE) -C tests/guests/x86_64 O=$(abspath $(@D)) HOSTILE=1
+
+$(GUEST_ARM64_HOSTILE): $(wildcard tests/guests/arm64/*)
+	$(MAKE) -C tests/guests/arm64 O=$(abspath $(@D)) HOSTILE=1
 
 deps:
 	scripts/install-deps.sh

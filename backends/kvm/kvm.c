@@ -662,13 +662,13 @@ static void fmt_hg(char *buf, size_t cap, uint64_t tid)
 
 /*
  * The system registers read per sample: those the frame walker uses, and the paging ones too
- * when our own page walker translates (QEMU's RAM read directly).
+ * when our own page walker translates (QEMU's RAM read directly, or the stub's physical reads).
  */
 static size_t sysregs_per_sample(const struct kvm_target *k)
 {
 	size_t walk = k->arch->gdb_walk_sysregs;
 
-	return k->ram || walk > k->nr_sysregs ? k->nr_sysregs : walk;
+	return k->ram || k->stub_ranges || walk > k->nr_sysregs ? k->nr_sysregs : walk;
 }
 
 /* Requests per vCPU when reading registers: Hg, g and one 'p' per system register. */
