@@ -1,5 +1,5 @@
-"""uniprof against the hostile flavour of the x86_64 test guest (tests/guests/x86_64, HOSTILE=1):
-frame-pointer loops, frame pointers into MMIO, past RAM, across an unmapped page, through a page
+"""uniprof against the hostile flavours of the x86_64 and arm64 test guests (tests/guests/x86_64
+and tests/guests/arm64, HOSTILE=1): frame-pointer loops, frame pointers into MMIO, past RAM, across an unmapped page, through a page
 table that loops or lies past RAM, non-canonical and misaligned ones, and a 10,000-deep
 recursion.  On each forced memory path the run must finish with exit 0 and a profile, count
 those walks as truncated for the right reasons, cut the recursion at --max-depth, leave the
@@ -7,19 +7,20 @@ guest running and making progress, and read no device memory.
 
 Device reads are seen by QEMU's own trace event memory_region_ops_read (written to a file):
 RAM is never traced, MMIO and port I/O always are, and the guest's vCPUs show as "cpu 0" and
-"cpu 1"; a read made for a debugger (the gdbstub's 'm', the monitor) shows as "cpu -1"."""
+"cpu 1"; a read made for a debugger (the gdbstub's 'm', the monitor) shows as "cpu -1".  Before
+the gdbstub path read physical memory kept to RAM, its runs read the local APIC and the HPET
+(x86_64) thousands of times."""
 import os
 import re
 import time
 import unittest
 
-from guestlib import QMP, parse_folded, run_uniprof, tempdir, x86_64_guest
+from guestlib import QMP, arm64_guest, parse_folded, run_uniprof, tempdir, x86_64_guest
 
-# One leaf per hostile case on vCPU 0 (tests/guests/x86_64/hostile_hold.S).
-CASES = ["hold_self_loop", "hold_two_cycle", "hold_lapic", "hold_hpet", "hold_unmapped_edge",
-         "hold_noncanonical_fp", "hold_misaligned_fp", "hold_noncanonical_ra", "hold_table_loop",
-         "hold_past_ram", "hold_table_past_ram"]
-DEEP_FRAMES = 10000
+# One leaf per hostile case on vCPU 0 (tests/guests/*/hostile_hold.S).
+COMMON_CASES = ["hold_self_loop", "hold_two_cycle", "hold_unmapped_edge", "hold_noncanonical_fp",
+                "hold_misaligned_fp", "hold_noncanonical_ra", "hold_table_loop", "hold_past_ram",
+                "hold_table_past_ram"]
 
 
 def stop_counts(err):
@@ -40,14 +41,19 @@ def walk_times(err):
     return float(m.group(1)), float(m.group(2))
 
 
-class HostileX86_64(unittest.TestCase):
+class HostileBase:
+    """One hostile guest: make_guest(extra) boots it; CASES its vCPU 0 leaves; MMIO_PROBE an
+    HMP command that reads one of its devices, and the region name the trace gives it."""
+    make_guest = None
+    CASES = None
+    MMIO_PROBE = None
+
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempdir("uniprof-hostile-")
         cls.trace = os.path.join(cls.tmp, "trace.log")
-        cls.guest, cls.kernel = x86_64_guest(
-            smp=2, hostile=True,
-            extra=["-trace", "enable=memory_region_ops_read,file=" + cls.trace])
+        cls.guest, cls.kernel = cls.make_guest(
+            ["-trace", "enable=memory_region_ops_read,file=" + cls.trace])
 
     @classmethod
     def tearDownClass(cls):
@@ -97,7 +103,7 @@ class HostileX86_64(unittest.TestCase):
         self.assertTrue(stacks, "empty profile")
         # Every hostile case was sampled, as the leaf of its own stack.
         leaves = {frames[-1] for frames, _ in stacks}
-        for case in CASES:
+        for case in self.CASES:
             self.assertIn(case, leaves, "no sample in %s" % case)
         # Loops end as "did not grow", junk pointers as bad addresses, unmapped, past-RAM and
         # (on the process path) MMIO pointers as unreadable.
@@ -124,9 +130,9 @@ class HostileX86_64(unittest.TestCase):
         self.assert_keeps_running()
 
     def gdbstub_run(self):
-        if not hasattr(HostileX86_64, "_gdbstub"):
-            HostileX86_64._gdbstub = self.profile("gdbstub", 128)
-        return HostileX86_64._gdbstub
+        if "_gdbstub" not in type(self).__dict__:
+            type(self)._gdbstub = self.profile("gdbstub", 128)
+        return type(self)._gdbstub
 
     def test_gdbstub_memory(self):
         stacks, err, counts, _, _ = self.gdbstub_run()
@@ -142,15 +148,28 @@ class HostileX86_64(unittest.TestCase):
         self.assertNotIn("device memory unchecked", err)
 
     def test_trace_sees_a_debugger_read(self):
-        """The detector itself: a monitor read of the local APIC shows up as a debugger read."""
+        """The detector itself: a monitor read of a device shows up as a debugger read."""
+        command, region = self.MMIO_PROBE
         before = self.debugger_reads()
         q = QMP(self.guest.qmp_path)
         try:
-            q.hmp("xp /1wx 0xfee00030")
+            q.hmp(command)
         finally:
             q.close()
         after = self.debugger_reads()
-        self.assertGreater(after.get("apic-msi", 0), before.get("apic-msi", 0), after)
+        self.assertGreater(after.get(region, 0), before.get(region, 0), after)
+
+
+class HostileX86_64(HostileBase, unittest.TestCase):
+    make_guest = staticmethod(lambda extra: x86_64_guest(smp=2, hostile=True, extra=extra))
+    CASES = COMMON_CASES + ["hold_lapic", "hold_hpet"]
+    MMIO_PROBE = ("xp /1wx 0xfee00030", "apic-msi")
+
+
+class HostileArm64(HostileBase, unittest.TestCase):
+    make_guest = staticmethod(lambda extra: arm64_guest(smp=2, hostile=True, extra=extra))
+    CASES = COMMON_CASES + ["hold_uart", "hold_gic", "hold_misaligned_ra"]
+    MMIO_PROBE = ("xp /1wx 0x9000018", "pl011")
 
 
 if __name__ == "__main__":
