@@ -215,10 +215,10 @@ $(GUEST_X86_64_NOFP): $(wildcard tests/guests/x86_64/*)
 $(GUEST_ARM64_NOFP): $(wildcard tests/guests/arm64/*)
 	$(MAKE) -C tests/guests/arm64 O=$(abspath $(@D)) NOFP=1
 
-$(GUEST_X86_64_HOSTILE): $(wildcard tests/guests/x86_64/*)
+$(GUEST_X86_64_HOSTILE): $(wildcard tests/guests/x86_64/* tests/guests/hostile-common/*)
 	$(MAKE) -C tests/guests/x86_64 O=$(abspath $(@D)) HOSTILE=1
 
-$(GUEST_ARM64_HOSTILE): $(wildcard tests/guests/arm64/*)
+$(GUEST_ARM64_HOSTILE): $(wildcard tests/guests/arm64/* tests/guests/hostile-common/*)
 	$(MAKE) -C tests/guests/arm64 O=$(abspath $(@D)) HOSTILE=1
 
 deps:

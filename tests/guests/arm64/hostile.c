@@ -18,37 +18,26 @@
  *            hold_past_ram         x29 in a 1 GiB block mapped where there is no RAM
  *            hold_table_past_ram   x29 in a range whose level 2 table lies past RAM
  *          Every 32 rounds it prints "uniprof-guest: hostile rounds N".
- *   CPU 1: a recursion DEEP_FRAMES deep, real calls with frame records, that spins at the
- *          bottom, returns all the way and starts again.
+ *   CPU 1: deep_loop (../hostile-common/deep.c), a recursion DEEP_FRAMES deep, real calls
+ *          with frame records, that spins at the bottom, returns all the way and starts
+ *          again, on a 1 MiB stack.
  */
+#include "../hostile-common/deep.h"
 #include "hostile.h"
 
 #define HOLD_ITERATIONS 3000000ul
-#define DEEP_FRAMES 10000
-#define DEEP_SPIN 300000000ul
 
 static unsigned char deep_stack[1 << 20] __attribute__((aligned(4096)));
 
 /* Set by kmain for the workload; unused here. */
 unsigned long spin_unit;
 
-volatile unsigned long hostile_rounds, deep_rounds, deep_count;
+volatile unsigned long hostile_rounds;
 
 /* A 16-byte frame record: saved frame pointer, return address. */
 struct record {
 	unsigned long fp, ra;
 };
-
-static void put_decimal(unsigned long v)
-{
-	char buf[24], *p = buf + sizeof(buf) - 1;
-
-	*p = '\0';
-	do
-		*--p = (char)('0' + v % 10);
-	while (v /= 10);
-	uart_puts(p);
-}
 
 __attribute__((noipa)) static void hostile_round(void)
 {
@@ -91,29 +80,9 @@ void cpu0_main(void)
 		hostile_round();
 		if (!(++hostile_rounds % 32)) {
 			uart_puts("uniprof-guest: hostile rounds ");
-			put_decimal(hostile_rounds);
+			put_decimal(uart_puts, hostile_rounds);
 			uart_puts("\n");
 		}
-	}
-}
-
-__attribute__((noipa)) static void deep(unsigned int frames)
-{
-	__asm__ volatile("" : : "r"(__builtin_frame_address(0)));
-	if (frames > 1) {
-		deep(frames - 1);
-	} else {
-		for (unsigned long left = DEEP_SPIN; left; left--)
-			__asm__ volatile("" : "+r"(left));
-	}
-	deep_count++;
-}
-
-__attribute__((noipa)) static void deep_loop(void)
-{
-	for (;;) {
-		deep(DEEP_FRAMES);
-		deep_rounds++;
 	}
 }
 

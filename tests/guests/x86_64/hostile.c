@@ -19,24 +19,24 @@
  *            hold_past_ram         rbp in a 2 MiB page mapped past the end of RAM
  *            hold_table_past_ram   rbp in a range whose page table lies past the end of RAM
  *          Every 32 rounds it prints "uniprof-guest: hostile rounds N".
- *   CPU 1 (and any further CPU): a recursion DEEP_FRAMES deep, real calls with frame pointers,
- *          that spins at the bottom, returns all the way and starts again.
+ *   CPU 1 (and any further CPU): deep_loop (../hostile-common/deep.c), a recursion
+ *          DEEP_FRAMES deep, real calls with frame pointers, that spins at the bottom,
+ *          returns all the way and starts again; each CPU on a 1 MiB stack of its own.
  */
 #include <stdint.h>
 
 #include "guest.h"
+#include "../hostile-common/deep.h"
 #include "hostile.h"
 #include "layout.h"
 
 #define HOLD_ITERATIONS 3000000ull
-#define DEEP_FRAMES 10000
-#define DEEP_SPIN 300000000ull
 
 /* Stacks: CPU 0's hostile loop runs on the first through its identity-mapped alias. */
 static uint8_t low_stack[65536] __attribute__((aligned(4096)));
 static uint8_t deep_stack[MAX_CPUS][1 << 20] __attribute__((aligned(4096)));
 
-volatile uint64_t hostile_rounds, deep_rounds, deep_count;
+volatile uint64_t hostile_rounds;
 
 typedef void hold_fn(uint64_t fp, uint64_t iterations);
 
@@ -44,17 +44,6 @@ typedef void hold_fn(uint64_t fp, uint64_t iterations);
 struct record {
 	uint64_t fp, ra;
 };
-
-static void put_decimal(uint64_t v)
-{
-	char buf[24], *p = buf + sizeof(buf) - 1;
-
-	*p = '\0';
-	do
-		*--p = (char)('0' + v % 10);
-	while (v /= 10);
-	serial_puts(p);
-}
 
 __attribute__((noipa)) static void hostile_round(void)
 {
@@ -95,7 +84,7 @@ __attribute__((noipa)) static void hostile_loop(void)
 		hostile_round();
 		if (!(++hostile_rounds % 32)) {
 			serial_puts("uniprof-guest: hostile rounds ");
-			put_decimal(hostile_rounds);
+			put_decimal(serial_puts, hostile_rounds);
 			serial_puts("\n");
 		}
 	}
@@ -107,26 +96,6 @@ void cpu0_main(unsigned int depth)
 	/* The identity alias of low_stack's end (guest.ld links at KERNEL_VMA + physical). */
 	on_stack(hostile_loop, (void *)(uintptr_t)PHYS((uint64_t)(uintptr_t)(low_stack +
 								sizeof(low_stack))));
-}
-
-__attribute__((noipa)) static void deep(unsigned int frames)
-{
-	__asm__ volatile("" : : "r"(__builtin_frame_address(0)));
-	if (frames > 1) {
-		deep(frames - 1);
-	} else {
-		for (uint64_t left = DEEP_SPIN; left; left--)
-			__asm__ volatile("" : "+r"(left));
-	}
-	deep_count++;
-}
-
-__attribute__((noipa)) static void deep_loop(void)
-{
-	for (;;) {
-		deep(DEEP_FRAMES);
-		deep_rounds++;
-	}
 }
 
 static volatile unsigned int deep_cpus;
