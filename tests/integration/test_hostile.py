@@ -35,10 +35,10 @@ def stop_counts(err):
 
 
 def walk_times(err):
-    m = re.search(r"^uniprof: unwinding \(fp\): median ([\d.]+) us per stack \(p99 ([\d.]+)", err,
-                  re.M)
+    m = re.search(r"^uniprof: unwinding \(fp\): median ([\d.]+) us per stack \(p99 ([\d.]+), "
+                  r"mean [\d.]+, max ([\d.]+)\)", err, re.M)
     assert m, err
-    return float(m.group(1)), float(m.group(2))
+    return float(m.group(1)), float(m.group(2)), float(m.group(3))
 
 
 class HostileBase:
@@ -92,10 +92,10 @@ class HostileBase:
         after = self.debugger_reads()
         stacks = parse_folded(open(out).read())
         counts = stop_counts(err)
-        median, p99 = walk_times(err)
-        print("\n    --memory %s --max-depth %d: %s; walk median %.1f us, p99 %.1f us; "
-              "device reads for the debugger: %s" %
-              (memory, max_depth, counts, median, p99,
+        median, p99, longest = walk_times(err)
+        print("\n    --memory %s --max-depth %d: %s; walk median %.1f us, p99 %.1f us, "
+              "max %.1f us; device reads for the debugger: %s" %
+              (memory, max_depth, counts, median, p99, longest,
                {k: after.get(k, 0) - before.get(k, 0) for k in after} or "none"))
         return stacks, err, counts, before, after
 
