@@ -464,11 +464,20 @@ static struct up_error *open_stub_ranges(struct kvm_target *k)
 static struct up_error *confirm_ram(struct kvm_target *k, enum up_memory_access access)
 {
 	unsigned int checked;
+	const char *reply;
 	struct up_error *err;
+	size_t len;
 
 	if (!k->ram)
 		return NULL;
-	err = check_ram(k, &checked);
+	/*
+	 * The comparison needs 'm' on virtual addresses.  QEMU keeps the stub's physical mode
+	 * across connections: a run killed while reading through the stub left it on.  A stub
+	 * without the mode answers empty, which is as good.
+	 */
+	err = gdb_request(k->gdb, "Qqemu.PhyMemMode:0", &reply, &len);
+	if (!err)
+		err = check_ram(k, &checked);
 	if (err && err->code == UP_ERR_PROTOCOL && access == UP_MEMORY_AUTO) {
 		LOG(k, 1, "reading guest memory through the gdbstub: %s", err->message);
 		up_error_destroy(err);
