@@ -98,6 +98,9 @@ GUEST_ARM64 := $(BUILD)/guests/arm64/guest.elf
 # The same two guests built without frame pointers, with .eh_frame instead.
 GUEST_X86_64_NOFP := $(BUILD)/guests/x86_64-nofp/guest.elf
 GUEST_ARM64_NOFP := $(BUILD)/guests/arm64-nofp/guest.elf
+# The x86_64 guest's hostile flavour: frame-pointer loops, MMIO, unmapped and past-RAM pointers.
+GUEST_X86_64_HOSTILE := $(BUILD)/guests/x86_64-hostile/guest.elf
+GUEST_ARM64_HOSTILE := $(BUILD)/guests/arm64-hostile/guest.elf
 GUEST_EFI_X86_64 := $(BUILD)/guests/efi-x86_64/guest.elf
 GUEST_EFI_ARM64 := $(BUILD)/guests/efi-arm64/guest.elf
 
@@ -208,7 +211,7 @@ fuzz-long: $(FUZZ_BINS) $(FUZZ_SEEDS)
 	fuzz/run.sh $(BUILD) seconds $(FUZZ_SECONDS) $(FUZZ_SPECS)
 
 guests: $(GUEST_X86_64) $(GUEST_ARM64) $(GUEST_EFI_X86_64) $(GUEST_EFI_ARM64) \
-	$(GUEST_X86_64_NOFP) $(GUEST_ARM64_NOFP)
+	$(GUEST_X86_64_NOFP) $(GUEST_ARM64_NOFP) $(GUEST_X86_64_HOSTILE) $(GUEST_ARM64_HOSTILE)
 
 $(GUEST_EFI_X86_64): $(wildcard tests/guests/efi-x86_64/* tests/guests/efi-common/*)
 	$(MAKE) -C tests/guests/efi-x86_64 O=$(abspath $(@D))
@@ -227,6 +230,12 @@ $(GUEST_X86_64_NOFP): $(wildcard tests/guests/x86_64/*)
 
 $(GUEST_ARM64_NOFP): $(wildcard tests/guests/arm64/*)
 	$(MAKE) -C tests/guests/arm64 O=$(abspath $(@D)) NOFP=1
+
+$(GUEST_X86_64_HOSTILE): $(wildcard tests/guests/x86_64/* tests/guests/hostile-common/*)
+	$(MAKE) -C tests/guests/x86_64 O=$(abspath $(@D)) HOSTILE=1
+
+$(GUEST_ARM64_HOSTILE): $(wildcard tests/guests/arm64/* tests/guests/hostile-common/*)
+	$(MAKE) -C tests/guests/arm64 O=$(abspath $(@D)) HOSTILE=1
 
 deps:
 	scripts/install-deps.sh

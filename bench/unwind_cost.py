@@ -31,7 +31,7 @@ def measure(guest, kernel, unwind):
     if rc:
         return {"error": err.strip().splitlines()[-1]}
     walk = re.search(r"unwinding \(\w+\): median ([\d.]+) us per stack \(p99 ([\d.]+), mean "
-                     r"([\d.]+)\), ([\d.]+) frames per stack", err)
+                     r"([\d.]+), max [\d.]+\), ([\d.]+) frames per stack", err)
     stacks, truncated = map(int, re.search(r"(\d+) stacks, (\d+) truncated", err).groups())
     reads = re.search(r"memory per sample: ([\d.]+) reads", err)
     rows = re.search(r"unwind rows: ([\d.]+) lookups per sample", err)

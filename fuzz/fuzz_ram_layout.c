@@ -1,6 +1,6 @@
 /*
  * libFuzzer: what we read about QEMU's memory.  The whole input is HMP "info mtree -f" output
- * (qemu_parse_mtree) and "gpa2hva" output (qemu_parse_gpa2hva); each of its lines is a line of
+ * (qemu_parse_mtree, then qemu_ram_span over the ranges) and "gpa2hva" output (qemu_parse_gpa2hva); each of its lines is a line of
  * /proc/PID/maps (up_parse_maps_line).  Seeds: tests/unit/data/ram_layout.
  */
 #include <stddef.h>
@@ -26,6 +26,16 @@ static void check_ranges(const struct qemu_ram_range *r, size_t nr)
 			   r[i].start - r[i - 1].start < r[i - 1].size)) ||
 		    !memchr(r[i].name, '\0', sizeof(r[i].name)) ||
 		    (r[i].readonly != 0 && r[i].readonly != 1))
+			__builtin_trap();
+	}
+	/* qemu_ram_span: inside a range, to its end at most; nothing in a gap or past the last. */
+	for (size_t i = 0; i < nr; i++) {
+		uint64_t last = r[i].start + (r[i].size - 1);
+
+		if (qemu_ram_span(r, nr, r[i].start, 16) != (r[i].size < 16 ? r[i].size : 16) ||
+		    qemu_ram_span(r, nr, last, 16) != 1 ||
+		    (last != UINT64_MAX && (i + 1 == nr || r[i + 1].start != last + 1) &&
+		     qemu_ram_span(r, nr, last + 1, 16) != 0))
 			__builtin_trap();
 	}
 }

@@ -287,9 +287,9 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 			(unsigned long long)st->missed, st->pause_max_us,
 			st->held_median_us, st->held_p99_us);
 		fprintf(stderr, "uniprof: unwinding (%s): median %.2f us per stack (p99 %.2f, mean "
-			"%.2f), %.1f frames per stack, %llu moved to another stack\n",
+			"%.2f, max %.2f), %.1f frames per stack, %llu moved to another stack\n",
 			opts->unwinder->name, st->walk_median_us, st->walk_p99_us,
-			st->stacks ? st->walk_ns / 1e3 / st->stacks : 0.0,
+			st->stacks ? st->walk_ns / 1e3 / st->stacks : 0.0, st->walk_max_us,
 			st->stacks ? (double)st->frames / st->stacks : 0.0,
 			(unsigned long long)st->switched);
 		fprintf(stderr, "uniprof: walks ended at a root %llu; truncated:",

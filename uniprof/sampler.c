@@ -216,11 +216,7 @@ out:
 	up_durations_summary(&durations, &stats->pause_median_us, &stats->pause_p99_us,
 			  &stats->pause_max_us);
 	up_durations_summary(&held, &stats->held_median_us, &stats->held_p99_us, &stats->held_max_us);
-	{
-		double walk_max_us;
-
-		up_durations_summary(&walks, &stats->walk_median_us, &stats->walk_p99_us, &walk_max_us);
-	}
+	up_durations_summary(&walks, &stats->walk_median_us, &stats->walk_p99_us, &stats->walk_max_us);
 	up_durations_deinit(&durations);
 	up_durations_deinit(&held);
 	up_durations_deinit(&walks);

@@ -25,6 +25,7 @@ struct sampler_stats {
 	uint64_t walk_ns;       /* time spent walking, guest paused, all walks */
 	double walk_median_us;  /* one stack's walk, its memory reads included */
 	double walk_p99_us;
+	double walk_max_us;
 	uint64_t missed;        /* sample slots skipped because we fell behind */
 	uint64_t fixups[UP_FIXUP_COUNT];  /* how each leaf's caller was found */
 	double elapsed;         /* seconds the run took */

@@ -66,7 +66,8 @@ static int valid_fp(const struct up_regs *regs, uint64_t fp)
 static int clean_ra(const struct up_regs *regs, uint64_t *ra)
 {
 	*ra = strip_pac(regs, *ra);
-	return 1;
+	/* A64 instructions are 4-byte aligned: anything else is no return address. */
+	return !(*ra & 3);
 }
 
 static int read_insn(const struct up_walk_env *env, uint64_t addr, uint32_t *ret)

@@ -7,7 +7,10 @@
  * out of QEMU (qemu_ram.c); we then start a gdbstub on a private unix socket through HMP
  * "gdbserver" (or use the one QEMU already has), connect (which stops the guest), learn the
  * thread ids, check that QEMU's RAM as we read it holds what the gdbstub says, and resume.
- * Memory is read through the gdbstub ('m') only when QEMU's RAM cannot be read directly.
+ * Memory is read through the gdbstub ('m') only when QEMU's RAM cannot be read directly; it
+ * then reads guest-physical memory (the stub's Qqemu.PhyMemMode), our page walker translates,
+ * and only what QEMU's memory map calls RAM or ROM is read: a stray pointer into device memory
+ * (which the stub, translating itself, would read) faults instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +25,7 @@
 #include "gdbstub.h"
 #include "kvm.h"
 #include "qemu_ram.h"
+#include "ram_layout.h"
 #include "qmp.h"
 #include "qmp_replies.h"
 #include "rsp.h"
@@ -40,6 +44,8 @@
 /* Bytes of code at each vCPU's pc compared between QEMU's RAM and the gdbstub at attach. */
 #define CHECK_BYTES 32
 #define MAX_SYSREGS 8
+/* RAM ranges in QEMU's memory map at most, for the gdbstub's physical reads. */
+#define MAX_STUB_RANGES 4096
 /* Between two reads of QMP's pending events: at 1000 samples/s, ~200 events of ~100 bytes. */
 #define QMP_DRAIN_INTERVAL_NS 100000000ull
 
@@ -62,6 +68,10 @@ struct kvm_target {
 	char *stub_dir;          /* our private gdbstub socket lives here, when we started it */
 	char *stub_path;
 	struct qemu_ram *ram;    /* guest RAM read out of QEMU; NULL: through the gdbstub */
+	/* Without ram: the RAM and ROM ranges the stub's physical reads are kept to; NULL: the
+	 * stub reads virtual memory, translated by itself (no memory map, or no physical mode). */
+	struct qemu_ram_range *stub_ranges;
+	size_t nr_stub_ranges;
 	uint64_t last_drain;     /* when QMP's events were last read (CLOCK_MONOTONIC, ns) */
 	up_log_fn *log;
 	void *log_ctx;
@@ -429,15 +439,69 @@ static struct up_error *check_ram(struct kvm_target *k, unsigned int *ret_checke
 	return NULL;
 }
 
+/*
+ * Reading through the gdbstub: learn which guest-physical ranges are RAM and switch the stub's
+ * 'm' to physical addresses, so that device memory is never read.  Where QEMU gives no memory
+ * map or the stub has no physical mode, the stub reads virtual memory (said with -v).
+ */
+static struct up_error *open_stub_ranges(struct kvm_target *k)
+{
+	struct qemu_ram_range *ranges = NULL;
+	const char *reply;
+	struct up_error *err;
+	size_t nr = 0, len;
+	char *text;
+
+	if (k->ram)
+		return NULL;
+	err = qmp_hmp(k->qmp, "info mtree -f", &text);
+	if (!err) {
+		err = qemu_parse_mtree(text, strlen(text), MAX_STUB_RANGES, &ranges, &nr);
+		free(text);
+	}
+	if (err && err->code != UP_ERR_PROTOCOL && err->code != UP_ERR_UNSUPPORTED)
+		return err;
+	if (!err) {
+		err = gdb_request(k->gdb, "Qqemu.PhyMemMode:1", &reply, &len);
+		if (err) {
+			free(ranges);
+			return err;
+		}
+		if (len != 2 || memcmp(reply, "OK", 2))
+			err = up_error_create(UP_ERR_UNSUPPORTED, "the gdbstub has no physical "
+					      "memory mode (Qqemu.PhyMemMode)");
+	}
+	if (err) {
+		LOG(k, 1, "the gdbstub reads guest memory by virtual address, device memory "
+		    "unchecked: %s", err->message);
+		up_error_destroy(err);
+		free(ranges);
+		return NULL;
+	}
+	k->stub_ranges = ranges;
+	k->nr_stub_ranges = nr;
+	LOG(k, 2, "the gdbstub reads guest-physical memory, kept to %zu RAM ranges", nr);
+	return NULL;
+}
+
 /* Keep the direct path only if it passes check_ram; say why not with -v. */
 static struct up_error *confirm_ram(struct kvm_target *k, enum up_memory_access access)
 {
 	unsigned int checked;
+	const char *reply;
 	struct up_error *err;
+	size_t len;
 
 	if (!k->ram)
 		return NULL;
-	err = check_ram(k, &checked);
+	/*
+	 * The comparison needs 'm' on virtual addresses.  QEMU keeps the stub's physical mode
+	 * across connections: a run killed while reading through the stub left it on.  A stub
+	 * without the mode answers empty, which is as good.
+	 */
+	err = gdb_request(k->gdb, "Qqemu.PhyMemMode:0", &reply, &len);
+	if (!err)
+		err = check_ram(k, &checked);
 	if (err && err->code == UP_ERR_PROTOCOL && access == UP_MEMORY_AUTO) {
 		LOG(k, 1, "reading guest memory through the gdbstub: %s", err->message);
 		up_error_destroy(err);
@@ -492,6 +556,8 @@ static struct up_error *kvm_attach(const struct up_target_options *opts, struct 
 		err = find_sysregs(k);
 	if (!err)
 		err = confirm_ram(k, opts->memory);
+	if (!err)
+		err = open_stub_ranges(k);
 	if (!err)
 		err = kvm_resume(&k->base);
 	if (err) {
@@ -577,6 +643,13 @@ static void kvm_detach(struct up_target *t)
 		 * first byte would stop the guest behind the stub's back.
 		 */
 		up_error_destroy(kvm_pause(&k->base));
+		/* QEMU keeps the mode for the stub's next client: give it back as found. */
+		if (k->stub_ranges) {
+			const char *reply;
+			size_t len;
+
+			up_error_destroy(gdb_request(k->gdb, "Qqemu.PhyMemMode:0", &reply, &len));
+		}
 		detach_stub(k);
 		gdb_close(k->gdb);
 		k->gdb = NULL;
@@ -589,6 +662,7 @@ static void kvm_detach(struct up_target *t)
 		LOG(k, 1, "guest still stopped after detaching; resumed it through QMP");
 	qmp_close(k->qmp);
 	qemu_ram_close(k->ram);
+	free(k->stub_ranges);
 	free(k->stub_path);
 	free(k->stub_dir);
 	free(k->tids);
@@ -646,13 +720,13 @@ static void fmt_hg(char *buf, size_t cap, uint64_t tid)
 
 /*
  * The system registers read per sample: those the frame walker uses, and the paging ones too
- * when our own page walker translates (QEMU's RAM read directly).
+ * when our own page walker translates (QEMU's RAM read directly, or the stub's physical reads).
  */
 static size_t sysregs_per_sample(const struct kvm_target *k)
 {
 	size_t walk = k->arch->gdb_walk_sysregs;
 
-	return k->ram || walk > k->nr_sysregs ? k->nr_sysregs : walk;
+	return k->ram || k->stub_ranges || walk > k->nr_sysregs ? k->nr_sysregs : walk;
 }
 
 /* Requests per vCPU when reading registers: Hg, g and one 'p' per system register. */
@@ -820,6 +894,37 @@ static struct up_error *gdb_read_virt(void *ctx, unsigned int vcpu, uint64_t add
 	return read_direct(k, vcpu, addr, buf, len);
 }
 
+/* The gdbstub's 'm' in physical mode: guest RAM and ROM only, anything else a fault. */
+static struct up_error *gdb_read_phys(void *ctx, uint64_t paddr, void *buf, size_t len)
+{
+	struct kvm_target *k = ctx;
+	unsigned int vcpu = 0;
+	uint8_t *out = buf;
+
+	if (!k->paused)
+		return up_error_create(UP_ERR_INVALID, "guest memory read while the guest runs");
+	/* Physical memory is the same for every vCPU: read with the one selected. */
+	for (unsigned int v = 0; v < k->nr_vcpus; v++) {
+		if (k->tids[v] == k->selected)
+			vcpu = v;
+	}
+	while (len) {
+		size_t n = qemu_ram_span(k->stub_ranges, k->nr_stub_ranges, paddr, len);
+		struct up_error *err;
+
+		if (!n)
+			return up_error_fault(paddr, "0x%llx: not guest RAM",
+					      (unsigned long long)paddr);
+		err = read_direct(k, vcpu, paddr, out, n);
+		if (err)
+			return err;
+		out += n;
+		paddr += n;
+		len -= n;
+	}
+	return NULL;
+}
+
 static void kvm_memory(struct up_target *t, struct up_memory_source *ret)
 {
 	struct kvm_target *k = to_kvm(t);
@@ -830,6 +935,15 @@ static void kvm_memory(struct up_target *t, struct up_memory_source *ret)
 			.ctx = k->ram,
 			.block_size = qemu_ram_all_mapped(k->ram) ? 0 : PROCESS_BLOCK_SIZE,
 			.description = qemu_ram_description(k->ram),
+		};
+		return;
+	}
+	if (k->stub_ranges) {
+		*ret = (struct up_memory_source){
+			.read_phys = gdb_read_phys,
+			.ctx = k,
+			.block_size = GDB_BLOCK_SIZE,
+			.description = "QEMU's gdbstub ('m' packets)",
 		};
 		return;
 	}

@@ -147,6 +147,18 @@ struct up_error *qemu_parse_mtree(const char *text, size_t len, size_t max,
 	return NULL;
 }
 
+size_t qemu_ram_span(const struct qemu_ram_range *ranges, size_t nr, uint64_t paddr, size_t len)
+{
+	for (size_t i = 0; i < nr; i++) {
+		/* Unsigned: an address below the range wraps to a huge offset. */
+		uint64_t off = paddr - ranges[i].start;
+
+		if (off < ranges[i].size)
+			return ranges[i].size - off < len ? (size_t)(ranges[i].size - off) : len;
+	}
+	return 0;
+}
+
 int qemu_parse_gpa2hva(const char *text, size_t len, uint64_t *ret)
 {
 	static const char prefix[] = "Host virtual address for ";

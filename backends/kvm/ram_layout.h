@@ -28,6 +28,12 @@ struct up_error *qemu_parse_mtree(const char *text, size_t len, size_t max,
 				  struct qemu_ram_range **ret, size_t *ret_nr);
 
 /*
+ * How many bytes from paddr on (at most len) lie in one of the nr ranges (sorted, as
+ * qemu_parse_mtree gives them): 0 when paddr is in none, device memory or a hole.
+ */
+size_t qemu_ram_span(const struct qemu_ram_range *ranges, size_t nr, uint64_t paddr, size_t len);
+
+/*
  * The host address in the output of HMP "gpa2hva ADDR" ("Host virtual address for 0x100000
  * (pc.ram) is 0x7f12a4f00000").  Returns 0, or -1 for any other text ("... is not RAM").
  */

@@ -162,16 +162,20 @@ class Guest:
         untrack_process(self.proc)
 
 
-def x86_64_guest(smp=2, extra=(), umask=None, nofp=False):
-    """Our x86_64 guest; nofp: the flavour built without frame pointers (with .eh_frame)."""
-    kernel = os.path.join(BUILD, "guests", "x86_64-nofp" if nofp else "x86_64", "guest.elf")
+def x86_64_guest(smp=2, extra=(), umask=None, nofp=False, hostile=False):
+    """Our x86_64 guest; nofp: the flavour built without frame pointers (with .eh_frame);
+    hostile: the flavour that holds hostile frame pointers (tests/guests/x86_64/hostile.c)."""
+    flavour = "x86_64-nofp" if nofp else "x86_64-hostile" if hostile else "x86_64"
+    kernel = os.path.join(BUILD, "guests", flavour, "guest.elf")
     return Guest("qemu-system-x86_64", ["-smp", str(smp), "-m", "64M", "-kernel", kernel],
                  extra=extra, umask=umask), kernel
 
 
-def arm64_guest(cpu="cortex-a57", smp=2, extra=(), nofp=False):
-    """Our arm64 guest; nofp: the flavour built without frame pointers (with .eh_frame)."""
-    kernel = os.path.join(BUILD, "guests", "arm64-nofp" if nofp else "arm64", "guest.elf")
+def arm64_guest(cpu="cortex-a57", smp=2, extra=(), nofp=False, hostile=False):
+    """Our arm64 guest; nofp: the flavour built without frame pointers (with .eh_frame);
+    hostile: the flavour that holds hostile frame pointers (tests/guests/arm64/hostile.c)."""
+    flavour = "arm64-nofp" if nofp else "arm64-hostile" if hostile else "arm64"
+    kernel = os.path.join(BUILD, "guests", flavour, "guest.elf")
     return Guest("qemu-system-aarch64", ["-M", "virt", "-cpu", cpu, "-smp", str(smp),
                                          "-m", "128M", "-kernel", kernel], extra=extra), kernel
 

@@ -288,6 +288,43 @@ static void mtree_other_views_not_taken(void **state)
 	free(ranges);
 }
 
+/*
+ * What the gdbstub path may read: only bytes inside a RAM or ROM range, never device memory
+ * (the local APIC, the HPET), a hole or past the end of RAM; a read is cut at its range's end.
+ */
+static void ram_span_only_ram(void **state)
+{
+	static const char text[] =
+		"FlatView #0\n"
+		" AS \"memory\", root: system\n"
+		" Root memory region: system\n"
+		"  0000000000000000-000000000009ffff (prio 0, ram): pc.ram\n"
+		"  00000000000a0000-00000000000bffff (prio 1, i/o): vga-lowmem\n"
+		"  00000000000c0000-0000000003ffffff (prio 0, ram): pc.ram @00000000000c0000\n"
+		"  00000000fec00000-00000000fec00fff (prio 0, i/o): ioapic\n"
+		"  00000000fed00000-00000000fed003ff (prio 0, i/o): hpet\n"
+		"  00000000fee00000-00000000feefffff (prio 4096, i/o): apic-msi\n"
+		"  00000000fffc0000-00000000ffffffff (prio 0, rom): pc.bios\n";
+	struct qemu_ram_range *r;
+	size_t nr;
+
+	(void)state;
+	assert_int_equal(parse_str(text, MAX, &r, &nr), 0);
+	assert_int_equal(qemu_ram_span(r, nr, 0x1000, 16), 16);
+	assert_int_equal(qemu_ram_span(r, nr, 0x9fff8, 16), 8);      /* cut at the range's end */
+	assert_int_equal(qemu_ram_span(r, nr, 0xa0000, 16), 0);      /* VGA */
+	assert_int_equal(qemu_ram_span(r, nr, 0x3fffff8, 16), 8);
+	assert_int_equal(qemu_ram_span(r, nr, 0x4000000, 16), 0);    /* past RAM */
+	assert_int_equal(qemu_ram_span(r, nr, 0x1000000000ull, 16), 0);
+	assert_int_equal(qemu_ram_span(r, nr, 0xfec00000, 16), 0);   /* I/O APIC */
+	assert_int_equal(qemu_ram_span(r, nr, 0xfed00000, 16), 0);   /* HPET */
+	assert_int_equal(qemu_ram_span(r, nr, 0xfee00000, 16), 0);   /* local APIC */
+	assert_int_equal(qemu_ram_span(r, nr, 0xfffffff8, 16), 8);   /* ROM, to the top of 4 GiB */
+	assert_int_equal(qemu_ram_span(r, nr, UINT64_MAX - 7, 16), 0);
+	assert_int_equal(qemu_ram_span(r, 0, 0x1000, 16), 0);
+	free(r);
+}
+
 /* MMIO and device memory only, or nothing at all: no RAM is an error, not an empty map. */
 static void mtree_io_and_ramd_left_out(void **state)
 {
@@ -816,6 +853,7 @@ int main(void)
 		cmocka_unit_test(mtree_not_a_map),
 		cmocka_unit_test(mtree_truncated),
 		cmocka_unit_test(gpa2hva_captures),
+		cmocka_unit_test(ram_span_only_ram),
 		cmocka_unit_test(gpa2hva_forms),
 		cmocka_unit_test(maps_captures),
 		cmocka_unit_test(maps_lines),

@@ -265,6 +265,12 @@ static void stop_rules(void **state)
 	w = walk(&r, 0, pcs, 4);
 	assert_int_equal(w.stop, UP_WALK_BAD_ADDRESS);
 	assert_int_equal(mem.reads, 0);
+	/* A saved return address that is not 4-byte aligned is no A64 code address. */
+	record(STACK_BASE + 0x100, STACK_BASE + 0x200, CALLER + 14);
+	r = regs(FRAMED + 12, STACK_BASE + 0x100, 0);
+	w = walk(&r, 0, pcs, 4);
+	assert_int_equal(w.stop, UP_WALK_BAD_ADDRESS);
+	assert_int_equal(w.depth, 1);
 	/* x29 below sp is not a frame of the running stack. */
 	record(STACK_BASE + 0x100, 0, CALLER + 12);
 	r = regs(FRAMED + 12, STACK_BASE + 0x100, 0);

@@ -15,6 +15,9 @@
  *   L0[0] -> id_l1; id_l1[1] 1 GiB block, PA 0x40000000, Normal
  */
 #include "guest.h"
+#ifdef GUEST_HOSTILE
+#include "hostile.h"
+#endif
 
 #define PA(sym)	((sym) - KVA_OFFSET)
 
@@ -31,7 +34,16 @@ k_l0:
 k_l1:
 	.quad	0x00000000 + PTE_DEVICE + PTE_BLOCK
 	.quad	PA(k_l2) + PTE_TABLE
+#ifdef GUEST_HOSTILE
+	/* See hostile.h: an MMIO alias, a block and a table past RAM, a table loop. */
+	.quad	0x00000000 + PTE_DEVICE + PTE_BLOCK
+	.quad	PAST_RAM_PHYS + PTE_NORMAL + PTE_BLOCK
+	.quad	TABLE_PAST_RAM_PHYS + PTE_TABLE
+	.quad	PA(k_l0) + PTE_TABLE
+	.skip	506 * 8
+#else
 	.skip	510 * 8
+#endif
 
 	.globl	k_l2
 k_l2:

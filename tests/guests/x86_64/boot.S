@@ -4,6 +4,9 @@
  * Also the AP's way in (ap_start64, reached from trampoline.S).
  */
 #include "layout.h"
+#ifdef GUEST_HOSTILE
+#include "hostile.h"
+#endif
 
 #define PTE_P 0x001
 #define PTE_W 0x002
@@ -159,12 +162,24 @@ gdt_ptr:
 	.globl pml4
 pml4:
 	.quad PHYS(pdpt_low) + PTE_P + PTE_W
+#ifdef GUEST_HOSTILE
+	/* TABLE_LOOP_VA: entry 257's PDPT points back at this table (see hostile.h). */
+	.fill 256, 8, 0
+	.quad PHYS(pdpt_loop) + PTE_P + PTE_W
+	.fill 253, 8, 0
+#else
 	.fill 510, 8, 0
+#endif
 	.quad PHYS(pdpt_high) + PTE_P + PTE_W
 
 pdpt_low:
 	.quad PHYS(pd_identity) + PTE_P + PTE_W
+#ifdef GUEST_HOSTILE
+	.quad PHYS(pd_past_ram) + PTE_P + PTE_W		/* 1 GiB .. 2 GiB */
+	.fill 1, 8, 0
+#else
 	.fill 2, 8, 0
+#endif
 	.quad PHYS(pd_mmio) + PTE_P + PTE_W	/* 3 GiB .. 4 GiB */
 	.fill 508, 8, 0
 
@@ -182,7 +197,14 @@ pd_identity:
 	.fill 480, 8, 0
 
 pd_mmio:
+#ifdef GUEST_HOSTILE
+	/* The 2 MiB page of the I/O APIC and the HPET, for hold_hpet. */
+	.fill (HPET_PHYS - 0xc0000000) >> 21, 8, 0
+	.quad (HPET_PHYS & ~0x1fffff) + PTE_P + PTE_W + PTE_PWT + PTE_PCD + PTE_PS
+	.fill ((LAPIC_PHYS - 0xc0000000) >> 21) - ((HPET_PHYS - 0xc0000000) >> 21) - 1, 8, 0
+#else
 	.fill (LAPIC_PHYS - 0xc0000000) >> 21, 8, 0
+#endif
 	.quad LAPIC_PHYS + PTE_P + PTE_W + PTE_PWT + PTE_PCD + PTE_PS
 	.fill 511 - ((LAPIC_PHYS - 0xc0000000) >> 21), 8, 0
 
@@ -201,6 +223,19 @@ pt_kernel:
 	.quad addr + PTE_P + PTE_W
 	.set addr, addr + 0x1000
 	.endr
+
+#ifdef GUEST_HOSTILE
+	.balign 4096
+pdpt_loop:
+	.quad PHYS(pml4) + PTE_P + PTE_W
+	.fill 511, 8, 0
+
+/* PAST_RAM_VA: a 2 MiB page past RAM; TABLE_PAST_RAM_VA: a page table past RAM. */
+pd_past_ram:
+	.quad 0x1000000000 + PTE_P + PTE_W + PTE_PS
+	.quad 0x1000200000 + PTE_P + PTE_W
+	.fill 510, 8, 0
+#endif
 
 	.bss
 	.balign 16

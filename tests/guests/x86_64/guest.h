@@ -17,6 +17,9 @@ void ap_main(unsigned int cpu);
 void cpu0_main(unsigned int depth);
 void cpu1_main(unsigned int depth);
 
+/* Write s to COM1. */
+void serial_puts(const char *s);
+
 /* Units of leaf work done so far by all CPUs (a benchmark's measure of guest progress). */
 extern volatile uint64_t work_units;
 

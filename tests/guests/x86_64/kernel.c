@@ -147,7 +147,7 @@ static unsigned int cpus_wanted(void)
 }
 
 /* QEMU's 16550 transmits without being programmed first. */
-static void serial_puts(const char *s)
+void serial_puts(const char *s)
 {
 	for (; *s; s++) {
 		while (!(inb(COM1 + UART_LSR) & UART_LSR_THRE))
