@@ -126,7 +126,8 @@ struct up_error *up_fp_walk(const struct up_record_rules *rules, const struct up
 	unsigned int interrupts = 0;
 	size_t n = 0;
 
-	pcs[n++] = regs->pc;
+	up_arch_start_regs(rules->arch, regs, &frame);
+	pcs[n++] = frame.pc;
 	ret->fixup = UP_FIXUP_NONE;
 	ret->switches = 0;
 	ret->exact = 0;

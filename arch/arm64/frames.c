@@ -168,6 +168,36 @@ static struct up_error *leaf_caller(const struct up_regs *regs, const struct up_
 	return NULL;
 }
 
+/* The vector table is 16 entries of 128 bytes at VBAR_EL1. */
+#define VECTORS_SIZE 0x800
+#define SPSR_MODE_MASK 0xfu
+#define SPSR_EL1T 0x4u
+#define SPSR_EL1H 0x5u
+
+/*
+ * A pc on the exception vectors: an exception is being taken (QEMU's gdbstub stops a vCPU
+ * there when an interrupt is pending) and nothing of the interrupted context is saved yet.  That
+ * context is ELR_EL1 (its pc, exact) with every general register as it was, x29 and x30
+ * included; its stack pointer is at or above the current one for a context at EL1 (the entry
+ * may have made room for its frame already), unknown for one at EL0 (SP_EL0).
+ */
+int arm64_exception_context(const struct up_regs *regs, struct up_regs *ret)
+{
+	uint64_t vbar = regs->arm64.vbar, mode = regs->arm64.spsr & SPSR_MODE_MASK;
+
+	if (!vbar || regs->pc - vbar >= VECTORS_SIZE || !regs->arm64.elr)
+		return 0;
+	*ret = *regs;
+	ret->pc = strip_pac(regs, regs->arm64.elr);
+	ret->arm64.cpsr = regs->arm64.spsr;
+	up_regs_set_gpr(ret, ARM64_PC, ret->pc);
+	if (mode == SPSR_EL1T || mode == SPSR_EL1H)
+		return 1;
+	ret->sp = 0;
+	ret->gpr_valid &= ~(1ULL << ARM64_SP);
+	return 1;
+}
+
 const struct up_record_rules arm64_records = {
 	.arch = &up_arch_arm64,
 	.valid_fp = valid_fp,

@@ -34,12 +34,16 @@ struct up_error *arm64_regs_from_gdb(const uint8_t *g, size_t len, struct up_reg
 }
 
 /*
- * TCR_EL1 first: the frame walker needs its address sizes to strip pointer authentication
- * codes.  The others only matter to translate.  QEMU names SCTLR_EL1 "SCTLR" in its
+ * What the frame walker needs first: TCR_EL1's address sizes to strip pointer authentication
+ * codes, VBAR_EL1, ELR_EL1 and SPSR_EL1 for a pc on the exception vectors.  The others only
+ * matter to translate.  QEMU names SCTLR_EL1 "SCTLR" and VBAR_EL1 "VBAR" in its
  * system-register feature.
  */
 static const char *const sysregs[] = {
 	"TCR_EL1",
+	"VBAR_EL1|VBAR",
+	"ELR_EL1",
+	"SPSR_EL1",
 	"TTBR0_EL1",
 	"TTBR1_EL1",
 	"SCTLR_EL1|SCTLR",
@@ -53,15 +57,29 @@ static void arm64_set_sysreg(struct up_regs *regs, size_t i, uint64_t value)
 		regs->arm64.tcr = value;
 		break;
 	case 1:
-		regs->arm64.ttbr0 = value;
+		regs->arm64.vbar = value;
 		break;
 	case 2:
-		regs->arm64.ttbr1 = value;
+		regs->arm64.elr = value;
 		break;
 	case 3:
+		regs->arm64.spsr = value;
+		break;
+	case 4:
+		regs->arm64.ttbr0 = value;
+		break;
+	case 5:
+		regs->arm64.ttbr1 = value;
+		break;
+	case 6:
 		regs->arm64.sctlr = value;
 		break;
 	}
+}
+
+static uint64_t arm64_vector_base(const struct up_regs *regs)
+{
+	return regs->arm64.vbar;
 }
 
 const struct up_arch up_arch_arm64 = {
@@ -73,10 +91,12 @@ const struct up_arch up_arch_arm64 = {
 	.gpr_fp = ARM64_X29,
 	.gpr_lr = ARM64_X30,
 	.gdb_sysregs = sysregs,
-	.gdb_walk_sysregs = 1,
+	.gdb_walk_sysregs = 4,
 	.set_sysreg = arm64_set_sysreg,
 	.regs_from_gdb = arm64_regs_from_gdb,
 	.walk_frames = arm64_walk_frames,
+	.vector_base = arm64_vector_base,
+	.exception_context = arm64_exception_context,
 	.records = &arm64_records,
 	.translate = arm64_translate,
 };

@@ -54,8 +54,11 @@ struct kvm_target {
 	int stub_contacted;      /* we connected to a gdbstub, which stops the guest, if only once */
 	size_t max_read;
 	struct up_regs *regs;    /* every vCPU's registers, read once per pause */
-	int sysreg_num[MAX_SYSREGS];  /* 'p' number of arch->gdb_sysregs[i], -1: not offered */
+	/* The system registers the stub offers: 'p' number and index in arch->gdb_sysregs. */
+	int sysreg_num[MAX_SYSREGS];
+	size_t sysreg_idx[MAX_SYSREGS];
 	size_t nr_sysregs;
+	size_t nr_walk_sysregs;       /* how many of them the frame walker uses (they come first) */
 	unsigned int regs_read;  /* vCPUs whose registers were read in this pause */
 	char *stub_dir;          /* our private gdbstub socket lives here, when we started it */
 	char *stub_path;
@@ -312,7 +315,8 @@ static struct up_error *fetch_annex(void *ctx, const char *annex, char **ret, si
 /*
  * Find the 'p' numbers of the system registers the architecture wants, from the stub's
  * target description: they differ between CPU models.  (QEMU 7.2 also answers 'p' only after
- * the description was read.)  Registers the stub does not offer are left out.
+ * the description was read.)  Registers the stub does not offer are left out (their fields stay
+ * zero: unknown).
  */
 static struct up_error *find_sysregs(struct kvm_target *k)
 {
@@ -321,6 +325,7 @@ static struct up_error *find_sysregs(struct kvm_target *k)
 	struct up_error *err;
 
 	k->nr_sysregs = 0;
+	k->nr_walk_sysregs = 0;
 	if (!names || !names[0])
 		return NULL;
 	err = tdesc_load(fetch_annex, k->gdb, &desc);
@@ -331,10 +336,12 @@ static struct up_error *find_sysregs(struct kvm_target *k)
 
 		if (!r) {
 			LOG(k, 1, "the gdbstub does not offer %s", names[i]);
-			/* Keep the order: set_sysreg(i) must match gdb_sysregs[i]. */
-			break;
+			continue;
 		}
+		k->sysreg_idx[k->nr_sysregs] = i;
 		k->sysreg_num[k->nr_sysregs++] = r->regnum;
+		if (i < k->arch->gdb_walk_sysregs)
+			k->nr_walk_sysregs++;
 		LOG(k, 2, "%s is gdbstub register %u", names[i], r->regnum);
 	}
 	tdesc_deinit(&desc);
@@ -601,9 +608,7 @@ static void fmt_hg(char *buf, size_t cap, uint64_t tid)
  */
 static size_t sysregs_per_sample(const struct kvm_target *k)
 {
-	size_t walk = k->arch->gdb_walk_sysregs;
-
-	return k->ram || walk > k->nr_sysregs ? k->nr_sysregs : walk;
+	return k->ram ? k->nr_sysregs : k->nr_walk_sysregs;
 }
 
 /* Requests per vCPU when reading registers: Hg, g and one 'p' per system register. */
@@ -669,7 +674,7 @@ static struct up_error *read_regs_batch(struct kvm_target *k, unsigned int first
 			if (err)
 				return err;
 		} else {
-			k->arch->set_sysreg(&k->regs[v], sys++, up_get_le(bytes, nbytes));
+			k->arch->set_sysreg(&k->regs[v], k->sysreg_idx[sys++], up_get_le(bytes, nbytes));
 		}
 	}
 	k->selected = k->tids[v];
