@@ -120,6 +120,7 @@ def capture(guest, kallsyms, args):
     keep(text[containing(elr)][0] + slide, 32)
     keep(elr, 4)
     keep(lr - 4, 4)
+    keep(text[containing(lr - 4)][0] + slide, 32)
     # The x29 chain, record by record, to the root.
     expect = [elr, lr]
     fp, wanted = x[29], {containing(elr), containing(lr)}
@@ -135,6 +136,8 @@ def capture(guest, kallsyms, args):
             break
         expect.append(ra)
         wanted.add(containing(ra - 1))
+        # The exception-record rule reads the first instructions of each caller.
+        keep(text[containing(ra - 4)][0] + slide, 32)
     # Vector branch targets and the chain's functions, each with the symbol after it (its end).
     for e in range(16):
         entry = table[e * 128:(e + 1) * 128]
