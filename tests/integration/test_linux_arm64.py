@@ -8,7 +8,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from guestlib import linux_arm64_guest, parse_folded, run_uniprof, tempdir  # noqa: E402
+from guestlib import (check_refused, linux_arm64_guest, parse_folded, run_uniprof,  # noqa: E402
+                      tempdir)
 
 
 def map_address(path, name):
@@ -73,14 +74,7 @@ class LinuxArm64(unittest.TestCase):
         with open(bogus, "w") as f:
             f.write("ffff800008010000 T _stext\nffff800008010800 T vectors\n"
                     "ffff800008011000 t not_a_handler\nffff800008020000 T fake_function\n")
-        out = os.path.join(self.tmp, "bogus.folded")
-        rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", bogus, "-F", "100",
-                                  "-t", "1", "-o", out])
-        self.assertEqual(rc, 0, err)
-        self.assertIn("no slide confirmed", err)
-        stacks = parse_folded(open(out).read())
-        self.assertTrue(all(f.startswith("0x") for frames, _ in stacks for f in frames))
-        self.assertEqual(self.guest.status(), "running")
+        check_refused(self, self.guest, bogus, os.path.join(self.tmp, "bogus.folded"))
 
 
 if __name__ == "__main__":
