@@ -110,64 +110,6 @@ static int code_matches(struct search *se, const struct up_symfile *f, int64_t s
 	return matched >= 2 && matched >= differ * 2;
 }
 
-static int banner_at(struct search *se, uint64_t addr)
-{
-	static const char want[] = "Linux version ";
-	char got[sizeof(want) - 1];
-
-	return !guest_read(se, addr, got, sizeof(got)) && !memcmp(got, want, sizeof(got));
-}
-
-static int confirm(struct search *se, const struct up_symfile *f, int64_t slide, char *how,
-		   size_t howlen)
-{
-	if (f->code.nr) {
-		if (!code_matches(se, f, slide))
-			return 0;
-		snprintf(how, howlen, "the guest's code matches the file's at slide 0x%" PRIx64,
-			 (uint64_t)slide);
-		return 1;
-	}
-	if (f->banner) {
-		if (!banner_at(se, f->banner + slide))
-			return 0;
-		snprintf(how, howlen, "\"Linux version\" found at linux_banner 0x%" PRIx64,
-			 f->banner + slide);
-		return 1;
-	}
-	return 0;
-}
-
-/* A map with neither code nor banner: trust slide 0 only if the guest's pcs fall in it. */
-static int pcs_fall_inside(const struct up_slide_probe *p, const struct up_symfile *f,
-			   char *how, size_t howlen)
-{
-	size_t inside = 0;
-
-	for (size_t i = 0; i < p->nr_pcs; i++)
-		inside += up_symtab_lookup(&f->tab, p->pcs[i]) != NULL;
-	if (!p->nr_pcs || inside * 2 < p->nr_pcs)
-		return 0;
-	snprintf(how, howlen, "not confirmable (no code bytes); %zu of %zu sampled pcs fall in "
-		 "its functions at slide 0", inside, p->nr_pcs);
-	return 1;
-}
-
-static int find_kaslr(struct search *se, const struct up_symfile *f, int64_t *slide, char *how,
-		      size_t howlen)
-{
-	for (uint64_t s = KASLR_ALIGN; s < KASLR_RANGE; s += KASLR_ALIGN) {
-		if (banner_at(se, f->banner + s) && confirm(se, f, (int64_t)s, how, howlen)) {
-			size_t n = strlen(how);
-
-			snprintf(how + n, howlen - n, " (KASLR)");
-			*slide = (int64_t)s;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 #define VECTOR_ENTRIES 16
 #define VECTOR_ENTRY_SIZE 128
 #define MIN_VECTOR_BRANCHES 2
@@ -219,6 +161,73 @@ static int vector_branches_match(struct search *se, const struct up_symfile *f, 
 	return matched >= MIN_VECTOR_BRANCHES && matched > differ;
 }
 
+static int banner_at(struct search *se, uint64_t addr)
+{
+	static const char want[] = "Linux version ";
+	char got[sizeof(want) - 1];
+
+	return !guest_read(se, addr, got, sizeof(got)) && !memcmp(got, want, sizeof(got));
+}
+
+static int confirm(struct search *se, const struct up_symfile *f, int64_t slide, char *how,
+		   size_t howlen)
+{
+	if (f->code.nr) {
+		if (!code_matches(se, f, slide))
+			return 0;
+		snprintf(how, howlen, "the guest's code matches the file's at slide 0x%" PRIx64,
+			 (uint64_t)slide);
+		return 1;
+	}
+	if (f->banner) {
+		if (!banner_at(se, f->banner + slide))
+			return 0;
+		snprintf(how, howlen, "\"Linux version\" found at linux_banner 0x%" PRIx64,
+			 f->banner + slide);
+		return 1;
+	}
+	if (f->vectors) {
+		size_t matched = 0;
+
+		if (!vector_branches_match(se, f, f->vectors + slide, slide, &matched))
+			return 0;
+		snprintf(how, howlen, "%zu branches of the vector table land on the map's "
+			 "functions at slide 0x%" PRIx64, matched, (uint64_t)slide);
+		return 1;
+	}
+	return 0;
+}
+
+/* A map with neither code nor banner: trust slide 0 only if the guest's pcs fall in it. */
+static int pcs_fall_inside(const struct up_slide_probe *p, const struct up_symfile *f,
+			   char *how, size_t howlen)
+{
+	size_t inside = 0;
+
+	for (size_t i = 0; i < p->nr_pcs; i++)
+		inside += up_symtab_lookup(&f->tab, p->pcs[i]) != NULL;
+	if (!p->nr_pcs || inside * 2 < p->nr_pcs)
+		return 0;
+	snprintf(how, howlen, "not confirmable (no code bytes); %zu of %zu sampled pcs fall in "
+		 "its functions at slide 0", inside, p->nr_pcs);
+	return 1;
+}
+
+static int find_kaslr(struct search *se, const struct up_symfile *f, int64_t *slide, char *how,
+		      size_t howlen)
+{
+	for (uint64_t s = KASLR_ALIGN; s < KASLR_RANGE; s += KASLR_ALIGN) {
+		if (banner_at(se, f->banner + s) && confirm(se, f, (int64_t)s, how, howlen)) {
+			size_t n = strlen(how);
+
+			snprintf(how + n, howlen - n, " (KASLR)");
+			*slide = (int64_t)s;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /*
  * KASLR at any distance: each exception vector base seen gives one candidate slide, that of
  * the file's `vectors`.  A base that is not the kernel's vectors (arm64's KPTI trampoline while
@@ -232,19 +241,10 @@ static int find_vectors(struct search *se, const struct up_symfile *f, int64_t *
 	for (size_t i = 0; i < p->nr_vector_bases && !se->failed; i++) {
 		uint64_t base = p->vector_bases[i];
 		int64_t cand = (int64_t)(base - f->vectors);
-		size_t matched = 0, n;
+		size_t n;
 
-		if (!base || ((uint64_t)cand & 0xfff))
+		if (!base || ((uint64_t)cand & 0xfff) || !confirm(se, f, cand, how, howlen))
 			continue;
-		if (f->code.nr) {
-			if (!confirm(se, f, cand, how, howlen))
-				continue;
-		} else if (vector_branches_match(se, f, base, cand, &matched)) {
-			snprintf(how, howlen, "%zu branches of the vector table land on the map's "
-				 "functions at slide 0x%" PRIx64, matched, (uint64_t)cand);
-		} else {
-			continue;
-		}
 		n = strlen(how);
 		snprintf(how + n, howlen - n, " (KASLR, anchored on the vectors at 0x%" PRIx64 ")",
 			 base);
@@ -348,7 +348,7 @@ struct up_error *up_symbolizer_find_slides(struct up_symbolizer *s,
 			found = find_kaslr(&se, f, &slide, how, sizeof(how));
 		if (!found && f->code.nr)
 			found = find_pe(&se, f, &slide, how, sizeof(how));
-		if (!found && !f->code.nr && !f->banner)
+		if (!found && !f->code.nr && !f->banner && !f->vectors)
 			found = pcs_fall_inside(probe, f, how, sizeof(how));
 		if (se.failed)
 			break;  /* undecided: the caller gives up */

@@ -5,7 +5,8 @@
  * whose slide the user did not give, the finder tries, over guest memory read through a
  * callback while the guest is paused:
  *   1. slide 0, confirmed by comparing the guest's code with the file's code bytes (or, for a
- *      Linux System.map without code, by finding "Linux version" at linux_banner);
+ *      Linux System.map without code, by finding "Linux version" at linux_banner, or, for an
+ *      arm64 one, by the branches of the vector table at `vectors`, as in 2.);
  *   2. Linux KASLR, anchored on what the CPU gives: the exception vector base (arm64's
  *      VBAR_EL1) is the runtime address of `vectors`, at any slide the architecture allows;
  *      confirmed by the file's code, or, for a map without code, by the branches of the vector

@@ -67,13 +67,67 @@ static struct up_error *collect(struct up_target *t, struct seen *seen)
 	return rerr;
 }
 
+/*
+ * Guest reads through each vCPU's view in turn, from the one that answered last: a vCPU running
+ * user code may map no kernel at all (KPTI on arm64 and x86_64).
+ */
+struct views {
+	struct up_memory *mem;
+	unsigned int nr, last;
+};
+
+static struct up_error *read_any_vcpu(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct views *v = ctx;
+	struct up_error *err = NULL;
+
+	for (unsigned int k = 0; k < v->nr; k++) {
+		struct up_vcpu_memory view = { .memory = v->mem, .vcpu = (v->last + k) % v->nr };
+
+		up_error_destroy(err);
+		err = up_vcpu_memory_read(&view, addr, buf, len);
+		if (!err)
+			v->last = view.vcpu;
+		if (!err || err->code != UP_ERR_FAULT)
+			return err;
+	}
+	return err;
+}
+
+/*
+ * Pause for the search, at a moment when some vCPU runs in the upper half (a kernel), if one
+ * comes within PROBE_PAUSES tries.  On failure the caller still resumes.
+ */
+static struct up_error *pause_in_kernel(struct up_target *t)
+{
+	unsigned int n = t->ops->nr_vcpus(t);
+
+	for (int i = 0;; i++) {
+		struct timespec gap = { 0, PROBE_GAP_NS };
+		struct up_error *err = t->ops->pause(t);
+
+		if (err || i == PROBE_PAUSES - 1)
+			return err;
+		for (unsigned int v = 0; v < n; v++) {
+			struct up_regs regs;
+
+			err = t->ops->get_regs(t, v, &regs);
+			if (err || regs.pc >> 63)
+				return err;
+		}
+		err = t->ops->resume(t);
+		if (err)
+			return err;
+		nanosleep(&gap, NULL);
+	}
+}
+
 struct up_error *find_slides(struct up_target *t, struct up_memory *mem, struct up_symbolizer *s,
 			     double *ret_pause_us)
 {
-	/* The kernel is mapped alike for every vCPU: vCPU 0's view will do. */
-	struct up_vcpu_memory view = { .memory = mem, .vcpu = 0 };
+	struct views views = { .mem = mem, .nr = t->ops->nr_vcpus(t) };
 	struct up_slide_probe probe = {
-		.read = up_vcpu_memory_read, .ctx = &view, .max_reads = MAX_READS,
+		.read = read_any_vcpu, .ctx = &views, .max_reads = MAX_READS,
 	};
 	struct seen seen = { .cap = PROBE_PAUSES * 2 * t->ops->nr_vcpus(t) };
 	struct up_error *err = NULL, *rerr;
@@ -101,7 +155,7 @@ struct up_error *find_slides(struct up_target *t, struct up_memory *mem, struct 
 		probe.vector_bases = seen.bases;
 		probe.nr_vector_bases = seen.nr_bases;
 		t0 = now_us();
-		err = t->ops->pause(t);
+		err = pause_in_kernel(t);
 		if (!err)
 			err = up_symbolizer_find_slides(s, &probe);
 		rerr = t->ops->resume(t);
