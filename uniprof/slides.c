@@ -96,15 +96,19 @@ static struct up_error *read_any_vcpu(void *ctx, uint64_t addr, void *buf, size_
 
 /*
  * Pause for the search, at a moment when some vCPU runs in the upper half (a kernel), if one
- * comes within PROBE_PAUSES tries.  On failure the caller still resumes.
+ * comes within PROBE_PAUSES tries; *ret_t0 is when the pause kept began.  On failure the caller
+ * still resumes.
  */
-static struct up_error *pause_in_kernel(struct up_target *t)
+static struct up_error *pause_in_kernel(struct up_target *t, double *ret_t0)
 {
 	unsigned int n = t->ops->nr_vcpus(t);
 
 	for (int i = 0;; i++) {
 		struct timespec gap = { 0, PROBE_GAP_NS };
-		struct up_error *err = t->ops->pause(t);
+		struct up_error *err;
+
+		*ret_t0 = now_us();
+		err = t->ops->pause(t);
 
 		if (err || i == PROBE_PAUSES - 1)
 			return err;
@@ -154,8 +158,7 @@ struct up_error *find_slides(struct up_target *t, struct up_memory *mem, struct 
 		probe.nr_pcs = seen.nr_pcs;
 		probe.vector_bases = seen.bases;
 		probe.nr_vector_bases = seen.nr_bases;
-		t0 = now_us();
-		err = pause_in_kernel(t);
+		err = pause_in_kernel(t, &t0);
 		if (!err)
 			err = up_symbolizer_find_slides(s, &probe);
 		rerr = t->ops->resume(t);
