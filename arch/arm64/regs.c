@@ -34,16 +34,12 @@ struct up_error *arm64_regs_from_gdb(const uint8_t *g, size_t len, struct up_reg
 }
 
 /*
- * What the frame walker needs first: TCR_EL1's address sizes to strip pointer authentication
- * codes, VBAR_EL1, ELR_EL1 and SPSR_EL1 for a pc on the exception vectors.  The others only
- * matter to translate.  QEMU names SCTLR_EL1 "SCTLR" and VBAR_EL1 "VBAR" in its
+ * TCR_EL1 first: the frame walker needs its address sizes to strip pointer authentication
+ * codes.  The others only matter to translate.  QEMU names SCTLR_EL1 "SCTLR" in its
  * system-register feature.
  */
 static const char *const sysregs[] = {
 	"TCR_EL1",
-	"VBAR_EL1|VBAR",
-	"ELR_EL1",
-	"SPSR_EL1",
 	"TTBR0_EL1",
 	"TTBR1_EL1",
 	"SCTLR_EL1|SCTLR",
@@ -57,22 +53,36 @@ static void arm64_set_sysreg(struct up_regs *regs, size_t i, uint64_t value)
 		regs->arm64.tcr = value;
 		break;
 	case 1:
-		regs->arm64.vbar = value;
-		break;
-	case 2:
-		regs->arm64.elr = value;
-		break;
-	case 3:
-		regs->arm64.spsr = value;
-		break;
-	case 4:
 		regs->arm64.ttbr0 = value;
 		break;
-	case 5:
+	case 2:
 		regs->arm64.ttbr1 = value;
 		break;
-	case 6:
+	case 3:
 		regs->arm64.sctlr = value;
+		break;
+	}
+}
+
+/* The exception state, for a pc on the vectors.  QEMU names VBAR_EL1 "VBAR". */
+static const char *const exception_sysregs[] = {
+	"VBAR_EL1|VBAR",
+	"ELR_EL1",
+	"SPSR_EL1",
+	NULL,
+};
+
+static void arm64_set_exception_sysreg(struct up_regs *regs, size_t i, uint64_t value)
+{
+	switch (i) {
+	case 0:
+		regs->arm64.vbar = value;
+		break;
+	case 1:
+		regs->arm64.elr = value;
+		break;
+	case 2:
+		regs->arm64.spsr = value;
 		break;
 	}
 }
@@ -91,8 +101,11 @@ const struct up_arch up_arch_arm64 = {
 	.gpr_fp = ARM64_X29,
 	.gpr_lr = ARM64_X30,
 	.gdb_sysregs = sysregs,
-	.gdb_walk_sysregs = 4,
+	.gdb_walk_sysregs = 1,
 	.set_sysreg = arm64_set_sysreg,
+	.gdb_exception_sysregs = exception_sysregs,
+	.set_exception_sysreg = arm64_set_exception_sysreg,
+	.vector_table_size = 0x800,
 	.regs_from_gdb = arm64_regs_from_gdb,
 	.walk_frames = arm64_walk_frames,
 	.vector_base = arm64_vector_base,

@@ -39,6 +39,10 @@
 /* Bytes of code at each vCPU's pc compared between QEMU's RAM and the gdbstub at attach. */
 #define CHECK_BYTES 32
 #define MAX_SYSREGS 8
+#define MAX_VECTOR_BASES 4
+/* The exception state is read in a run's first pauses (the slide search), then once in this many. */
+#define EXC_EARLY_PAUSES 16
+#define EXC_REFRESH_PAUSES 64
 /* Between two reads of QMP's pending events: at 1000 samples/s, ~200 events of ~100 bytes. */
 #define QMP_DRAIN_INTERVAL_NS 100000000ull
 
@@ -59,6 +63,12 @@ struct kvm_target {
 	size_t sysreg_idx[MAX_SYSREGS];
 	size_t nr_sysregs;
 	size_t nr_walk_sysregs;       /* how many of them the frame walker uses (they come first) */
+	/* 'p' numbers of arch->gdb_exception_sysregs; none unless the stub offers them all. */
+	int exc_num[MAX_SYSREGS];
+	size_t nr_exc_sysregs;
+	uint64_t vector_bases[MAX_VECTOR_BASES];  /* vector bases seen, to spot a pc on them */
+	size_t nr_vector_bases;
+	uint64_t *exc_pause;     /* per vCPU: the pause whose exception state was read */
 	unsigned int regs_read;  /* vCPUs whose registers were read in this pause */
 	char *stub_dir;          /* our private gdbstub socket lives here, when we started it */
 	char *stub_path;
@@ -122,7 +132,8 @@ static struct up_error *query_vcpus(struct kvm_target *k, long *ret_thread_id)
 	}
 	k->nr_vcpus = n;
 	k->regs = calloc(n, sizeof(*k->regs));
-	if (!k->regs) {
+	k->exc_pause = calloc(n, sizeof(*k->exc_pause));
+	if (!k->regs || !k->exc_pause) {
 		json_decref(val);
 		return &up_error_nomem;
 	}
@@ -344,6 +355,18 @@ static struct up_error *find_sysregs(struct kvm_target *k)
 			k->nr_walk_sysregs++;
 		LOG(k, 2, "%s is gdbstub register %u", names[i], r->regnum);
 	}
+	names = k->arch->gdb_exception_sysregs;
+	k->nr_exc_sysregs = 0;
+	for (size_t i = 0; names && names[i] && i < MAX_SYSREGS; i++) {
+		const struct tdesc_reg *r = tdesc_find(&desc, names[i]);
+
+		if (!r) {
+			LOG(k, 1, "the gdbstub does not offer %s: no exception-entry rule", names[i]);
+			k->nr_exc_sysregs = 0;
+			break;
+		}
+		k->exc_num[k->nr_exc_sysregs++] = r->regnum;
+	}
 	tdesc_deinit(&desc);
 	return NULL;
 }
@@ -552,6 +575,7 @@ static void kvm_detach(struct up_target *t)
 	free(k->stub_dir);
 	free(k->tids);
 	free(k->regs);
+	free(k->exc_pause);
 	free(k);
 }
 
@@ -708,6 +732,67 @@ static struct up_error *kvm_pause(struct up_target *t)
 	return read_regs_batch(k, 0, regs_batch(k, 0), 1);
 }
 
+/*
+ * Whether this pause wants vCPU vcpu's exception state: early in the run (the slide search
+ * anchors on the vector base), now and then (a base not seen yet), or with the pc on a vector
+ * table seen before.
+ */
+static int wants_exception_state(const struct kvm_target *k, unsigned int vcpu)
+{
+	uint64_t pc = k->regs[vcpu].pc;
+
+	if (!k->nr_exc_sysregs || k->exc_pause[vcpu] == k->base.pauses)
+		return 0;
+	if (k->base.pauses <= EXC_EARLY_PAUSES || k->base.pauses % EXC_REFRESH_PAUSES == 0)
+		return 1;
+	for (size_t i = 0; i < k->nr_vector_bases; i++)
+		if (pc - k->vector_bases[i] < k->arch->vector_table_size)
+			return 1;
+	return 0;
+}
+
+/* Read vCPU vcpu's exception state (one round trip) into its registers. */
+static struct up_error *read_exception_state(struct kvm_target *k, unsigned int vcpu)
+{
+	const char *requests[MAX_SYSREGS + 1], *replies[MAX_SYSREGS + 1];
+	char names[MAX_SYSREGS + 1][32];
+	size_t lens[MAX_SYSREGS + 1], nr = 0;
+	uint64_t base;
+	struct up_error *err;
+
+	fmt_hg(names[nr], sizeof(names[0]), k->tids[vcpu]);
+	requests[nr] = names[nr];
+	nr++;
+	for (size_t i = 0; i < k->nr_exc_sysregs; i++, nr++) {
+		snprintf(names[nr], sizeof(names[0]), "p%x", k->exc_num[i]);
+		requests[nr] = names[nr];
+	}
+	k->selected = 0;
+	err = gdb_transact(k->gdb, requests, nr, replies, lens);
+	if (err)
+		return err;
+	if (lens[0] != 2 || memcmp(replies[0], "OK", 2))
+		return up_error_create(UP_ERR_PROTOCOL, "gdbstub refused to select a vCPU");
+	k->selected = k->tids[vcpu];
+	for (size_t i = 1; i < nr; i++) {
+		uint8_t bytes[16];
+		long nbytes = rsp_hex_decode(replies[i], lens[i], bytes, sizeof(bytes));
+
+		if (nbytes <= 0 || nbytes > 8)
+			return up_error_create(UP_ERR_PROTOCOL, "gdbstub sent a bad system register "
+					       "for vCPU %u", vcpu);
+		k->arch->set_exception_sysreg(&k->regs[vcpu], i - 1, up_get_le(bytes, nbytes));
+	}
+	k->exc_pause[vcpu] = k->base.pauses;
+	base = k->arch->vector_base ? k->arch->vector_base(&k->regs[vcpu]) : 0;
+	for (size_t i = 0; base && i < k->nr_vector_bases; i++)
+		if (k->vector_bases[i] == base)
+			base = 0;
+	if (base && k->nr_vector_bases < MAX_VECTOR_BASES)
+		k->vector_bases[k->nr_vector_bases++] = base;
+	return NULL;
+}
+
 static struct up_error *kvm_get_regs(struct up_target *t, unsigned int vcpu, struct up_regs *ret)
 {
 	struct kvm_target *k = to_kvm(t);
@@ -719,6 +804,11 @@ static struct up_error *kvm_get_regs(struct up_target *t, unsigned int vcpu, str
 		return up_error_create(UP_ERR_INVALID, "vCPU registers read while the guest runs");
 	while (vcpu >= k->regs_read) {
 		err = read_regs_batch(k, k->regs_read, regs_batch(k, k->regs_read), 0);
+		if (err)
+			return err;
+	}
+	if (wants_exception_state(k, vcpu)) {
+		err = read_exception_state(k, vcpu);
 		if (err)
 			return err;
 	}

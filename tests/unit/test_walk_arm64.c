@@ -336,12 +336,12 @@ static void regs_from_gdb(void **state)
 	assert_int_equal(r.pc, 0x4444);
 	assert_int_equal(r.arm64.cpsr, 0xc5);
 	up_arch_arm64.set_sysreg(&r, 0, TCR);
-	up_arch_arm64.set_sysreg(&r, 1, 0xffff800008010800);
-	up_arch_arm64.set_sysreg(&r, 2, 0xffff800008123456);
-	up_arch_arm64.set_sysreg(&r, 3, 0x80000005);
-	up_arch_arm64.set_sysreg(&r, 4, 0x40207000);
-	up_arch_arm64.set_sysreg(&r, 5, 0x40203000);
-	up_arch_arm64.set_sysreg(&r, 6, 0x30d0180d);
+	up_arch_arm64.set_exception_sysreg(&r, 0, 0xffff800008010800);
+	up_arch_arm64.set_exception_sysreg(&r, 1, 0xffff800008123456);
+	up_arch_arm64.set_exception_sysreg(&r, 2, 0x80000005);
+	up_arch_arm64.set_sysreg(&r, 1, 0x40207000);
+	up_arch_arm64.set_sysreg(&r, 2, 0x40203000);
+	up_arch_arm64.set_sysreg(&r, 3, 0x30d0180d);
 	assert_int_equal(r.arm64.vbar, 0xffff800008010800);
 	assert_int_equal(up_arch_arm64.vector_base(&r), 0xffff800008010800);
 	assert_int_equal(r.arm64.elr, 0xffff800008123456);
@@ -355,9 +355,10 @@ static void regs_from_gdb(void **state)
 	up_error_destroy(err);
 	assert_ptr_equal(up_arch_find("aarch64"), &up_arch_arm64);
 	assert_string_equal(up_arch_arm64.gdb_sysregs[0], "TCR_EL1");
-	assert_string_equal(up_arch_arm64.gdb_sysregs[1], "VBAR_EL1|VBAR");
-	assert_string_equal(up_arch_arm64.gdb_sysregs[6], "SCTLR_EL1|SCTLR");
-	assert_int_equal(up_arch_arm64.gdb_walk_sysregs, 4);
+	assert_string_equal(up_arch_arm64.gdb_sysregs[3], "SCTLR_EL1|SCTLR");
+	assert_int_equal(up_arch_arm64.gdb_walk_sysregs, 1);
+	assert_string_equal(up_arch_arm64.gdb_exception_sysregs[0], "VBAR_EL1|VBAR");
+	assert_int_equal(up_arch_arm64.vector_table_size, 0x800);
 }
 
 /*
