@@ -124,7 +124,10 @@ static uint64_t entry_branch(const uint8_t *entry, uint64_t addr)
 		uint32_t insn = up_le32(entry + 4 * i);
 
 		if ((insn & 0xfc000000u) == 0x14000000u) {
-			int64_t imm = (int64_t)((insn & 0x03ffffffu) << 6) >> 6;
+			int64_t imm = insn & 0x03ffffffu;
+
+			if (imm & (1 << 25))
+				imm -= 1 << 26;   /* backward */
 
 			return addr + 4 * (uint64_t)i + (uint64_t)(imm * 4);
 		}

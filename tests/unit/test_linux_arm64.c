@@ -7,7 +7,8 @@
  * - The slide anchor: up_symbolizer_find_slides, given the VBAR_EL1 values seen (KPTI's
  *   trampoline, then the kernel's vectors) and the recorded memory, must confirm the slide the
  *   guest printed, from the vector table's branches; the trampoline alone, or the trampoline's
- *   bytes served at the kernel's vectors, must confirm nothing.
+ *   bytes served at the kernel's vectors, must confirm nothing; a made-up table whose entries
+ *   branch backward confirms its slide too.
  * - The exception-entry rule: the walk starts from ELR_EL1 (not the vector), and with code read
  *   from the "guest" through up_guest_code (kallsyms has none) the frameless leaf keeps its
  *   caller from x30; the stack must be exactly the recorded chain.  Without the guest's code the
@@ -238,6 +239,41 @@ static void slide_anchor(void **state)
 	free(r);
 }
 
+/* A table whose entries branch backward (to handlers below it) confirms its slide too. */
+static void backward_branches(void **state)
+{
+	static const char map[] = "ffff800008010000 T _stext\n"
+				  "ffff800008010100 T handler_a\n"
+				  "ffff800008010200 T handler_b\n"
+				  "ffff800008010800 T vectors\n";
+	const int64_t slide = 0x123400000000;
+	struct rec *r = calloc(1, sizeof(*r));
+	uint64_t vectors = 0xffff800008010800 + slide;
+	struct memory m;
+	int64_t found;
+
+	(void)state;
+	assert_non_null(r);
+	memcpy(r->map, map, sizeof(map) - 1);
+	r->map_len = sizeof(map) - 1;
+	for (size_t e = 0; e < 16; e++) {
+		uint64_t at = vectors + e * 128 + 124, target = vectors - 0x800 + (e & 1 ? 0x200 : 0x100);
+		uint32_t b = 0x14000000u | (uint32_t)(((int64_t)(target - at) / 4) & 0x03ffffff);
+
+		for (size_t l = 0; l < 2; l++) {
+			r->line_addr[r->nr_lines] = vectors + e * 128 + l * LINE;
+			memset(r->lines[r->nr_lines], 0, LINE);
+			if (l == 1)
+				memcpy(r->lines[r->nr_lines] + LINE - 4, &b, 4);
+			r->nr_lines++;
+		}
+	}
+	m = (struct memory){ .r = r };
+	assert_int_equal(search(r, &m, &vectors, 1, &found), UP_SLIDE_CONFIRMED);
+	assert_int_equal(found, slide);
+	free(r);
+}
+
 static struct up_regs stopped_regs(const struct rec *r, uint64_t vbar)
 {
 	struct up_regs regs = { 0 };
@@ -325,6 +361,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(slide_anchor),
+		cmocka_unit_test(backward_branches),
 		cmocka_unit_test(exception_entry),
 	};
 
