@@ -45,7 +45,7 @@ LIB_SRCS := \
 	backends/kvm/target_xml.c backends/kvm/ram_layout.c backends/kvm/qemu_ram.c backends/kvm/kvm.c \
 	symbolize/symtab.c symbolize/code.c symbolize/symfile.c symbolize/elf_symbols.c \
 	symbolize/map_symbols.c symbolize/pe.c symbolize/dwarf.c symbolize/demangle.c \
-	symbolize/slide.c symbolize/symbolize.c symbolize/symprofile.c \
+	symbolize/slide.c symbolize/guest_code.c symbolize/symbolize.c symbolize/symprofile.c \
 	writers/registry.c writers/protobuf.c writers/pprof.c flamegraph/folded.c \
 	flamegraph/tree.c flamegraph/svg.c writers/backtrace.c \
 	record/raw_write.c record/raw_read.c record/raw_slides.c
@@ -123,7 +123,7 @@ fuzz_unwind_SRCS := unwind/cfi_eval.c unwind/walk.c unwind/fp.c unwind/registry.
 	arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
 # Registers and four rows come first: the stack page after them.
 fuzz_unwind_MAX_LEN := 6144
-fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/x86_64/regs.c arch/frame_records.c arch/arm64/pgtable.c util/error.c
+fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/x86_64/regs.c arch/frame_records.c arch/arch.c arch/arm64/pgtable.c arch/arm64/frames.c arch/arm64/regs.c util/error.c
 fuzz_ram_layout_SRCS := backends/kvm/ram_layout.c memory/process.c util/error.c
 fuzz_raw_SRCS := record/raw_read.c record/raw_write.c util/profile.c util/error.c
 fuzz_svg_SRCS := flamegraph/svg.c flamegraph/tree.c util/error.c

@@ -75,3 +75,10 @@ const char *up_walk_fixup_name(enum up_walk_fixup fixup)
 	}
 	return "?";
 }
+
+void up_arch_start_regs(const struct up_arch *arch, const struct up_regs *regs,
+			struct up_regs *ret)
+{
+	if (!arch->exception_context || !arch->exception_context(regs, ret))
+		*ret = *regs;
+}

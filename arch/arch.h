@@ -44,6 +44,11 @@ struct up_regs {
 		} x86_64;
 		struct {
 			uint64_t cpsr, ttbr0, ttbr1, tcr, sctlr;
+			/*
+			 * The exception state: VBAR_EL1 (0: unknown), and ELR_EL1 and SPSR_EL1,
+			 * the context the last exception taken to EL1 interrupted.
+			 */
+			uint64_t vbar, elr, spsr;
 		} arm64;
 	};
 };
@@ -115,7 +120,8 @@ enum up_walk_fixup {
 	UP_FIXUP_RETURN,     /* pc at the return instruction, after the epilogue */
 	UP_FIXUP_FRAMELESS,  /* a leaf function that never builds a frame record */
 	UP_FIXUP_INTERRUPT,  /* x86_64: pc at an interrupt entry's first instruction: the
-			      * interrupted context from the frame the CPU pushed */
+			      * interrupted context from the frame the CPU pushed; arm64: pc on
+			      * the exception vectors: the context in ELR_EL1 and the registers */
 	UP_FIXUP_COUNT
 };
 
@@ -187,6 +193,15 @@ struct up_arch {
 	size_t gdb_walk_sysregs;
 	void (*set_sysreg)(struct up_regs *regs, size_t i, uint64_t value);
 	/*
+	 * The exception state (arm64: VBAR_EL1, ELR_EL1, SPSR_EL1), read by a gdbstub backend
+	 * only when needed: in a run's first pauses (the slide search wants the vector base),
+	 * now and then, and when the pc lies within vector_table_size bytes of a vector base
+	 * already seen; set_exception_sysreg stores gdb_exception_sysregs[i].  NULL: none.
+	 */
+	const char *const *gdb_exception_sysregs;
+	void (*set_exception_sysreg)(struct up_regs *regs, size_t i, uint64_t value);
+	uint64_t vector_table_size;
+	/*
 	 * Decode a gdbstub 'g' reply (already converted from hex to len bytes) into *ret, the
 	 * general registers included.  Fails with UP_ERR_PROTOCOL when len is too short.  Fields
 	 * not in 'g' are left zero.
@@ -201,6 +216,18 @@ struct up_arch {
 	 */
 	struct up_error *(*walk_frames)(const struct up_regs *regs, const struct up_walk_env *env,
 					uint64_t *pcs, size_t max, struct up_walk *ret);
+	/*
+	 * The runtime address of the exception vector table in regs (arm64: VBAR_EL1), which
+	 * anchors a KASLR slide; 0 when unknown.  May be NULL.
+	 */
+	uint64_t (*vector_base)(const struct up_regs *regs);
+	/*
+	 * When regs show a vCPU stopped while taking an exception, before the handler saved
+	 * anything (arm64: a pc on the vectors), the interrupted context's registers in *ret and
+	 * 1: every unwinder walks from those, their pc exact, and the vector is no frame.  Else 0.
+	 * May be NULL.
+	 */
+	int (*exception_context)(const struct up_regs *regs, struct up_regs *ret);
 	/* The same walk one frame at a time (frame_records.h), for unwinders that mix methods. */
 	const struct up_record_rules *records;
 	/*
@@ -220,6 +247,13 @@ extern const struct up_arch up_arch_arm64;
 
 /* The architecture called name, or NULL when we do not support it. */
 const struct up_arch *up_arch_find(const char *name);
+
+/*
+ * The registers a walk starts from: regs, or the context an exception being taken interrupted
+ * (exception_context).  *ret may not be regs.
+ */
+void up_arch_start_regs(const struct up_arch *arch, const struct up_regs *regs,
+			struct up_regs *ret);
 
 /* Copy pc, sp, fp and lr from the general registers that hold them (those known). */
 void up_arch_named_from_gprs(const struct up_arch *arch, struct up_regs *regs);

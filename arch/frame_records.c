@@ -109,6 +109,27 @@ struct up_error *up_fp_step(const struct up_record_rules *rules, const struct up
 		ret->stop = UP_WALK_BAD_ADDRESS;
 		return NULL;
 	}
+	if (!exact && rules->exception_record) {
+		struct up_leaf_caller ctx;
+
+		err = rules->exception_record(regs, env, fp, next_fp, ra, &ctx);
+		if (err) {
+			ret->stop = UP_WALK_FAULT;
+			return err;
+		}
+		if (ctx.interrupted) {
+			/* The interrupted context, walked like a leaf: its pc is exact. */
+			caller_regs(rules, regs, ctx.pc, ctx.sp, ctx.sp_exact, next_fp, 0);
+			if (ctx.lr_valid && rules->arch->gpr_lr >= 0) {
+				regs->lr = ctx.lr;
+				set_gpr(regs, rules->arch->gpr_lr, ctx.lr);
+			}
+			*from_record = 1;
+			ret->interrupted = 1;
+			ret->stepped = 1;
+			return NULL;
+		}
+	}
 	/* What the function saved besides its record is unknown here. */
 	caller_regs(rules, regs, ra, fp + 16, 1, next_fp, 0);
 	*from_record = 1;
@@ -126,7 +147,8 @@ struct up_error *up_fp_walk(const struct up_record_rules *rules, const struct up
 	unsigned int interrupts = 0;
 	size_t n = 0;
 
-	pcs[n++] = regs->pc;
+	up_arch_start_regs(rules->arch, regs, &frame);
+	pcs[n++] = frame.pc;
 	ret->fixup = UP_FIXUP_NONE;
 	ret->switches = 0;
 	ret->exact = 0;

@@ -23,6 +23,8 @@ struct up_leaf_caller {
 	 * other register is the interrupted one, and sp may lie on another stack.
 	 */
 	int interrupted;
+	uint64_t lr;               /* interrupted: its link register, when lr_valid */
+	int lr_valid;
 };
 
 struct up_record_rules {
@@ -39,6 +41,17 @@ struct up_record_rules {
 	 */
 	struct up_error *(*leaf_caller)(const struct up_regs *regs, const struct up_walk_env *env,
 					struct up_leaf_caller *ret);
+	/*
+	 * For the record at fp ([next_fp, ra], ra cleaned) reached from the frame in regs (whose
+	 * pc is a return address): when the record is the one an exception entry stored in the
+	 * registers it saved (arm64's pt_regs), the interrupted context in *ret (interrupted set:
+	 * pc exact, sp, and lr when known); else ret->interrupted = 0.  Faults only mean no; other
+	 * read failures are returned.  May be NULL.
+	 */
+	struct up_error *(*exception_record)(const struct up_regs *regs,
+					     const struct up_walk_env *env, uint64_t fp,
+					     uint64_t next_fp, uint64_t ra,
+					     struct up_leaf_caller *ret);
 };
 
 /* How one frame-pointer step ended. */

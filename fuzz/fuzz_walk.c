@@ -81,6 +81,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&regs.x86_64, 0, sizeof(regs.x86_64));
 	regs.arm64.tcr = ctl;
+	/* Half the inputs stop on "the vectors", the interrupted context made of their bytes. */
+	regs.arm64.vbar = ctl & 1 ? regs.pc & ~0x7ffULL : 0;
+	regs.arm64.elr = m.code_base + (ctl >> 32);
+	regs.arm64.spsr = ctl >> 8;
 	if (up_arch_arm64.walk_frames(&regs, &env, pcs, 32, &walk))
 		__builtin_trap();
 	if (walk.depth < 1 || walk.depth > 32 || walk.fixup >= UP_FIXUP_COUNT)

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../util/bytes.h"
 #include "pe.h"
 #include "slide.h"
 
@@ -109,6 +110,60 @@ static int code_matches(struct search *se, const struct up_symfile *f, int64_t s
 	return matched >= 2 && matched >= differ * 2;
 }
 
+#define VECTOR_ENTRIES 16
+#define VECTOR_ENTRY_SIZE 128
+#define MIN_VECTOR_BRANCHES 2
+
+/*
+ * The target of the last "b imm26" in one vector entry (its 32 instructions), or 0.  Each of
+ * Linux's entries ends in a branch to its handler (el1h_64_irq, ...).
+ */
+static uint64_t entry_branch(const uint8_t *entry, uint64_t addr)
+{
+	for (int i = VECTOR_ENTRY_SIZE / 4 - 1; i >= 0; i--) {
+		uint32_t insn = up_le32(entry + 4 * i);
+
+		if ((insn & 0xfc000000u) == 0x14000000u) {
+			int64_t imm = insn & 0x03ffffffu;
+
+			if (imm & (1 << 25))
+				imm -= 1 << 26;   /* backward */
+
+			return addr + 4 * (uint64_t)i + (uint64_t)(imm * 4);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Whether the vector table at base, read from the guest, branches to the starts of functions
+ * the file names at slide: at least MIN_VECTOR_BRANCHES entries do and more do than do not.
+ */
+static int vector_branches_match(struct search *se, const struct up_symfile *f, uint64_t base,
+				 int64_t slide, size_t *ret_matched)
+{
+	uint8_t table[VECTOR_ENTRIES * VECTOR_ENTRY_SIZE];
+	size_t matched = 0, differ = 0;
+
+	if (guest_read(se, base, table, sizeof(table)))
+		return 0;
+	for (size_t i = 0; i < VECTOR_ENTRIES; i++) {
+		uint64_t entry = base + i * VECTOR_ENTRY_SIZE;
+		uint64_t target = entry_branch(table + i * VECTOR_ENTRY_SIZE, entry);
+		const struct up_symbol *sym = target ? up_symtab_lookup(&f->tab, target - (uint64_t)slide)
+						     : NULL;
+
+		if (!target)
+			continue;
+		if (sym && sym->start == target - (uint64_t)slide)
+			matched++;
+		else
+			differ++;
+	}
+	*ret_matched = matched;
+	return matched >= MIN_VECTOR_BRANCHES && matched > differ;
+}
+
 static int banner_at(struct search *se, uint64_t addr)
 {
 	static const char want[] = "Linux version ";
@@ -132,6 +187,15 @@ static int confirm(struct search *se, const struct up_symfile *f, int64_t slide,
 			return 0;
 		snprintf(how, howlen, "\"Linux version\" found at linux_banner 0x%" PRIx64,
 			 f->banner + slide);
+		return 1;
+	}
+	if (f->vectors) {
+		size_t matched = 0;
+
+		if (!vector_branches_match(se, f, f->vectors + slide, slide, &matched))
+			return 0;
+		snprintf(how, howlen, "%zu branches of the vector table land on the map's "
+			 "functions at slide 0x%" PRIx64, matched, (uint64_t)slide);
 		return 1;
 	}
 	return 0;
@@ -163,6 +227,32 @@ static int find_kaslr(struct search *se, const struct up_symfile *f, int64_t *sl
 			*slide = (int64_t)s;
 			return 1;
 		}
+	}
+	return 0;
+}
+
+/*
+ * KASLR at any distance: each exception vector base seen gives one candidate slide, that of
+ * the file's `vectors`.  A base that is not the kernel's vectors (arm64's KPTI trampoline while
+ * the vCPU ran user code, another kernel) gives a slide nothing confirms.
+ */
+static int find_vectors(struct search *se, const struct up_symfile *f, int64_t *slide,
+			char *how, size_t howlen)
+{
+	const struct up_slide_probe *p = se->probe;
+
+	for (size_t i = 0; i < p->nr_vector_bases && !se->failed; i++) {
+		uint64_t base = p->vector_bases[i];
+		int64_t cand = (int64_t)(base - f->vectors);
+		size_t n;
+
+		if (!base || ((uint64_t)cand & 0xfff) || !confirm(se, f, cand, how, howlen))
+			continue;
+		n = strlen(how);
+		snprintf(how + n, howlen - n, " (KASLR, anchored on the vectors at 0x%" PRIx64 ")",
+			 base);
+		*slide = cand;
+		return 1;
 	}
 	return 0;
 }
@@ -255,11 +345,13 @@ struct up_error *up_symbolizer_find_slides(struct up_symbolizer *s,
 		if (f->slide_state != UP_SLIDE_UNKNOWN)
 			continue;
 		found = confirm(&se, f, 0, how, sizeof(how));
+		if (!found && f->vectors)
+			found = find_vectors(&se, f, &slide, how, sizeof(how));
 		if (!found && f->banner)
 			found = find_kaslr(&se, f, &slide, how, sizeof(how));
 		if (!found && f->code.nr)
 			found = find_pe(&se, f, &slide, how, sizeof(how));
-		if (!found && !f->code.nr && !f->banner)
+		if (!found && !f->code.nr && !f->banner && !f->vectors)
 			found = pcs_fall_inside(probe, f, how, sizeof(how));
 		if (se.failed)
 			break;  /* undecided: the caller gives up */

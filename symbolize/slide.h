@@ -5,9 +5,15 @@
  * whose slide the user did not give, the finder tries, over guest memory read through a
  * callback while the guest is paused:
  *   1. slide 0, confirmed by comparing the guest's code with the file's code bytes (or, for a
- *      Linux System.map without code, by finding "Linux version" at linux_banner);
- *   2. Linux KASLR: every 2 MiB-aligned slide up to 1 GiB, confirmed at linux_banner;
- *   3. a PE image header (EFI) below the sampled pcs: the image base it gives, confirmed by
+ *      Linux System.map without code, by finding "Linux version" at linux_banner, or, for an
+ *      arm64 one, by the branches of the vector table at `vectors`, as in 2.);
+ *   2. Linux KASLR, anchored on what the CPU gives: the exception vector base (arm64's
+ *      VBAR_EL1) is the runtime address of `vectors`, at any slide the architecture allows;
+ *      confirmed by the file's code, or, for a map without code, by the branches of the vector
+ *      table landing on the starts of the functions the file names there;
+ *   3. Linux KASLR without an anchor: every 2 MiB-aligned slide up to 1 GiB, confirmed at
+ *      linux_banner;
+ *   4. a PE image header (EFI) below the sampled pcs: the image base it gives, confirmed by
  *      code bytes.
  * A file whose slide nothing confirms is refused: it names no address, so no name is wrong.
  */
@@ -22,6 +28,8 @@ struct up_slide_probe {
 	void *ctx;
 	const uint64_t *pcs;      /* code addresses seen in the guest (pcs, link registers) */
 	size_t nr_pcs;
+	const uint64_t *vector_bases;  /* exception vector bases seen (arm64 VBAR_EL1), distinct */
+	size_t nr_vector_bases;
 	unsigned int max_reads;   /* budget of reads for the whole search */
 };
 

@@ -36,6 +36,7 @@ struct up_symfile {
 	struct up_dwarf *dwarf;     /* DWARF of an ELF, when asked for and present */
 	uint64_t link_base;         /* the image's lowest address at slide 0 */
 	uint64_t banner;            /* link address of linux_banner (a Linux kernel), or 0 */
+	uint64_t vectors;           /* link address of arm64 Linux's exception vectors, or 0 */
 	int relocatable;            /* a PIE or PE image: the loader may move it */
 	uint16_t pe_machine;        /* PE: 0x8664 or 0xaa64; ELF: the matching value; else 0 */
 	int64_t slide;

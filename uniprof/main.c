@@ -20,6 +20,8 @@
 
 #include "../backends/target.h"
 #include "../record/raw.h"
+#include "../memory/memory.h"
+#include "../symbolize/guest_code.h"
 #include "../symbolize/symbolize.h"
 #include "../symbolize/symprofile.h"
 #include "../unwind/cfi.h"
@@ -423,19 +425,59 @@ static int finish_output(struct output *output, struct up_error *err)
  * What the unwinders may use besides guest memory: the symbol files' code and function starts,
  * and, when they have unwind tables, the CFI rows and the outermost frames they mark.
  */
-static struct up_unwind_env unwind_env(struct up_symbolizer *sym, struct up_cfi *cfi)
+static struct up_unwind_env unwind_env(struct up_guest_code *code, struct up_cfi *cfi)
 {
 	return (struct up_unwind_env){
 		.walk = {
-			.func_start = up_symbolizer_func_start,
-			.read_code = up_symbolizer_read_code,
-			.code_ctx = sym,
+			.func_start = up_guest_code_func_start,
+			.read_code = up_guest_code_read,
+			.code_ctx = code,
 			.is_root = cfi ? up_cfi_is_root : NULL,
 			.root_ctx = cfi,
 		},
 		.cfi_lookup = cfi ? up_cfi_lookup_fn : NULL,
 		.cfi_ctx = cfi,
 	};
+}
+
+/*
+ * The code the leaf rules read: the symbol files' own, else the guest's, through each vCPU's
+ * view in turn (a vCPU in user mode may not map the kernel).
+ */
+struct code_oracle {
+	struct up_vcpu_memory *views;
+	struct up_guest_code *code;
+};
+
+static void code_oracle_deinit(struct code_oracle *co)
+{
+	up_guest_code_destroy(co->code);
+	free(co->views);
+}
+
+static struct up_error *code_oracle_init(struct code_oracle *co, struct up_target *t,
+					 struct up_memory *memory, const struct up_symbolizer *sym)
+{
+	unsigned int n = t->ops->nr_vcpus(t);
+	void **ctxs = calloc(n, sizeof(*ctxs));
+	struct up_error *err;
+
+	co->code = NULL;
+	co->views = calloc(n, sizeof(*co->views));
+	if (!ctxs || !co->views) {
+		free(ctxs);
+		free(co->views);
+		return &up_error_nomem;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		co->views[i] = (struct up_vcpu_memory){ .memory = memory, .vcpu = i };
+		ctxs[i] = &co->views[i];
+	}
+	err = up_guest_code_create(sym, up_vcpu_memory_read, ctxs, n, &co->code);
+	free(ctxs);
+	if (err)
+		free(co->views);
+	return err;
 }
 
 /* --dump: one pause for every vCPU's stack, then, with the guest let go, the backtraces. */
@@ -446,13 +488,18 @@ static int run_dump(const struct options *opts, const struct up_target_ops *back
 	struct dump_options dopts = {
 		.max_depth = opts->max_depth,
 		.unwinder = opts->unwinder,
-		.unwind = unwind_env(sym, cfi),
 	};
 	struct up_backtrace_names names;
+	struct code_oracle code;
 	struct up_error *err;
 	struct dump dump;
 
-	err = dump_take(target, memory, &dopts, &dump);
+	err = code_oracle_init(&code, target, memory, sym);
+	if (!err) {
+		dopts.unwind = unwind_env(code.code, cfi);
+		err = dump_take(target, memory, &dopts, &dump);
+		code_oracle_deinit(&code);
+	}
 	release(backend, target, guard, memory);
 	if (err) {
 		output_abandon(output);
@@ -479,6 +526,7 @@ static int run_sampling(const struct options *opts)
 	struct up_target *target = NULL;
 	struct guard *guard = NULL;
 	struct up_memory *memory = NULL;
+	struct code_oracle code;
 	struct up_error *err, *run_err;
 	struct output output;
 	int rc = 0;
@@ -552,6 +600,8 @@ static int run_sampling(const struct options *opts)
 		if (err)
 			err = up_error_prefix(err, "%s", output_name(opts));
 	}
+	if (!err)
+		err = code_oracle_init(&code, target, memory, &sym);
 	if (err) {
 		release(backend, target, guard, memory);
 		output_abandon(&output);
@@ -568,7 +618,7 @@ static int run_sampling(const struct options *opts)
 		.max_depth = opts->max_depth,
 		.stop = &stop_requested,
 		.unwinder = opts->unwinder,
-		.unwind = unwind_env(&sym, cfi),
+		.unwind = unwind_env(code.code, cfi),
 		.record = opts->raw ? record_stack : NULL,
 		.record_flush = opts->raw ? record_flush : NULL,
 		.record_ctx = &recording,
@@ -582,6 +632,9 @@ static int run_sampling(const struct options *opts)
 		sopts.progress_ns = STATUS_EVERY_NS;
 	}
 	run_err = sampler_run(target, memory, &sopts, &profile, &stats);
+	log_line(NULL, 2, "code read from the guest for the leaf rules: %llu reads",
+		 (unsigned long long)up_guest_code_reads(code.code));
+	code_oracle_deinit(&code);
 	status_clear();
 	profile.meta.duration_ns = (uint64_t)(stats.elapsed * 1e9);
 	profile.meta.samples = stats.samples;

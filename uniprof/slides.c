@@ -26,20 +26,38 @@ static double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-/* One pause: note every vCPU's pc and link register. */
-static struct up_error *collect(struct up_target *t, uint64_t *pcs, size_t *nr, size_t cap)
+/* What the pauses before the search saw: code addresses and exception vector bases. */
+struct seen {
+	uint64_t *pcs, *bases;
+	size_t nr_pcs, nr_bases, cap;
+};
+
+static void add_base(struct seen *seen, uint64_t base)
+{
+	for (size_t i = 0; i < seen->nr_bases; i++)
+		if (seen->bases[i] == base)
+			return;
+	if (seen->nr_bases < seen->cap)
+		seen->bases[seen->nr_bases++] = base;
+}
+
+/* One pause: note every vCPU's pc, link register and vector base. */
+static struct up_error *collect(struct up_target *t, struct seen *seen)
 {
 	unsigned int n = t->ops->nr_vcpus(t);
+	const struct up_arch *arch = t->ops->arch(t);
 	struct up_error *err = up_target_pause(t), *rerr;
 
 	for (unsigned int i = 0; !err && i < n; i++) {
 		struct up_regs regs;
 
 		err = t->ops->get_regs(t, i, &regs);
-		if (!err && *nr < cap)
-			pcs[(*nr)++] = regs.pc;
-		if (!err && regs.lr && *nr < cap)
-			pcs[(*nr)++] = regs.lr;
+		if (!err && seen->nr_pcs < seen->cap)
+			seen->pcs[seen->nr_pcs++] = regs.pc;
+		if (!err && regs.lr && seen->nr_pcs < seen->cap)
+			seen->pcs[seen->nr_pcs++] = regs.lr;
+		if (!err && arch->vector_base && arch->vector_base(&regs))
+			add_base(seen, arch->vector_base(&regs));
 	}
 	rerr = up_target_resume(t);
 	if (err) {
@@ -49,36 +67,98 @@ static struct up_error *collect(struct up_target *t, uint64_t *pcs, size_t *nr, 
 	return rerr;
 }
 
+/*
+ * Guest reads through each vCPU's view in turn, from the one that answered last: a vCPU running
+ * user code may map no kernel at all (KPTI on arm64 and x86_64).
+ */
+struct views {
+	struct up_memory *mem;
+	unsigned int nr, last;
+};
+
+static struct up_error *read_any_vcpu(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct views *v = ctx;
+	struct up_error *err = NULL;
+
+	for (unsigned int k = 0; k < v->nr; k++) {
+		struct up_vcpu_memory view = { .memory = v->mem, .vcpu = (v->last + k) % v->nr };
+
+		up_error_destroy(err);
+		err = up_vcpu_memory_read(&view, addr, buf, len);
+		if (!err)
+			v->last = view.vcpu;
+		if (!err || err->code != UP_ERR_FAULT)
+			return err;
+	}
+	return err;
+}
+
+/*
+ * Pause for the search, at a moment when some vCPU runs in the upper half (a kernel), if one
+ * comes within PROBE_PAUSES tries; *ret_t0 is when the pause kept began.  On failure the caller
+ * still resumes.
+ */
+static struct up_error *pause_in_kernel(struct up_target *t, double *ret_t0)
+{
+	unsigned int n = t->ops->nr_vcpus(t);
+
+	for (int i = 0;; i++) {
+		struct timespec gap = { 0, PROBE_GAP_NS };
+		struct up_error *err;
+
+		*ret_t0 = now_us();
+		err = up_target_pause(t);
+
+		if (err || i == PROBE_PAUSES - 1)
+			return err;
+		for (unsigned int v = 0; v < n; v++) {
+			struct up_regs regs;
+
+			err = t->ops->get_regs(t, v, &regs);
+			if (err || regs.pc >> 63)
+				return err;
+		}
+		err = up_target_resume(t);
+		if (err)
+			return err;
+		nanosleep(&gap, NULL);
+	}
+}
+
 struct up_error *find_slides(struct up_target *t, struct up_memory *mem, struct up_symbolizer *s,
 			     double *ret_pause_us)
 {
-	/* The kernel is mapped alike for every vCPU: vCPU 0's view will do. */
-	struct up_vcpu_memory view = { .memory = mem, .vcpu = 0 };
+	struct views views = { .mem = mem, .nr = t->ops->nr_vcpus(t) };
 	struct up_slide_probe probe = {
-		.read = up_vcpu_memory_read, .ctx = &view, .max_reads = MAX_READS,
+		.read = read_any_vcpu, .ctx = &views, .max_reads = MAX_READS,
 	};
-	size_t cap = PROBE_PAUSES * 2 * t->ops->nr_vcpus(t), nr = 0;
-	uint64_t *pcs;
+	struct seen seen = { .cap = PROBE_PAUSES * 2 * t->ops->nr_vcpus(t) };
 	struct up_error *err = NULL, *rerr;
 	double t0;
 
 	*ret_pause_us = 0;
 	if (!any_unknown(s))
 		return NULL;
-	pcs = calloc(cap, sizeof(*pcs));
-	if (!pcs)
+	seen.pcs = calloc(seen.cap, sizeof(*seen.pcs));
+	seen.bases = calloc(seen.cap, sizeof(*seen.bases));
+	if (!seen.pcs || !seen.bases) {
+		free(seen.pcs);
+		free(seen.bases);
 		return &up_error_nomem;
+	}
 	for (int i = 0; i < PROBE_PAUSES && !err; i++) {
 		struct timespec gap = { 0, PROBE_GAP_NS };
 
-		err = collect(t, pcs, &nr, cap);
+		err = collect(t, &seen);
 		nanosleep(&gap, NULL);
 	}
 	if (!err) {
-		probe.pcs = pcs;
-		probe.nr_pcs = nr;
-		t0 = now_us();
-		err = up_target_pause(t);
+		probe.pcs = seen.pcs;
+		probe.nr_pcs = seen.nr_pcs;
+		probe.vector_bases = seen.bases;
+		probe.nr_vector_bases = seen.nr_bases;
+		err = pause_in_kernel(t, &t0);
 		if (!err)
 			err = up_symbolizer_find_slides(s, &probe);
 		rerr = up_target_resume(t);
@@ -88,6 +168,7 @@ struct up_error *find_slides(struct up_target *t, struct up_memory *mem, struct 
 		else
 			up_error_destroy(rerr);
 	}
-	free(pcs);
+	free(seen.pcs);
+	free(seen.bases);
 	return err;
 }

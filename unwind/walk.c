@@ -44,7 +44,8 @@ static struct up_error *walk(enum policy policy, const struct up_unwind_env *env
 	int exact = 1, from_record = 0, flat = 0;
 	size_t n = 0;
 
-	pcs[n++] = regs->pc;
+	up_arch_start_regs(env->arch, regs, &frame);
+	pcs[n++] = frame.pc;
 	ret->fixup = UP_FIXUP_NONE;
 	ret->switches = 0;
 	ret->exact = 0;

@@ -19,6 +19,9 @@ struct up_error *arm64_regs_from_gdb(const uint8_t *g, size_t len, struct up_reg
 /* The frame-record rules and leaf fixups of this architecture. */
 extern const struct up_record_rules arm64_records;
 
+/* exception_context of struct up_arch: the context an exception being taken interrupted. */
+int arm64_exception_context(const struct up_regs *regs, struct up_regs *ret);
+
 struct up_error *arm64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,
 				   uint64_t *pcs, size_t max, struct up_walk *ret);
 

@@ -29,6 +29,12 @@
 #define INSN_AUTIASP 0xd50323bfu
 #define INSN_AUTIBSP 0xd50323ffu
 
+/* The vector table is 16 entries of 128 bytes at VBAR_EL1; SPSR_EL1's mode field. */
+#define VECTORS_SIZE 0x800
+#define SPSR_MODE_MASK 0xfu
+#define SPSR_EL1T 0x4u
+#define SPSR_EL1H 0x5u
+
 /* How many instructions at a function's start we look at for the frame setup. */
 #define PROLOGUE_INSNS 8
 
@@ -169,11 +175,109 @@ static struct up_error *leaf_caller(const struct up_regs *regs, const struct up_
 	return NULL;
 }
 
+/*
+ * Linux's struct pt_regs starts with x0-x30, sp, pc and pstate; the frame record an exception
+ * entry stores in it ([interrupted x29, ELR_EL1]) comes later, at an offset that differs
+ * between kernel versions (after orig_x0, syscallno and more).
+ */
+#define PT_X29 (29 * 8)
+#define PT_X30 (30 * 8)
+#define PT_SP (31 * 8)
+#define PT_PC (32 * 8)
+#define PT_PSTATE (33 * 8)
+#define PT_RECORD_MIN (PT_PSTATE + 8)
+#define PT_RECORD_MAX 0x200
+
+/* Code whose first instructions store no frame record: not a function's, an entry's. */
+static int builds_no_record(const struct up_walk_env *env, uint64_t start)
+{
+	uint32_t insn;
+
+	for (int i = 0; i < PROLOGUE_INSNS; i++) {
+		if (read_insn(env, start + 4 * i, &insn))
+			return 0;
+		if (is_stp_fp_lr(insn) || is_set_fp(insn))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A record reached from a return address into exception entry code (code that builds no record
+ * of its own and called the handler) is the one the entry stored in the saved registers: when
+ * the words below it hold a pt_regs whose pc and x29 are the record's, the interrupted context
+ * is there, its pc exact and its x30 known, so a frameless function it interrupted keeps its
+ * caller too.
+ */
+static struct up_error *exception_record(const struct up_regs *regs,
+					 const struct up_walk_env *env, uint64_t fp,
+					 uint64_t next_fp, uint64_t ra, struct up_leaf_caller *ret)
+{
+	uint8_t below[PT_RECORD_MAX];
+	struct up_error *err;
+	uint64_t start;
+
+	ret->interrupted = 0;
+	if (!env->func_start || !env->read_code || regs->pc < 4 || fp < PT_RECORD_MAX)
+		return NULL;
+	start = env->func_start(env->code_ctx, regs->pc - 4);
+	if (!start || !builds_no_record(env, start))
+		return NULL;
+	err = env->read(env->read_ctx, fp - PT_RECORD_MAX, below, sizeof(below));
+	if (err) {
+		up_error_catch(&err, UP_ERR_FAULT);
+		return err;
+	}
+	for (size_t at = PT_RECORD_MIN; at <= PT_RECORD_MAX; at += 8) {
+		const uint8_t *pt = below + PT_RECORD_MAX - at;
+		uint64_t pstate = up_le64(pt + PT_PSTATE), mode = pstate & SPSR_MODE_MASK;
+
+		if (strip_pac(regs, up_le64(pt + PT_PC)) != ra || up_le64(pt + PT_X29) != next_fp ||
+		    (pstate & 0x10) || (mode != 0 && mode != SPSR_EL1T && mode != SPSR_EL1H) ||
+		    (pstate >> 32))
+			continue;
+		ret->fixup = UP_FIXUP_INTERRUPT;
+		ret->pc = ra;
+		ret->sp = mode ? up_le64(pt + PT_SP) : 0;
+		ret->sp_exact = mode != 0;
+		ret->lr = up_le64(pt + PT_X30);
+		ret->lr_valid = 1;
+		ret->interrupted = 1;
+		return NULL;
+	}
+	return NULL;
+}
+
+/*
+ * A pc on the exception vectors: an exception is being taken (QEMU's gdbstub stops a vCPU
+ * there when an interrupt is pending) and nothing of the interrupted context is saved yet.  That
+ * context is ELR_EL1 (its pc, exact) with every general register as it was, x29 and x30
+ * included; its stack pointer is at or above the current one for a context at EL1 (the entry
+ * may have made room for its frame already), unknown for one at EL0 (SP_EL0).
+ */
+int arm64_exception_context(const struct up_regs *regs, struct up_regs *ret)
+{
+	uint64_t vbar = regs->arm64.vbar, mode = regs->arm64.spsr & SPSR_MODE_MASK;
+
+	if (!vbar || regs->pc - vbar >= VECTORS_SIZE || !regs->arm64.elr)
+		return 0;
+	*ret = *regs;
+	ret->pc = strip_pac(regs, regs->arm64.elr);
+	ret->arm64.cpsr = regs->arm64.spsr;
+	up_regs_set_gpr(ret, ARM64_PC, ret->pc);
+	if (mode == SPSR_EL1T || mode == SPSR_EL1H)
+		return 1;
+	ret->sp = 0;
+	ret->gpr_valid &= ~(1ULL << ARM64_SP);
+	return 1;
+}
+
 const struct up_record_rules arm64_records = {
 	.arch = &up_arch_arm64,
 	.valid_fp = valid_fp,
 	.clean_ra = clean_ra,
 	.leaf_caller = leaf_caller,
+	.exception_record = exception_record,
 };
 
 struct up_error *arm64_walk_frames(const struct up_regs *regs, const struct up_walk_env *env,

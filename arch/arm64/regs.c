@@ -64,6 +64,34 @@ static void arm64_set_sysreg(struct up_regs *regs, size_t i, uint64_t value)
 	}
 }
 
+/* The exception state, for a pc on the vectors.  QEMU names VBAR_EL1 "VBAR". */
+static const char *const exception_sysregs[] = {
+	"VBAR_EL1|VBAR",
+	"ELR_EL1",
+	"SPSR_EL1",
+	NULL,
+};
+
+static void arm64_set_exception_sysreg(struct up_regs *regs, size_t i, uint64_t value)
+{
+	switch (i) {
+	case 0:
+		regs->arm64.vbar = value;
+		break;
+	case 1:
+		regs->arm64.elr = value;
+		break;
+	case 2:
+		regs->arm64.spsr = value;
+		break;
+	}
+}
+
+static uint64_t arm64_vector_base(const struct up_regs *regs)
+{
+	return regs->arm64.vbar;
+}
+
 const struct up_arch up_arch_arm64 = {
 	.name = "aarch64",
 	.gdb_g_size = G_END,
@@ -75,8 +103,13 @@ const struct up_arch up_arch_arm64 = {
 	.gdb_sysregs = sysregs,
 	.gdb_walk_sysregs = 1,
 	.set_sysreg = arm64_set_sysreg,
+	.gdb_exception_sysregs = exception_sysregs,
+	.set_exception_sysreg = arm64_set_exception_sysreg,
+	.vector_table_size = 0x800,
 	.regs_from_gdb = arm64_regs_from_gdb,
 	.walk_frames = arm64_walk_frames,
+	.vector_base = arm64_vector_base,
+	.exception_context = arm64_exception_context,
 	.records = &arm64_records,
 	.translate = arm64_translate,
 };

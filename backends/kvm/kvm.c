@@ -46,6 +46,10 @@
 #define MAX_SYSREGS 8
 /* RAM ranges in QEMU's memory map at most, for the gdbstub's physical reads. */
 #define MAX_STUB_RANGES 4096
+#define MAX_VECTOR_BASES 4
+/* The exception state is read in a run's first pauses (the slide search), then once in this many. */
+#define EXC_EARLY_PAUSES 16
+#define EXC_REFRESH_PAUSES 64
 /* Between two reads of QMP's pending events: at 1000 samples/s, ~200 events of ~100 bytes. */
 #define QMP_DRAIN_INTERVAL_NS 100000000ull
 
@@ -62,8 +66,17 @@ struct kvm_target {
 	int stub_contacted;      /* we connected to a gdbstub, which stops the guest, if only once */
 	size_t max_read;
 	struct up_regs *regs;    /* every vCPU's registers, read once per pause */
-	int sysreg_num[MAX_SYSREGS];  /* 'p' number of arch->gdb_sysregs[i], -1: not offered */
+	/* The system registers the stub offers: 'p' number and index in arch->gdb_sysregs. */
+	int sysreg_num[MAX_SYSREGS];
+	size_t sysreg_idx[MAX_SYSREGS];
 	size_t nr_sysregs;
+	size_t nr_walk_sysregs;       /* how many of them the frame walker uses (they come first) */
+	/* 'p' numbers of arch->gdb_exception_sysregs; none unless the stub offers them all. */
+	int exc_num[MAX_SYSREGS];
+	size_t nr_exc_sysregs;
+	uint64_t vector_bases[MAX_VECTOR_BASES];  /* vector bases seen, to spot a pc on them */
+	size_t nr_vector_bases;
+	uint64_t *exc_pause;     /* per vCPU: the pause whose exception state was read */
 	unsigned int regs_read;  /* vCPUs whose registers were read in this pause */
 	char *stub_dir;          /* our private gdbstub socket lives here, when we started it */
 	char *stub_path;
@@ -133,7 +146,14 @@ static struct up_error *query_vcpus(struct kvm_target *k, long *ret_thread_id)
 		return err;
 	k->nr_vcpus = n;
 	k->regs = calloc(n, sizeof(*k->regs));
-	return k->regs ? NULL : &up_error_nomem;
+	k->exc_pause = calloc(n, sizeof(*k->exc_pause));
+	if (!k->regs || !k->exc_pause) {
+		json_decref(val);
+		return &up_error_nomem;
+	}
+	*ret_thread_id = json_integer_value(json_object_get(json_array_get(val, 0), "thread-id"));
+	json_decref(val);
+	return NULL;
 }
 
 /* The private directory and the path of the gdbstub socket start_stub asks QEMU for. */
@@ -346,7 +366,8 @@ static struct up_error *fetch_annex(void *ctx, const char *annex, char **ret, si
 /*
  * Find the 'p' numbers of the system registers the architecture wants, from the stub's
  * target description: they differ between CPU models.  (QEMU 7.2 also answers 'p' only after
- * the description was read.)  Registers the stub does not offer are left out.
+ * the description was read.)  Registers the stub does not offer are left out (their fields stay
+ * zero: unknown).
  */
 static struct up_error *find_sysregs(struct kvm_target *k)
 {
@@ -355,6 +376,7 @@ static struct up_error *find_sysregs(struct kvm_target *k)
 	struct up_error *err;
 
 	k->nr_sysregs = 0;
+	k->nr_walk_sysregs = 0;
 	if (!names || !names[0])
 		return NULL;
 	err = tdesc_load(fetch_annex, k->gdb, &desc);
@@ -365,11 +387,25 @@ static struct up_error *find_sysregs(struct kvm_target *k)
 
 		if (!r) {
 			LOG(k, 1, "the gdbstub does not offer %s", names[i]);
-			/* Keep the order: set_sysreg(i) must match gdb_sysregs[i]. */
+			continue;
+		}
+		k->sysreg_idx[k->nr_sysregs] = i;
+		k->sysreg_num[k->nr_sysregs++] = r->regnum;
+		if (i < k->arch->gdb_walk_sysregs)
+			k->nr_walk_sysregs++;
+		LOG(k, 2, "%s is gdbstub register %u", names[i], r->regnum);
+	}
+	names = k->arch->gdb_exception_sysregs;
+	k->nr_exc_sysregs = 0;
+	for (size_t i = 0; names && names[i] && i < MAX_SYSREGS; i++) {
+		const struct tdesc_reg *r = tdesc_find(&desc, names[i]);
+
+		if (!r) {
+			LOG(k, 1, "the gdbstub does not offer %s: no exception-entry rule", names[i]);
+			k->nr_exc_sysregs = 0;
 			break;
 		}
-		k->sysreg_num[k->nr_sysregs++] = r->regnum;
-		LOG(k, 2, "%s is gdbstub register %u", names[i], r->regnum);
+		k->exc_num[k->nr_exc_sysregs++] = r->regnum;
 	}
 	tdesc_deinit(&desc);
 	return NULL;
@@ -668,6 +704,7 @@ static void kvm_detach(struct up_target *t)
 	free(k->tids);
 	free(k->pids);
 	free(k->regs);
+	free(k->exc_pause);
 	free(k);
 }
 
@@ -724,9 +761,7 @@ static void fmt_hg(char *buf, size_t cap, uint64_t tid)
  */
 static size_t sysregs_per_sample(const struct kvm_target *k)
 {
-	size_t walk = k->arch->gdb_walk_sysregs;
-
-	return k->ram || k->stub_ranges || walk > k->nr_sysregs ? k->nr_sysregs : walk;
+	return k->ram || k->stub_ranges ? k->nr_sysregs : k->nr_walk_sysregs;
 }
 
 /* Requests per vCPU when reading registers: Hg, g and one 'p' per system register. */
@@ -792,7 +827,7 @@ static struct up_error *read_regs_batch(struct kvm_target *k, unsigned int first
 			if (err)
 				return err;
 		} else {
-			k->arch->set_sysreg(&k->regs[v], sys++, up_get_le(bytes, nbytes));
+			k->arch->set_sysreg(&k->regs[v], k->sysreg_idx[sys++], up_get_le(bytes, nbytes));
 		}
 	}
 	k->selected = k->tids[v];
@@ -826,6 +861,67 @@ static struct up_error *kvm_pause(struct up_target *t)
 	return read_regs_batch(k, 0, regs_batch(k, 0), 1);
 }
 
+/*
+ * Whether this pause wants vCPU vcpu's exception state: early in the run (the slide search
+ * anchors on the vector base), now and then (a base not seen yet), or with the pc on a vector
+ * table seen before.
+ */
+static int wants_exception_state(const struct kvm_target *k, unsigned int vcpu)
+{
+	uint64_t pc = k->regs[vcpu].pc;
+
+	if (!k->nr_exc_sysregs || k->exc_pause[vcpu] == k->base.pauses)
+		return 0;
+	if (k->base.pauses <= EXC_EARLY_PAUSES || k->base.pauses % EXC_REFRESH_PAUSES == 0)
+		return 1;
+	for (size_t i = 0; i < k->nr_vector_bases; i++)
+		if (pc - k->vector_bases[i] < k->arch->vector_table_size)
+			return 1;
+	return 0;
+}
+
+/* Read vCPU vcpu's exception state (one round trip) into its registers. */
+static struct up_error *read_exception_state(struct kvm_target *k, unsigned int vcpu)
+{
+	const char *requests[MAX_SYSREGS + 1], *replies[MAX_SYSREGS + 1];
+	char names[MAX_SYSREGS + 1][32];
+	size_t lens[MAX_SYSREGS + 1], nr = 0;
+	uint64_t base;
+	struct up_error *err;
+
+	fmt_hg(names[nr], sizeof(names[0]), k->tids[vcpu]);
+	requests[nr] = names[nr];
+	nr++;
+	for (size_t i = 0; i < k->nr_exc_sysregs; i++, nr++) {
+		snprintf(names[nr], sizeof(names[0]), "p%x", k->exc_num[i]);
+		requests[nr] = names[nr];
+	}
+	k->selected = 0;
+	err = gdb_transact(k->gdb, requests, nr, replies, lens);
+	if (err)
+		return err;
+	if (lens[0] != 2 || memcmp(replies[0], "OK", 2))
+		return up_error_create(UP_ERR_PROTOCOL, "gdbstub refused to select a vCPU");
+	k->selected = k->tids[vcpu];
+	for (size_t i = 1; i < nr; i++) {
+		uint8_t bytes[16];
+		long nbytes = rsp_hex_decode(replies[i], lens[i], bytes, sizeof(bytes));
+
+		if (nbytes <= 0 || nbytes > 8)
+			return up_error_create(UP_ERR_PROTOCOL, "gdbstub sent a bad system register "
+					       "for vCPU %u", vcpu);
+		k->arch->set_exception_sysreg(&k->regs[vcpu], i - 1, up_get_le(bytes, nbytes));
+	}
+	k->exc_pause[vcpu] = k->base.pauses;
+	base = k->arch->vector_base ? k->arch->vector_base(&k->regs[vcpu]) : 0;
+	for (size_t i = 0; base && i < k->nr_vector_bases; i++)
+		if (k->vector_bases[i] == base)
+			base = 0;
+	if (base && k->nr_vector_bases < MAX_VECTOR_BASES)
+		k->vector_bases[k->nr_vector_bases++] = base;
+	return NULL;
+}
+
 static struct up_error *kvm_get_regs(struct up_target *t, unsigned int vcpu, struct up_regs *ret)
 {
 	struct kvm_target *k = to_kvm(t);
@@ -837,6 +933,11 @@ static struct up_error *kvm_get_regs(struct up_target *t, unsigned int vcpu, str
 		return up_error_create(UP_ERR_INVALID, "vCPU registers read while the guest runs");
 	while (vcpu >= k->regs_read) {
 		err = read_regs_batch(k, k->regs_read, regs_batch(k, k->regs_read), 0);
+		if (err)
+			return err;
+	}
+	if (wants_exception_state(k, vcpu)) {
+		err = read_exception_state(k, vcpu);
 		if (err)
 			return err;
 	}

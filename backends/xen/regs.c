@@ -81,6 +81,9 @@ void xen_regs_from_arm64(const struct vcpu_guest_context_arm64 *c, struct up_reg
 	ret->arm64.tcr = c->ttbcr;
 	ret->arm64.ttbr0 = c->ttbr0;
 	ret->arm64.ttbr1 = c->ttbr1;
+	/* Xen's context has no VBAR_EL1: the exception-entry rule stays off. */
+	ret->arm64.elr = r->elr_el1;
+	ret->arm64.spsr = r->spsr_el1;
 	if (r->cpsr & ARM_PSR_AARCH32)
 		return;
 	for (unsigned int i = 0; i < 31; i++)

@@ -205,13 +205,18 @@ def efi_arm64_guest():
     return Guest("qemu-system-aarch64", args, timeout=120), os.path.join(out, "guest.elf")
 
 
-def linux_guest(work="dd"):
-    """Debian's kernel with KASLR and a busybox workload (tests/guests/linux/prepare.sh)."""
-    out = subprocess.run([os.path.join(ROOT, "tests", "guests", "linux", "prepare.sh")],
-                         capture_output=True, text=True, timeout=900)
+def prepare_linux(arch="x86_64"):
+    """tests/guests/linux/prepare.sh --arch ARCH: its kernel=, initrd=, system_map= paths."""
+    out = subprocess.run([os.path.join(ROOT, "tests", "guests", "linux", "prepare.sh"),
+                          "--arch", arch], capture_output=True, text=True, timeout=900)
     if out.returncode:
         raise RuntimeError("prepare.sh failed: " + out.stderr[-2000:])
-    paths = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    return dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+
+
+def linux_guest(work="dd"):
+    """Debian's kernel with KASLR and a busybox workload (tests/guests/linux/prepare.sh)."""
+    paths = prepare_linux()
     args = ["-smp", "1", "-m", "512M", "-kernel", paths["kernel"], "-initrd", paths["initrd"],
             "-no-reboot", "-append",
             "console=ttyS0 loglevel=4 panic=-1 tsc=reliable uniprof.work=" + work]
@@ -244,6 +249,13 @@ def sigkill_and_wait(guest, args, delay, timeout=15):
             return time.monotonic() - killed
         time.sleep(0.005)
     return None
+def linux_arm64_guest(work="dd", smp=1):
+    """Debian's arm64 kernel with KASLR (QEMU virt gives the seed) and a busybox workload."""
+    paths = prepare_linux("arm64")
+    args = ["-M", "virt", "-cpu", "cortex-a57", "-smp", str(smp), "-m", "256M",
+            "-kernel", paths["kernel"], "-initrd", paths["initrd"], "-no-reboot", "-append",
+            "console=ttyAMA0 loglevel=4 panic=-1 uniprof.work=" + work]
+    return Guest("qemu-system-aarch64", args, timeout=180), paths["system_map"]
 
 
 def run_uniprof(args, timeout=120, command=None):
@@ -252,6 +264,18 @@ def run_uniprof(args, timeout=120, command=None):
     p = subprocess.run((command or [UNIPROF]) + list(args), capture_output=True, text=True,
                        timeout=timeout)
     return p.returncode, p.stdout, p.stderr
+
+
+def check_refused(test, guest, symfile, out):
+    """A 1 s profile of guest with symfile, whose slide nothing may confirm: the run says so,
+    names no frame, and leaves the guest running (test is the unittest.TestCase)."""
+    rc, _, err = run_uniprof(["--qmp", guest.qmp_path, "-k", symfile, "-F", "100", "-t", "1",
+                              "-o", out])
+    test.assertEqual(rc, 0, err)
+    test.assertIn("no slide confirmed", err)
+    stacks = parse_folded(open(out).read())
+    test.assertTrue(all(f.startswith("0x") for frames, _ in stacks for f in frames))
+    test.assertEqual(guest.status(), "running")
 
 
 def parse_folded(text):

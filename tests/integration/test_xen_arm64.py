@@ -3,7 +3,8 @@
 One boot: inside the arm64 dom0 the script tests/xen/dom0/uniprof-test-arm64.sh profiles our
 arm64 test guest (tests/guests/arm64 built as a domU Image, 2 vCPUs, known chains and ratios)
 with uniprof cross-built for arm64 (make cross-arm64), dumps its stacks (--dump, three times),
-then loses the guest to `xl destroy` mid-run.  The checks here read what it printed.
+then loses the guest to `xl destroy` mid-run; last it profiles Debian's arm64 Linux as a domU
+from its kallsyms.  The checks here read what it printed.
 """
 import os
 import re
@@ -44,6 +45,27 @@ class XenArm64Nested(unittest.TestCase):
         self.assertIsNone(stacks_accounted(err, stacks))
         self.assertTrue(state_ok(self.xen.section("arm64-state-after")),
                         self.xen.section("arm64-state-after"))
+
+    def test_linux_domu_from_kallsyms(self):
+        # Debian's arm64 kernel as a domU (dd), named from its kallsyms: the frameless
+        # __arch_clear_user keeps read_zero as its caller through code read from the domU.
+        rc, folded, err = self.xen.uniprof("linux-arm64")
+        self.assertIsNotNone(folded, "no output from uniprof")
+        self.assertEqual(rc, 0, err)
+        stacks = parse_folded(folded)
+        total = sum(n for _, n in stacks)
+        from_entry = sum(n for frames, n in stacks if frames[0] == "el0t_64_sync")
+        clear = [(f, n) for f, n in stacks if f[-1] == "__arch_clear_user"]
+        clear_total = sum(n for _, n in clear)
+        clear_caller = sum(n for f, n in clear if len(f) > 1 and f[-2] == "read_zero")
+        print("\n    linux-arm64 domU: %d samples, %d from el0t_64_sync; __arch_clear_user %d, "
+              "under read_zero %d" % (total, from_entry, clear_total, clear_caller))
+        self.assertGreater(total, 100)
+        self.assertGreaterEqual(from_entry, 0.9 * total)
+        self.assertGreater(clear_total, 0.5 * total)
+        self.assertGreaterEqual(clear_caller, 0.8 * clear_total)
+        self.assertTrue(state_ok(self.xen.section("linux-arm64-state-after")),
+                        self.xen.section("linux-arm64-state-after"))
 
     def test_dump(self):
         # One pause each: every vCPU's stack from the root down along one of its chains.

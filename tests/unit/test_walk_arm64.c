@@ -342,9 +342,16 @@ static void regs_from_gdb(void **state)
 	assert_int_equal(r.pc, 0x4444);
 	assert_int_equal(r.arm64.cpsr, 0xc5);
 	up_arch_arm64.set_sysreg(&r, 0, TCR);
+	up_arch_arm64.set_exception_sysreg(&r, 0, 0xffff800008010800);
+	up_arch_arm64.set_exception_sysreg(&r, 1, 0xffff800008123456);
+	up_arch_arm64.set_exception_sysreg(&r, 2, 0x80000005);
 	up_arch_arm64.set_sysreg(&r, 1, 0x40207000);
 	up_arch_arm64.set_sysreg(&r, 2, 0x40203000);
 	up_arch_arm64.set_sysreg(&r, 3, 0x30d0180d);
+	assert_int_equal(r.arm64.vbar, 0xffff800008010800);
+	assert_int_equal(up_arch_arm64.vector_base(&r), 0xffff800008010800);
+	assert_int_equal(r.arm64.elr, 0xffff800008123456);
+	assert_int_equal(r.arm64.spsr, 0x80000005);
 	assert_int_equal(r.arm64.ttbr0, 0x40207000);
 	assert_int_equal(r.arm64.ttbr1, 0x40203000);
 	assert_int_equal(r.arm64.tcr, TCR);
@@ -356,11 +363,99 @@ static void regs_from_gdb(void **state)
 	assert_string_equal(up_arch_arm64.gdb_sysregs[0], "TCR_EL1");
 	assert_string_equal(up_arch_arm64.gdb_sysregs[3], "SCTLR_EL1|SCTLR");
 	assert_int_equal(up_arch_arm64.gdb_walk_sysregs, 1);
+	assert_string_equal(up_arch_arm64.gdb_exception_sysregs[0], "VBAR_EL1|VBAR");
+	assert_int_equal(up_arch_arm64.vector_table_size, 0x800);
+}
+
+/*
+ * An exception taken in FRAMELESS (called by CALLER): the entry code (ENTRY, which builds no
+ * record) saved a pt_regs and stored the record [x29, ELR_EL1] in it, then called the handler
+ * FRAMED.  The walk from the handler must give the interrupted pc as exact and take its caller
+ * from the saved x30; with pt_regs' pc not the record's, the record is a plain one.
+ */
+#define ENTRY (CODE_BASE + 0x400)
+#define PT_REGS (STACK_BASE + 0x500)
+#define PT_RECORD (PT_REGS + 0x130)
+
+static void exception_record_mid_walk(void **state)
+{
+	static const uint32_t entry[] = { NOP, NOP, NOP, NOP, BL, NOP, RET };
+	uint64_t pcs[16];
+	struct up_walk w;
+	struct up_regs r;
+
+	(void)state;
+	put_insns(ENTRY, entry, 7);
+	code.funcs[code.nr_funcs++] = (struct fake_function){ ENTRY, 7 * 4 };
+	/* The interrupted frames lie above the registers saved for them. */
+	record(STACK_BASE + 0x800, STACK_BASE + 0x900, CALLER2 + 12);  /* CALLER's record */
+	record(STACK_BASE + 0x900, 0, 0xffff800040200100ULL);          /* CALLER2's record */
+	record(STACK_BASE + 0x300, PT_RECORD, ENTRY + 0x14);           /* FRAMED's record */
+	record(PT_RECORD, STACK_BASE + 0x800, FRAMELESS + 8);          /* the entry's */
+	put_le64(stack + (PT_REGS - STACK_BASE) + 29 * 8, STACK_BASE + 0x800);
+	put_le64(stack + (PT_REGS - STACK_BASE) + 30 * 8, CALLER + 12);
+	put_le64(stack + (PT_REGS - STACK_BASE) + 31 * 8, STACK_BASE + 0x7f0);
+	put_le64(stack + (PT_REGS - STACK_BASE) + 32 * 8, FRAMELESS + 8);
+	put_le64(stack + (PT_REGS - STACK_BASE) + 33 * 8, 0x60000005);  /* EL1h */
+
+	r = regs(FRAMED + 12, STACK_BASE + 0x300, 0);
+	w = walk(&r, 1, pcs, 16);
+	assert_int_equal(w.depth, 6);
+	assert_int_equal(pcs[0], FRAMED + 12);
+	assert_int_equal(pcs[1], ENTRY + 0x14);
+	assert_int_equal(pcs[2], FRAMELESS + 8);
+	assert_int_equal(pcs[3], CALLER + 12);
+	assert_int_equal(pcs[4], CALLER2 + 12);
+	assert_int_equal(w.exact, 1ULL << 2);
+	assert_int_equal(w.stop, UP_WALK_END);
+
+	/* Without the code oracle nothing says ENTRY is entry code: a plain record. */
+	w = walk(&r, 0, pcs, 16);
+	assert_int_equal(pcs[2], FRAMELESS + 8);
+	assert_int_equal(pcs[3], CALLER2 + 12);
+	assert_int_equal(w.exact, 0);
+
+	/* pt_regs' pc is not the record's: a plain record too. */
+	put_le64(stack + (PT_REGS - STACK_BASE) + 32 * 8, FRAMELESS + 4);
+	w = walk(&r, 1, pcs, 16);
+	assert_int_equal(pcs[3], CALLER2 + 12);
+	assert_int_equal(w.exact, 0);
+}
+
+/* A vCPU stopped on the vectors is walked from ELR_EL1 with its own x29 and x30. */
+static void on_the_vectors(void **state)
+{
+	uint64_t pcs[16];
+	struct up_walk w;
+	struct up_regs r;
+
+	(void)state;
+	two_callers();
+	r = regs(CODE_BASE + 0x880, STACK_BASE + 0x100, CALLER + 12);
+	r.arm64.vbar = CODE_BASE + 0x800;
+	r.arm64.elr = FRAMELESS + 8;
+	r.arm64.spsr = 0x60000005;
+	w = walk(&r, 1, pcs, 16);
+	assert_int_equal(pcs[0], FRAMELESS + 8);
+	assert_int_equal(pcs[1], CALLER + 12);
+	assert_int_equal(pcs[2], CALLER2 + 12);
+	assert_int_equal(w.fixup, UP_FIXUP_FRAMELESS);
+	assert_int_equal(w.stop, UP_WALK_END);
+	/* Past the table (0x800 bytes), or with no VBAR_EL1, the pc is the leaf. */
+	r.pc = CODE_BASE + 0x1000;
+	w = walk(&r, 1, pcs, 16);
+	assert_int_equal(pcs[0], CODE_BASE + 0x1000);
+	r.pc = CODE_BASE + 0x880;
+	r.arm64.vbar = 0;
+	w = walk(&r, 1, pcs, 16);
+	assert_int_equal(pcs[0], CODE_BASE + 0x880);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(exception_record_mid_walk, setup),
+		cmocka_unit_test_setup(on_the_vectors, setup),
 		cmocka_unit_test_setup(framed_leaf_with_record, setup),
 		cmocka_unit_test_setup(frameless_leaf_takes_lr, setup),
 		cmocka_unit_test_setup(prologue_takes_lr, setup),

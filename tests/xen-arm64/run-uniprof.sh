@@ -1,6 +1,7 @@
 #!/bin/bash
 # Run `uniprof -d` in the arm64 nested Xen: build our arm64 test guest as a domU Image
-# (tests/guests/arm64, XEN=1), a dom0 initramfs with the arm64 uniprof and
+# (tests/guests/arm64, XEN=1), prepare Debian's arm64 Linux (tests/guests/linux/prepare.sh
+# --arch arm64) as a second domU, a dom0 initramfs with the arm64 uniprof and
 # tests/xen/dom0/uniprof-test-arm64.sh as its test, and boot it once.  The dom0 script's
 # sections land in OUT/sections (checked by tests/integration/test_xen_arm64.py).
 #
@@ -42,6 +43,13 @@ if [ $bench -eq 1 ]; then
 	aarch64-linux-gnu-nm -n "$out/guest/guest.elf" >"$out/guest/guest.syms"
 	extra+=(--add "$out/bench-flag:/test/bench" --add "$out/guest/guest.syms:/guests/arm64.syms")
 fi
+# Debian's arm64 Linux as a domU too, with the kallsyms of a nokaslr boot (the same kernel is
+# not randomized as a domU: no seed).
+linux=$("$repo/tests/guests/linux/prepare.sh" --arch arm64)
+linux_initrd=$(echo "$linux" | sed -n 's/^initrd=//p')
+linux_map=$(echo "$linux" | sed -n 's/^system_map=//p')
+extra+=(--add "$(linux_image):/guests/linux-arm64.img" --add "$linux_initrd:/guests/linux-arm64.cpio.gz"
+	--add "$linux_map:/guests/linux-arm64.kallsyms")
 "$XA_DIR/mkdom0.sh" -o "$out/dom0.cpio.gz" --test "$repo/tests/xen/dom0/uniprof-test-arm64.sh" \
 	--add "$uniprof:/usr/bin/uniprof" \
 	--add "$out/guest/guest.img:/guests/arm64.img" --add "$out/guest/guest.elf:/guests/arm64.elf" \

@@ -1,8 +1,9 @@
 #!/bin/sh
 # /init of the Linux test guest (busybox only). The kernel command line picks what it does:
 #
-#   uniprof.mode=kallsyms   dump /proc/kallsyms to the second serial port (ttyS1) between markers,
-#                           print its line count and md5sum on the console, power off
+#   uniprof.mode=kallsyms   dump /proc/kallsyms to the second serial port (ttyS1, or the device
+#                           uniprof.dump=NAME names) between markers, print its line count and
+#                           md5sum on the console, power off
 #   uniprof.work=LIST       otherwise: run these workloads forever (comma-separated, default
 #                           "loop"), the i-th pinned to CPU i modulo the CPU count:
 #                             loop     busybox sh spinning in `while :; do :; done` (user space)
@@ -11,20 +12,24 @@
 #
 # Console lines for the host (each on its own line, in this order):
 #   uniprof-guest: _text 0x<addr>       the kernel's runtime _text (KASLR slide = this - System.map's)
+#   uniprof-guest: _stext 0x<addr>      the runtime _stext (arm64's kallsyms has no _text)
 #   uniprof-guest: clocksource <name>   (tsc with one vCPU; hpet with two, TCG's TSCs are not synced)
 #   uniprof-guest: work <name> cpu <n> pid <pid>
 #   uniprof-guest: ready
 export PATH=/usr/sbin:/usr/bin
+# A busybox the host could not run to list its applets (arm64) links them here.
+[ -e /usr/bin/mount ] || /usr/bin/busybox --install -s /usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 
-mode=run work=loop
+mode=run work=loop dump=ttyS1
 # shellcheck disable=SC2013 # the command line is split into words on purpose
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	uniprof.mode=*) mode=${arg#uniprof.mode=} ;;
 	uniprof.work=*) work=${arg#uniprof.work=} ;;
+	uniprof.dump=*) dump=${arg#uniprof.dump=} ;;
 	esac
 done
 
@@ -33,7 +38,7 @@ echo 0 >/proc/sys/kernel/kptr_restrict
 
 if [ "$mode" = kallsyms ]; then
 	cat /proc/kallsyms >/tmp/kallsyms
-	out=/dev/ttyS1
+	out=/dev/$dump
 	[ -c $out ] || out=/dev/console
 	stty -F $out raw -echo 2>/dev/null
 	{
@@ -48,6 +53,7 @@ if [ "$mode" = kallsyms ]; then
 fi
 
 echo "uniprof-guest: _text 0x$(grep -m1 ' _text$' /proc/kallsyms | cut -d' ' -f1)"
+echo "uniprof-guest: _stext 0x$(grep -m1 ' _stext$' /proc/kallsyms | cut -d' ' -f1)"
 echo "uniprof-guest: clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 ncpu=$(nproc)
 i=0

@@ -1,18 +1,20 @@
 #!/bin/bash
-# Prepare the Linux test guest: Debian's kernel (the one tests/xen/fetch.sh caches), a busybox
-# initramfs with init.sh as /init, and a System.map for that kernel made from its own
-# /proc/kallsyms (Debian ships only a placeholder System.map).
+# Prepare the Linux test guest: Debian's kernel (the one tests/xen/fetch.sh caches, or with
+# --arch arm64 the one tests/xen-arm64/fetch.sh caches), a busybox initramfs with init.sh as
+# /init, and a System.map for that kernel made from its own /proc/kallsyms (Debian ships only a
+# placeholder System.map).
 #
-#   tests/guests/linux/prepare.sh [--out DIR] [--force] [--timeout SEC]
+#   tests/guests/linux/prepare.sh [--arch x86_64|arm64] [--out DIR] [--force] [--timeout SEC]
 #
+#   --arch ARCH    the guest's architecture (default x86_64)
 #   --out DIR      where to put vmlinuz (a link into the cache), initramfs.cpio.gz and System.map
-#                  (default: build/guests/linux at the top of the repository)
+#                  (default: build/guests/linux, or build/guests/linux-arm64)
 #   --force        make the System.map again even if the cache has one for this kernel
 #   --timeout SEC  give up on the kallsyms boot after SEC seconds (default 300)
 #
 # The System.map is cached in $UNIPROF_CACHE/linux/<kernel version>/ (default
 # /var/cache/uniprof); making it boots the kernel once under QEMU TCG with
-# "nokaslr uniprof.mode=kallsyms", which takes 13-21 s. On success prints, one per line:
+# "nokaslr uniprof.mode=kallsyms", which takes 13-21 s (x86_64). On success prints, one per line:
 #   kernel=PATH  initrd=PATH  system_map=PATH  version=KERNEL_VERSION
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -20,20 +22,54 @@ REPO=$(cd "$HERE/../../.." && pwd)
 # shellcheck source=../../xen/lib.sh
 . "$REPO/tests/xen/lib.sh"
 
-out=$REPO/build/guests/linux force=0 timeout=300
+arch=x86_64 out='' force=0 timeout=300
 while [ $# -gt 0 ]; do
 	case $1 in
+	--arch) arch=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--force) force=1; shift ;;
 	--timeout) timeout=$2; shift 2 ;;
-	-h|--help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
 	esac
 done
-need_host_tools cpio:cpio gzip:gzip qemu-system-x86_64:qemu-system-x86 md5sum:coreutils
-"$REPO/tests/xen/fetch.sh" >/dev/null
-
-vmlinuz=$(linux_vmlinuz)
+# Per architecture: QEMU, its machine, the console, where the dump goes, the kernel and where
+# nokaslr puts _text.
+case $arch in
+x86_64)
+	[ -n "$out" ] || out=$REPO/build/guests/linux
+	qemu=(qemu-system-x86_64 -accel tcg -m 512M)
+	qemu_pkg=qemu-system-x86
+	console=ttyS0
+	# ttyS0 is the console (markers, counts); ttyS1 carries the dump alone, in raw mode.
+	dump_serial=(-serial "file:@WORK@/console.log" -serial "file:@WORK@/kallsyms.raw")
+	dump_dev=ttyS1
+	link_sym=_text link_text=ffffffff81000000
+	need_sym=linux_banner
+	"$REPO/tests/xen/fetch.sh" >/dev/null
+	vmlinuz=$(linux_vmlinuz)
+	busybox=''
+	;;
+arm64)
+	[ -n "$out" ] || out=$REPO/build/guests/linux-arm64
+	qemu=(qemu-system-aarch64 -M virt -cpu cortex-a57 -accel tcg -m 512M)
+	qemu_pkg=qemu-system-arm
+	console=ttyAMA0
+	# virt has one UART: the dump shares it with the console, between markers.
+	dump_serial=(-serial "file:@WORK@/kallsyms.raw")
+	dump_dev=ttyAMA0
+	# kallsyms starts at _stext; the image header below it (_text) is not listed.
+	link_sym=_stext link_text=ffff800008010000
+	need_sym=vectors
+	# shellcheck source=../../xen-arm64/lib.sh
+	. "$REPO/tests/xen-arm64/lib.sh"
+	"$REPO/tests/xen-arm64/fetch.sh" >/dev/null
+	vmlinuz=$(linux_image)
+	busybox=$XA_ROOT/bin/busybox
+	;;
+*) die "--arch: x86_64 or arm64, not $arch" ;;
+esac
+need_host_tools cpio:cpio gzip:gzip "${qemu[0]}:$qemu_pkg" md5sum:coreutils
 kver=$(linux_kver)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -47,10 +83,13 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
-make_busybox_root "$work/root"
-for applet in $("$work/root/usr/bin/busybox" --list); do
-	[ -e "$work/root/usr/bin/$applet" ] || ln -s busybox "$work/root/usr/bin/$applet"
-done
+make_busybox_root "$work/root" $busybox
+# The applets are linked at boot (init.sh) when this busybox cannot run here.
+if "$work/root/usr/bin/busybox" true 2>/dev/null; then
+	for applet in $("$work/root/usr/bin/busybox" --list); do
+		[ -e "$work/root/usr/bin/$applet" ] || ln -s busybox "$work/root/usr/bin/$applet"
+	done
+fi
 install -m 755 "$HERE/init.sh" "$work/root/init"
 pack_cpio "$work/root" "$out/initramfs.cpio.gz"
 ln -sfn "$vmlinuz" "$out/vmlinuz"
@@ -59,21 +98,19 @@ ln -sfn "$vmlinuz" "$out/vmlinuz"
 cache=${UNIPROF_CACHE:-/var/cache/uniprof}/linux/$kver
 sum=$(sha256sum "$vmlinuz" | cut -d' ' -f1)
 if [ $force -eq 1 ] || [ ! -s "$cache/System.map" ] || [ "$(cat "$cache/vmlinuz.sha256" 2>/dev/null)" != "$sum" ]; then
-	need_host_tools qemu-system-x86_64:qemu-system-x86
 	say "making the System.map of $kver (one boot with nokaslr uniprof.mode=kallsyms)"
 	start=$(date +%s.%N)
-	# ttyS0 is the console (markers, counts); ttyS1 carries the dump alone, in raw mode.
-	qemu-system-x86_64 -accel tcg -m 512M -smp 1 -display none -nodefaults -no-user-config \
+	"${qemu[@]}" -smp 1 -display none -nodefaults -no-user-config \
 		-no-reboot -kernel "$vmlinuz" -initrd "$out/initramfs.cpio.gz" \
-		-append "console=ttyS0 loglevel=4 panic=-1 nokaslr uniprof.mode=kallsyms" \
-		-serial "file:$work/console.log" -serial "file:$work/kallsyms.raw" \
+		-append "console=$console loglevel=4 panic=-1 nokaslr uniprof.mode=kallsyms uniprof.dump=$dump_dev" \
+		"${dump_serial[@]//@WORK@/$work}" \
 		</dev/null >/dev/null 2>"$work/qemu.err" &
 	qemu_pid=$!
 	deadline=$((SECONDS + timeout))
 	while kill -0 "$qemu_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
 	if kill -0 "$qemu_pid" 2>/dev/null; then
 		kill "$qemu_pid"; wait "$qemu_pid" 2>/dev/null || true; qemu_pid=''
-		tail -n 20 "$work/console.log" >&2 || true
+		tail -n 20 "$work/console.log" "$work/kallsyms.raw" >&2 2>/dev/null || true
 		die "the kallsyms boot did not finish within $timeout s"
 	fi
 	wait "$qemu_pid" 2>/dev/null || true
@@ -81,6 +118,7 @@ if [ $force -eq 1 ] || [ ! -s "$cache/System.map" ] || [ "$(cat "$cache/vmlinuz.
 	elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 	sed -n '/^=== BEGIN kallsyms ===$/,/^=== END kallsyms ===$/p' "$work/kallsyms.raw" |
 		sed '1d;$d' >"$work/kallsyms"
+	[ -f "$work/console.log" ] || cp "$work/kallsyms.raw" "$work/console.log"
 	read -r lines md5 < <(sed -n 's/^uniprof-guest: kallsyms lines \([0-9]*\) md5 \([0-9a-f]*\).*/\1 \2/p' \
 		"$work/console.log" | tr -d '\r')
 	[ -n "${md5:-}" ] || { tail -n 20 "$work/console.log" >&2; cat "$work/qemu.err" >&2; die "the kallsyms boot printed no summary"; }
@@ -90,9 +128,9 @@ if [ $force -eq 1 ] || [ ! -s "$cache/System.map" ] || [ "$(cat "$cache/vmlinuz.
 	# Module symbols ("addr type name [module]", also [bpf] and [__builtin__ftrace]) are dropped.
 	awk 'NF == 3 && $1 ~ /^[0-9a-f]+$/ && length($1) == 16' "$work/kallsyms" |
 		LC_ALL=C sort -s -k1,1 >"$work/System.map"
-	grep -q '^ffffffff81000000 T _text$' "$work/System.map" ||
-		die "_text is not at ffffffff81000000 in the dump: was nokaslr ignored?"
-	grep -q ' linux_banner$' "$work/System.map" || die "no linux_banner in the dump"
+	grep -q "^$link_text T $link_sym\$" "$work/System.map" ||
+		die "$link_sym is not at $link_text in the dump ($(grep -m1 " $link_sym\$" "$work/System.map" || echo "no $link_sym")): was nokaslr ignored?"
+	grep -q " $need_sym\$" "$work/System.map" || die "no $need_sym in the dump"
 	mkdir -p "$cache"
 	mv "$work/System.map" "$cache/System.map.tmp"
 	mv "$cache/System.map.tmp" "$cache/System.map"

@@ -8,13 +8,16 @@
 #   /guests/arm64-nofp.img, /guests/arm64-nofp.elf   the same guest built without frame
 #                                             pointers (NOFP=1; optional)
 #   /test/bench, /guests/arm64.syms           only when benchmarking: the flag, `nm -n` symbols
+#   /guests/linux-arm64.{img,cpio.gz,kallsyms} Debian's arm64 Linux, its initramfs
+#                                             (tests/guests/linux) and kallsyms (optional)
 # Prints sections that tests/integration/test_xen_arm64.py checks on the host: arm64.folded,
 # arm64.err, arm64.rc (-d by name, -F 200 -t 12 --per-vcpu -v), dump-N.* (--dump, N = 1..3:
 # NAME.folded holds the backtraces), xl-list-before, arm64-state-after, gone.* (a domain
 # destroyed mid-run).
 # arm64.err, arm64.rc (-d by name, -F 200 -t 12 --per-vcpu -v), xl-list-before, arm64-state-after,
 # gone.* (a domain destroyed mid-run), arm64-nofp-cfi.* and arm64-nofp-fp.* (--unwind cfi and
-# fp on the guest without frame pointers), arm64-nofp-state-after.
+# fp on the guest without frame pointers), arm64-nofp-state-after, linux-arm64.* (Debian's
+# Linux domU from its kallsyms, -F 100 -t 5 -v) and linux-arm64-state-after.
 
 G=/guests
 F=${UNIPROF_HZ:-200}
@@ -79,4 +82,29 @@ if [ -f "$G/arm64-nofp.img" ]; then
 	xl_state uniprof-arm64-nofp
 	end arm64-nofp-state-after
 	xl destroy uniprof-arm64-nofp
+fi
+
+# Debian's arm64 Linux as a PVH domU (workload dd), named from its kallsyms alone: the leaf
+# rules read the code they need from the domU's memory.
+if [ -f "$G/linux-arm64.img" ]; then
+	cat >/tmp/linux-arm64.cfg <<CFG
+name = "linux-arm64"
+type = "pvh"
+kernel = "$G/linux-arm64.img"
+ramdisk = "$G/linux-arm64.cpio.gz"
+extra = "console=hvc0 loglevel=4 uniprof.work=dd"
+memory = 192
+vcpus = 1
+on_crash = "preserve"
+CFG
+	section xl-create-linux-arm64
+	xl create /tmp/linux-arm64.cfg 2>&1
+	wait_console linux-arm64 120 "uniprof-guest: ready" && echo "linux-arm64 ready" ||
+		echo "linux-arm64 not ready"
+	end xl-create-linux-arm64
+	run linux-arm64 -d linux-arm64 -k "$G/linux-arm64.kallsyms" -F 100 -t 5 -v
+	section linux-arm64-state-after
+	xl_state linux-arm64
+	end linux-arm64-state-after
+	xl destroy linux-arm64
 fi
