@@ -14,9 +14,9 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD ?= build$(if $(SANITIZE),-san)
 
-PKGS := libelf libdw jansson expat zlib
+PKGS := libelf libdw jansson expat zlib libbpf
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -ljansson -lexpat -lz) -liberty
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -ljansson -lexpat -lz -lbpf) -liberty
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
@@ -45,9 +45,10 @@ LIB_SRCS := \
 	symbolize/slide.c symbolize/symbolize.c symbolize/symprofile.c \
 	writers/registry.c writers/protobuf.c writers/pprof.c flamegraph/folded.c \
 	flamegraph/tree.c flamegraph/svg.c writers/backtrace.c \
-	record/raw_write.c record/raw_read.c record/raw_slides.c
+	record/raw_write.c record/raw_read.c record/raw_slides.c \
+	linux/btf_layout.c linux/current.c
 CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c uniprof/slides.c uniprof/guard.c uniprof/output.c \
-	uniprof/dump.c
+	uniprof/dump.c uniprof/tasks.c
 
 # ---- Xen backend (uniprof -d) -------------------------------------------------------------
 # Built when libxen-dev's libraries are there (pkg-config knows them); otherwise left out, and

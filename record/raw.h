@@ -2,7 +2,7 @@
  * Raw recordings ("record now, report later"): the unsymbolized samples of a run, written
  * while it samples, read back later (uniprof report) to be symbolized on any machine.
  *
- * The file, version 1 (all integers little-endian; "uvar" is unsigned LEB128, "svar" a
+ * The file, version 2 (all integers little-endian; "uvar" is unsigned LEB128, "svar" a
  * zigzag-encoded signed LEB128, "str" a uvar length and that many bytes, no NUL):
  *
  *   "UNIPROF\0"  u32 version
@@ -19,12 +19,16 @@
  *                             uvar vcpu, uvar depth << 1 | truncated,
  *                             depth svars, root first: pc - reference, where the reference
  *                             is the previous SAMPLE's pc at the same distance from the root,
- *                             or, past its depth, the pc before this one (0 for the first)
+ *                             or, past its depth, the pc before this one (0 for the first);
+                             version 2 adds uvar task (0: none, else a TASK record's id) and
+                             uvar flags (UP_STACK_*: 1, user mode, pcs[0] is the user pc)
+ *   TASK    (5, version 2, before the first SAMPLE naming it; ids 1, 2, 3... in order)
+ *                             uvar id, svar pid, svar tgid, str comm (at most 15 bytes)
  *   END     (4, last, once: a clean end)
  *                             uvar duration_ns, uvar samples (pauses), uvar truncated walks,
  *                             uvar SAMPLE records
  *
- * The stacks of one pause share its time.  Records of a type this version does not know are
+ * Version 1 files (no tasks) are read as ever.  The stacks of one pause share its time.  Records of a type this version does not know are
  * skipped.  A file without END (a run that was killed) is read up to its last complete record;
  * a tail of zero bytes (a crash before the data reached the disk) counts as cut there too.
  */
@@ -39,7 +43,7 @@
 #include "../util/error.h"
 #include "../util/profile.h"
 
-#define UP_RAW_VERSION 1
+#define UP_RAW_VERSION 2
 #define UP_RAW_EXTENSION ".uniprof"
 
 /* What a reader accepts at most. */
@@ -67,6 +71,14 @@ struct up_error *up_raw_writer_create(FILE *out, const struct up_profile_meta *m
  */
 struct up_error *up_raw_write_stack(struct up_raw_writer *w, uint64_t time_ns, uint32_t vcpu,
 				    const uint64_t *pcs, uint32_t depth, int truncated);
+
+/*
+ * The same with the task the vCPU ran (NULL: none; its TASK record is written before the
+ * first sample that names it) and the stack's UP_STACK_* flags.
+ */
+struct up_error *up_raw_write_sample(struct up_raw_writer *w, uint64_t time_ns, uint32_t vcpu,
+				     const uint64_t *pcs, uint32_t depth, int truncated,
+				     const struct up_task *task, uint32_t flags);
 
 /* Hand what was added so far to the file (once per pause, while the guest runs). */
 struct up_error *up_raw_flush(struct up_raw_writer *w);
@@ -102,11 +114,12 @@ struct up_raw_recording {
 };
 
 /*
- * Called for every SAMPLE record, in file order (pcs leaf first, valid for the call only); a
- * returned error ends the read and is returned.
+ * Called for every SAMPLE record, in file order (pcs leaf first and task, NULL for none,
+ * valid for the call only; flags UP_STACK_*); a returned error ends the read and is returned.
  */
 typedef struct up_error *up_raw_sample_fn(void *ctx, uint64_t time_ns, uint32_t vcpu,
-					  const uint64_t *pcs, uint32_t depth, int truncated);
+					  const uint64_t *pcs, uint32_t depth, int truncated,
+					  const struct up_task *task, uint32_t flags);
 
 /*
  * Read a recording from in (to its end) or from the len bytes at data, which are untrusted:

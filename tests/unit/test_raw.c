@@ -408,9 +408,10 @@ static void test_version_1_file(void **state)
 	assert_non_null(file);
 	assert_int_equal(fread(file, 1, (size_t)size, f), (size_t)size);
 	fclose(f);
-	assert_int_equal((size_t)size, rec.len);
-	assert_memory_equal(file, rec.buf, rec.len);
+	/* Written by version 1's writer: today's writes version 2 (tasks), so it differs. */
+	assert_memory_not_equal(file, rec.buf, (size_t)size < rec.len ? (size_t)size : rec.len);
 	assert_null(up_raw_read_buffer(file, (size_t)size, check_sample, &e, &r));
+	assert_int_equal(r.version, 1);
 	assert_int_equal(e.next, 4);
 	assert_true(r.complete);
 	assert_meta_equal(&r.profile.meta, &meta);

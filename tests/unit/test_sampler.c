@@ -352,10 +352,13 @@ struct recorded {
 };
 
 static struct up_error *record_stack(void *ctx, uint64_t time_ns, uint32_t vcpu,
-				     const uint64_t *pcs, uint32_t depth, int truncated)
+				     const uint64_t *pcs, uint32_t depth, int truncated,
+				     const struct up_task *task, uint32_t flags)
 {
 	struct recorded *r = ctx;
 
+	assert_null(task);
+	assert_int_equal(flags, 0);
 	/* Recording happens while the guest runs. */
 	assert_false(r->f->paused);
 	assert_int_equal(depth, 1);

@@ -336,9 +336,13 @@ static void regs_from_gdb(void **state)
 	assert_int_equal(r.pc, 0x4444);
 	assert_int_equal(r.arm64.cpsr, 0xc5);
 	up_arch_arm64.set_sysreg(&r, 0, TCR);
-	up_arch_arm64.set_sysreg(&r, 1, 0x40207000);
-	up_arch_arm64.set_sysreg(&r, 2, 0x40203000);
-	up_arch_arm64.set_sysreg(&r, 3, 0x30d0180d);
+	up_arch_arm64.set_sysreg(&r, 1, 0xffff000012345600);
+	up_arch_arm64.set_sysreg(&r, 2, 0x40207000);
+	up_arch_arm64.set_sysreg(&r, 3, 0x40203000);
+	up_arch_arm64.set_sysreg(&r, 4, 0x30d0180d);
+	assert_true(r.arm64.sp_el0 == 0xffff000012345600);
+	/* cpsr 0xc5 is EL1h: not user mode. */
+	assert_false(r.user);
 	assert_int_equal(r.arm64.ttbr0, 0x40207000);
 	assert_int_equal(r.arm64.ttbr1, 0x40203000);
 	assert_int_equal(r.arm64.tcr, TCR);
@@ -348,8 +352,9 @@ static void regs_from_gdb(void **state)
 	up_error_destroy(err);
 	assert_ptr_equal(up_arch_find("aarch64"), &up_arch_arm64);
 	assert_string_equal(up_arch_arm64.gdb_sysregs[0], "TCR_EL1");
-	assert_string_equal(up_arch_arm64.gdb_sysregs[3], "SCTLR_EL1|SCTLR");
-	assert_int_equal(up_arch_arm64.gdb_walk_sysregs, 1);
+	assert_string_equal(up_arch_arm64.gdb_sysregs[1], "SP_EL0");
+	assert_string_equal(up_arch_arm64.gdb_sysregs[4], "SCTLR_EL1|SCTLR");
+	assert_int_equal(up_arch_arm64.gdb_walk_sysregs, 2);
 }
 
 int main(void)

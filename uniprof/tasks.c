@@ -1,0 +1,121 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tasks.h"
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+#define HAS(f, sym) ((f)->linux_syms.has & (1u << (sym)))
+
+/* The first file with a slide whose symbols locate `current` (x86_64) or the BTF. */
+static const struct up_symfile *kernel_file(const struct up_symbolizer *s)
+{
+	const struct up_symfile *best = NULL;
+
+	for (size_t i = 0; i < s->nr_files; i++) {
+		const struct up_symfile *f = s->files[i];
+
+		if (f->slide_state == UP_SLIDE_REFUSED || !f->linux_syms.has)
+			continue;
+		if (HAS(f, UP_LSYM_START_BTF) && HAS(f, UP_LSYM_STOP_BTF))
+			return f;
+		if (!best)
+			best = f;
+	}
+	return best;
+}
+
+/* Read the kernel's BTF out of guest memory, in one pause, and parse its layout. */
+static struct up_error *layout_from_guest(struct up_target *t, struct up_memory *mem,
+					  const struct up_symfile *f, struct up_task_layout *layout,
+					  size_t *size, double *pause_us)
+{
+	uint64_t start = f->linux_syms.value[UP_LSYM_START_BTF] + (uint64_t)f->slide;
+	uint64_t stop = f->linux_syms.value[UP_LSYM_STOP_BTF] + (uint64_t)f->slide;
+	struct up_error *err, *rerr;
+	uint8_t *blob;
+	double t0;
+
+	if (stop <= start || stop - start > UP_BTF_MAX_SIZE)
+		return up_error_create(UP_ERR_INVALID, "%s: __start_BTF..__stop_BTF is no plausible "
+				       "BTF (%llu bytes)", f->path,
+				       (unsigned long long)(stop - start));
+	*size = stop - start;
+	blob = malloc(*size);
+	if (!blob)
+		return &up_error_nomem;
+	t0 = now_us();
+	err = t->ops->pause(t);
+	/* Page by page: the memory layer translates each page once. */
+	for (uint64_t off = 0; !err && off < *size; ) {
+		size_t n = *size - off < 65536 ? *size - off : 65536;
+
+		err = up_memory_read(mem, 0, start + off, blob + off, n);
+		off += n;
+	}
+	rerr = t->ops->resume(t);
+	*pause_us = now_us() - t0;
+	if (!err)
+		err = rerr;
+	else
+		up_error_destroy(rerr);
+	if (!err)
+		err = up_btf_task_layout(blob, *size, layout);
+	else
+		err = up_error_prefix(err, "reading the kernel's BTF at 0x%llx",
+				      (unsigned long long)start);
+	free(blob);
+	return err;
+}
+
+struct up_error *tasks_setup(struct up_target *t, struct up_memory *mem,
+			     const struct up_symbolizer *s, struct tasks_setup *ret)
+{
+	const struct up_arch *arch = t->ops->arch(t);
+	const struct up_symfile *f = kernel_file(s);
+	struct up_task_layout layout;
+	struct up_error *err = NULL;
+	char from[160];
+	size_t size = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!f)
+		return up_error_create(UP_ERR_INVALID, "--tasks: no -k file is a Linux kernel's with "
+				       "a known slide and __start_BTF or current_task: give its "
+				       "System.map, /proc/kallsyms or vmlinux");
+	/* A vmlinux carries its .BTF; otherwise the running kernel's own copy is read. */
+	if (f->kind == UP_SYMFILE_ELF) {
+		err = up_btf_task_layout_elf(f->path, &layout);
+		if (!err)
+			snprintf(from, sizeof(from), "the .BTF of %s", f->path);
+	}
+	if (f->kind != UP_SYMFILE_ELF || err) {
+		if (!(HAS(f, UP_LSYM_START_BTF) && HAS(f, UP_LSYM_STOP_BTF))) {
+			up_error_destroy(err);
+			return up_error_create(UP_ERR_INVALID, "--tasks: %s has no __start_BTF: the "
+					       "kernel has no BTF (CONFIG_DEBUG_INFO_BTF) or the file "
+					       "lacks data symbols; give a vmlinux with .BTF with -k",
+					       f->path);
+		}
+		up_error_destroy(err);
+		err = layout_from_guest(t, mem, f, &layout, &size, &ret->pause_us);
+		if (err)
+			return up_error_prefix(err, "--tasks");
+		snprintf(from, sizeof(from), "the kernel's BTF in guest memory (%zu bytes)", size);
+	}
+	err = up_task_finder_init(&ret->finder, arch, &f->linux_syms, f->slide, &layout);
+	if (err)
+		return up_error_prefix(err, "--tasks");
+	snprintf(ret->how, sizeof(ret->how), "tasks: current from %s, task_struct pid +0x%x, tgid "
+		 "+0x%x, comm +0x%x from %s", ret->finder.how, layout.pid, layout.tgid, layout.comm,
+		 from);
+	return NULL;
+}
