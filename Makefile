@@ -106,7 +106,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_RUNS ?= 20000
 FUZZ_MAX_LEN ?= 4096
 FUZZERS := fuzz_rsp fuzz_walk fuzz_symfile fuzz_target_xml fuzz_pgtable fuzz_ram_layout fuzz_raw fuzz_svg \
-	fuzz_unwind
+	fuzz_unwind fuzz_btf
 fuzz_rsp_SRCS := backends/kvm/rsp.c
 fuzz_target_xml_SRCS := backends/kvm/target_xml.c util/error.c
 fuzz_walk_SRCS := arch/frame_records.c arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
@@ -121,6 +121,10 @@ fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/x86_64/regs
 fuzz_ram_layout_SRCS := backends/kvm/ram_layout.c memory/process.c util/error.c
 fuzz_raw_SRCS := record/raw_read.c record/raw_write.c util/profile.c util/error.c
 fuzz_svg_SRCS := flamegraph/svg.c flamegraph/tree.c util/error.c
+fuzz_btf_SRCS := linux/btf_layout.c linux/current.c symbolize/symfile.c symbolize/elf_symbols.c \
+	symbolize/map_symbols.c symbolize/pe.c symbolize/dwarf.c symbolize/symtab.c symbolize/code.c \
+	util/profile.c arch/x86_64/regs.c arch/x86_64/frames.c arch/x86_64/pgtable.c arch/frame_records.c \
+	arch/arm64/regs.c arch/arm64/frames.c arch/arm64/pgtable.c arch/arch.c util/error.c
 # A whole "info mtree -f" of an x86_64 machine is 4-8 KiB: its system view can come last.
 fuzz_ram_layout_MAX_LEN := 8192
 FUZZ_BINS := $(if $(HAVE_FUZZ_CC),$(FUZZERS:%=$(BUILD)/fuzz/%))
@@ -159,7 +163,8 @@ fuzz: $(FUZZ_BINS)
 
 # Seeds: a tiny relocatable ELF for the symbol loader; QEMU's real monitor outputs and maps
 # (tests/unit/data/ram_layout) for its memory-map parsers; the checked-in recordings
-# (tests/unit/data/raw) for the raw reader; the other fuzzers start from nothing.
+# (tests/unit/data/raw) for the raw reader; the captured, reduced BTF (tests/unit/data/tasks)
+# for the task_struct offset lookup; the other fuzzers start from nothing.
 $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o:
 	@mkdir -p $(@D)
 	printf 'int f(int x) { return x + 1; }\nint g(void) { return f(2); }\n' | \
@@ -178,11 +183,17 @@ $(BUILD)/fuzz/corpus/fuzz_raw/%: tests/unit/data/raw/%
 	@mkdir -p $(@D)
 	cp $< $@
 
+BTF_SEEDS := $(patsubst tests/unit/data/tasks/%,$(BUILD)/fuzz/corpus/fuzz_btf/%, \
+	$(wildcard tests/unit/data/tasks/*.btf))
+$(BUILD)/fuzz/corpus/fuzz_btf/%: tests/unit/data/tasks/%
+	@mkdir -p $(@D)
+	cp $< $@
+
 $(BUILD)/fuzz/corpus/fuzz_unwind/seed: fuzz/unwind_seed.py
 	@mkdir -p $(@D)
 	python3 fuzz/unwind_seed.py > $@
 
-fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS) $(RAW_SEEDS) \
+fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS) $(RAW_SEEDS) $(BTF_SEEDS) \
 		$(BUILD)/fuzz/corpus/fuzz_unwind/seed
 	@for f in $(foreach f,$(FUZZERS),$(f):$(or $($(f)_MAX_LEN),$(FUZZ_MAX_LEN))); do \
 		max=$${f#*:}; f=$${f%%:*}; \
