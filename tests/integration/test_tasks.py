@@ -1,0 +1,165 @@
+"""Which task was running (--tasks) on Debian's own Linux kernel (tests/guests/linux), KASLR on:
+`current` read per vCPU through the per-CPU current_task, task_struct's pid, tgid and comm at
+offsets from the kernel's BTF read out of guest memory.  Three vCPUs: dd pinned to CPU 0 (in
+the kernel), a busybox sh loop pinned to CPU 1 (user mode), CPU 2 idle (swapper/2).  The
+console says each workload's pid.  Also: user-mode samples as [user] with and without --tasks,
+--tasks=pid, raw recordings, pprof labels, --dump, and a kernel without BTF symbols refused."""
+import os
+import re
+import shutil
+import subprocess
+import unittest
+
+from guestlib import ROOT, Guest, parse_folded, run_uniprof, tempdir
+from test_pprof import parse_traces
+
+SMP = 3
+
+
+def by_vcpu(stacks):
+    """{vcpuN: [(frames below the vcpu frame, count)]} from --per-vcpu folded stacks."""
+    out = {}
+    for frames, n in stacks:
+        out.setdefault(frames[0], []).append((frames[1:], n))
+    return out
+
+
+def share(stacks, pred):
+    total = sum(n for _, n in stacks)
+    return sum(n for f, n in stacks if pred(f)) / total if total else 0.0
+
+
+class LinuxTasks(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        out = subprocess.run([os.path.join(ROOT, "tests", "guests", "linux", "prepare.sh")],
+                             capture_output=True, text=True, timeout=900)
+        if out.returncode:
+            raise RuntimeError("prepare.sh failed: " + out.stderr[-2000:])
+        paths = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+        cls.system_map, cls.version = paths["system_map"], paths["version"]
+        cls.guest = Guest("qemu-system-x86_64", [
+            "-smp", str(SMP), "-m", "512M", "-kernel", paths["kernel"], "-initrd", paths["initrd"],
+            "-no-reboot", "-append",
+            "console=ttyS0 loglevel=4 panic=-1 tsc=reliable uniprof.work=dd,loop"], timeout=180)
+        console = cls.guest.console()
+        cls.pids = {m.group(1): int(m.group(2))
+                    for m in re.finditer(r"work (\w+) cpu \d+ pid (\d+)", console)}
+        cls.tmp = tempdir("uniprof-tasks-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.guest.stop()
+
+    def profile(self, name, *extra, seconds=4):
+        out = os.path.join(self.tmp, name)
+        rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.system_map, "-F", "200",
+                                  "-t", str(seconds), "-o", out] + list(extra))
+        self.assertEqual(rc, 0, err)
+        return out, err
+
+    def check_tasks(self, vcpus, dd, sh):
+        """vcpu0 runs dd, vcpu1 sh, vcpu2 idle: the root frame below vcpuN says so."""
+        for v, want in (("vcpu0", dd), ("vcpu1", sh), ("vcpu2", "swapper/2")):
+            right = share(vcpus[v], lambda f: f[0] == want)
+            print("    %s: %.1f%% of %d samples in %s" %
+                  (v, 100 * right, sum(n for _, n in vcpus[v]), want))
+            self.assertGreaterEqual(right, 0.99, (v, sorted(vcpus[v], key=lambda s: -s[1])[:5]))
+
+    def test_tasks_comm(self):
+        out, err = self.profile("tasks.folded", "--tasks", "--per-vcpu", "-v")
+        self.assertRegex(err, r"tasks: current from current_task, task_struct pid \+0x[0-9a-f]+, "
+                         r"tgid \+0x[0-9a-f]+, comm \+0x[0-9a-f]+ from the kernel's BTF in guest "
+                         r"memory \(\d+ bytes\)")
+        m = re.search(r"pid \+(0x[0-9a-f]+), tgid \+(0x[0-9a-f]+), comm \+(0x[0-9a-f]+)", err)
+        # The captured, reduced BTF of tests/unit/data/tasks gives the same offsets.
+        rec = os.path.join(ROOT, "tests", "unit", "data", "tasks", "linux-%s.rec" % self.version)
+        if os.path.exists(rec):
+            want = re.search(r"layout pid (0x\w+) tgid (0x\w+) comm (0x\w+)", open(rec).read())
+            self.assertEqual(m.groups(), want.groups())
+        vcpus = by_vcpu(parse_folded(open(out).read()))
+        self.check_tasks(vcpus, "dd", "sh")
+        # dd's samples are in the kernel, named; sh's are mostly [user] (with its pc: -v),
+        # right under its task.
+        self.assertGreaterEqual(share(vcpus["vcpu0"], lambda f: f[1].startswith("clear_user")), 0.5)
+        users = share(vcpus["vcpu1"], lambda f: len(f) == 2 and f[0] == "sh" and
+                      re.match(r"^\[user\] 0x[0-9a-f]+$", f[1]))
+        print("    vcpu1: %.1f%% [user]" % (100 * users))
+        self.assertGreaterEqual(users, 0.8)
+        self.assertRegex(err, r"\d+ stacks in user mode \(\[user\]\), \d+ with their task \(0 unknown\)")
+        self.assertEqual(self.guest.status(), "running")
+
+    def test_tasks_pid(self):
+        out, _ = self.profile("pid.folded", "--tasks=pid", "--per-vcpu")
+        vcpus = by_vcpu(parse_folded(open(out).read()))
+        self.check_tasks(vcpus, "dd/%d" % self.pids["dd"], "sh/%d" % self.pids["loop"])
+
+    def test_user_without_tasks(self):
+        out, _ = self.profile("user.folded", "--per-vcpu")
+        vcpus = by_vcpu(parse_folded(open(out).read()))
+        # No task frame; a user pc is [user], never a kernel symbol's name for a user address.
+        self.assertGreaterEqual(share(vcpus["vcpu1"], lambda f: f == ["[user]"]), 0.8)
+        self.assertEqual(share(vcpus["vcpu0"], lambda f: f[0] == "dd"), 0.0)
+        out, _ = self.profile("user-v.folded", "--per-vcpu", "-v", seconds=2)
+        vcpus = by_vcpu(parse_folded(open(out).read()))
+        self.assertGreaterEqual(share(vcpus["vcpu1"],
+                                      lambda f: re.match(r"^\[user\] 0x[0-9a-f]+$", f[0])), 0.8)
+
+    def test_record_report_pprof(self):
+        rec, _ = self.profile("tasks.uniprof", "--tasks")
+        out = os.path.join(self.tmp, "report.folded")
+        rc, _, err = run_uniprof(["report", rec, "-k", self.system_map, "--tasks=pid",
+                                  "--per-vcpu", "-o", out])
+        self.assertEqual(rc, 0, err)
+        self.check_tasks(by_vcpu(parse_folded(open(out).read())), "dd/%d" % self.pids["dd"],
+                         "sh/%d" % self.pids["loop"])
+        go = shutil.which("go")
+        self.assertIsNotNone(go, "go is missing (golang-go, scripts/install-deps.sh)")
+        pb = os.path.join(self.tmp, "tasks.pb.gz")
+        rc, _, err = run_uniprof(["report", rec, "-k", self.system_map, "--tasks", "-o", pb])
+        self.assertEqual(rc, 0, err)
+        home = os.path.join(self.tmp, "home")
+        os.makedirs(home, exist_ok=True)
+        p = subprocess.run([go, "tool", "pprof", "-traces", pb], capture_output=True, text=True,
+                           timeout=120, env=dict(os.environ, HOME=home, PPROF_TMPDIR=home,
+                                                 GOCACHE=os.path.join(home, "gocache")))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        traces = parse_traces(p.stdout)
+        dd = [t for t in traces if t[0].get("thread") == "dd"]
+        self.assertTrue(dd)
+        for labels, _, frames, _ in dd:
+            # The root frame is the task; the labels carry the ids (pprof's numeric labels).
+            self.assertEqual(frames[-1], "dd")
+            self.assertEqual(labels.get("pid"), str(self.pids["dd"]), labels)
+            self.assertEqual(labels.get("tid"), str(self.pids["dd"]), labels)
+
+    def test_dump(self):
+        rc, out, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.system_map, "--dump",
+                                    "--tasks=pid"])
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"vCPU 0: task dd/%d \(pid %d, tgid %d\)" %
+                         ((self.pids["dd"],) * 3))
+        self.assertRegex(out, r"vCPU 1: task sh/%d \(pid %d, tgid %d\)" %
+                         ((self.pids["loop"],) * 3))
+        self.assertRegex(out, r"vCPU 2: task swapper/2 \(pid 0, tgid 0\)")
+
+    def test_no_btf_refused(self):
+        # A map without __start_BTF (a kernel without BTF, or kallsyms without data symbols).
+        bare = os.path.join(self.tmp, "no-btf.map")
+        with open(self.system_map) as src, open(bare, "w") as dst:
+            dst.writelines(l for l in src if not re.search(r" __st(art|op)_BTF$", l))
+        rc, out, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", bare, "-n", "5",
+                                    "--tasks"])
+        self.assertEqual(rc, 1)
+        self.assertEqual(out, "")
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn("has no __start_BTF", err)
+        self.assertIn("give a vmlinux", err)
+        rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "--tasks", "-n", "5"])
+        self.assertEqual(rc, 2)
+        self.assertIn("--tasks reads the kernel's current task with its symbols", err)
+        self.assertEqual(self.guest.status(), "running")
+
+
+if __name__ == "__main__":
+    unittest.main()
