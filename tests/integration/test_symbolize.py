@@ -132,7 +132,9 @@ class LinuxKaslr(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("no slide confirmed", err)
         stacks = parse_folded(open(out).read())
-        self.assertTrue(all(f.startswith("0x") for frames, _ in stacks for f in frames))
+        # dd's rare user-mode samples are [user], named by no symbol file either.
+        self.assertTrue(all(f.startswith("0x") or f == "[user]" for frames, _ in stacks
+                            for f in frames))
         self.assertEqual(self.guest.status(), "running")
 
 
