@@ -21,6 +21,7 @@
 #include "../../record/raw.h"
 #include "../../writers/writer.h"
 #include "raw_samples.h"
+#include "data_path.h"
 
 static void test_round_trip(void **state)
 {
@@ -339,24 +340,9 @@ static void test_apply_slides(void **state)
 	up_symbolizer_deinit(&s);
 }
 
-/* tests/unit/data/raw in the working directory or above it. */
 static void data_path(const char *file, char *ret, size_t len)
 {
-	char dir[PATH_MAX];
-
-	assert_non_null(getcwd(dir, sizeof(dir)));
-	for (;;) {
-		struct stat st;
-		char *slash;
-
-		if ((size_t)snprintf(ret, len, "%s/tests/unit/data/raw/%s", dir, file) < len &&
-		    !stat(ret, &st))
-			return;
-		slash = strrchr(dir, '/');
-		if (!slash || slash == dir)
-			fail_msg("no tests/unit/data/raw/%s above the working directory", file);
-		*slash = '\0';
-	}
+	test_data_path("raw", file, ret, len);
 }
 
 /*

@@ -21,27 +21,13 @@
 #include "../../record/raw.h"
 #include "../../symbolize/symprofile.h"
 #include "fake_memory.h"
+#include "data_path.h"
 
 #define CAPTURED "linux-6.1.0-57-amd64"
 
-/* tests/unit/data/tasks/FILE in the working directory or above it. */
 static void data_path(const char *file, char *ret, size_t len)
 {
-	char dir[PATH_MAX];
-
-	assert_non_null(getcwd(dir, sizeof(dir)));
-	for (;;) {
-		struct stat st;
-		char *slash;
-
-		if ((size_t)snprintf(ret, len, "%s/tests/unit/data/tasks/%s", dir, file) < len &&
-		    !stat(ret, &st))
-			return;
-		slash = strrchr(dir, '/');
-		if (!slash || slash == dir)
-			fail_msg("tests/unit/data/tasks/%s not found from the working directory", file);
-		*slash = '\0';
-	}
+	test_data_path("tasks", file, ret, len);
 }
 
 static uint8_t *load(const char *file, size_t *len)
