@@ -1,7 +1,7 @@
 /*
  * libFuzzer: task_struct's offsets from a hostile BTF blob (the guest's own, read between
  * __start_BTF and __stop_BTF), through libbpf and our member lookup, then `current` read with
- * that layout over memory that is the blob itself.  Seed: the captured, reduced BTF of
+ * that layout over memory that is the blob itself; and the BTF header search over it.  Seed: the captured, reduced BTF of
  * tests/unit/data/tasks.
  */
 #include <stddef.h>
@@ -38,7 +38,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct blob b = { data, size };
 	struct up_task t;
 	struct up_error *err = up_btf_task_layout(data, size, &l);
+	size_t blob = 0;
+	long at = up_btf_find_header(data, size, 0, &blob);
 	int found;
+
+	if (at >= 0 && ((size_t)at + 24 > size || at % 4 || blob < 24 || blob > UP_BTF_MAX_SIZE))
+		__builtin_trap();
 
 	if (err) {
 		up_error_destroy(err);

@@ -5,6 +5,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "../util/bytes.h"
 #include "tasks.h"
 
 /* libbpf prints warnings on stderr by default; library code never prints. */
@@ -118,6 +119,30 @@ struct up_error *up_btf_task_layout(const void *blob, size_t len, struct up_task
 	err = layout_of(btf, ret);
 	btf__free(btf);
 	return err;
+}
+
+long up_btf_find_header(const uint8_t *buf, size_t len, size_t from, size_t *size)
+{
+	static const uint8_t magic[8] = { 0x9f, 0xeb, 1, 0, 24, 0, 0, 0 };
+
+	for (size_t i = (from + 3) & ~(size_t)3; i + 24 <= len; i += 4) {
+		const uint8_t *h = buf + i;
+		uint32_t type_off, type_len, str_off, str_len;
+
+		if (memcmp(h, magic, sizeof(magic)))
+			continue;
+		type_off = up_le32(h + 8);
+		type_len = up_le32(h + 12);
+		str_off = up_le32(h + 16);
+		str_len = up_le32(h + 20);
+		/* A vmlinux's BTF: types first, strings right after them. */
+		if (type_off || str_off != type_len || !type_len || !str_len ||
+		    (uint64_t)24 + type_len + str_len > UP_BTF_MAX_SIZE)
+			continue;
+		*size = 24 + (size_t)type_len + str_len;
+		return (long)i;
+	}
+	return -1;
 }
 
 struct up_error *up_btf_task_layout_elf(const char *path, struct up_task_layout *ret)

@@ -34,6 +34,15 @@ struct up_task_layout {
  */
 struct up_error *up_btf_task_layout(const void *blob, size_t len, struct up_task_layout *ret);
 
+/*
+ * Where a kernel BTF blob may start in buf[0..len): the offset of the first header at or after
+ * from (4-byte aligned: magic 0xeb9f, version 1, a 24-byte header, types then strings, at most
+ * UP_BTF_MAX_SIZE in all), its full size in *size; -1 when none starts there.  For a kernel
+ * whose symbols do not say where its BTF is (kallsyms without data symbols): the caller reads
+ * the kernel's read-only data after _etext and parses what this finds.
+ */
+long up_btf_find_header(const uint8_t *buf, size_t len, size_t from, size_t *size);
+
 /* The same from an ELF file's .BTF section (a vmlinux given with -k). */
 struct up_error *up_btf_task_layout_elf(const char *path, struct up_task_layout *ret);
 

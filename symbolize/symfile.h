@@ -38,6 +38,7 @@ enum up_linux_sym {
 	UP_LSYM_PCPU_HOT,       /* x86_64 per-CPU `pcpu_hot` (6.2 to 6.14: .current_task in it) */
 	UP_LSYM_START_BTF,      /* __start_BTF: the kernel's own BTF ... */
 	UP_LSYM_STOP_BTF,       /* ... up to __stop_BTF */
+	UP_LSYM_ETEXT,          /* _etext: the BTF lies after it (read-only data) */
 	UP_LSYM_COUNT
 };
 

@@ -25,7 +25,8 @@ static const struct up_symfile *kernel_file(const struct up_symbolizer *s)
 
 		if (f->slide_state == UP_SLIDE_REFUSED || !f->linux_syms.has)
 			continue;
-		if (HAS(f, UP_LSYM_START_BTF) && HAS(f, UP_LSYM_STOP_BTF))
+		if ((HAS(f, UP_LSYM_START_BTF) && HAS(f, UP_LSYM_STOP_BTF)) ||
+		    HAS(f, UP_LSYM_CURRENT_TASK) || HAS(f, UP_LSYM_PCPU_HOT))
 			return f;
 		if (!best)
 			best = f;
@@ -76,6 +77,81 @@ static struct up_error *layout_from_guest(struct up_target *t, struct up_memory 
 	return err;
 }
 
+/* How far past _etext a kernel's BTF is looked for (6.1: 6.7 MiB on x86_64). */
+#define BTF_SCAN_MAX (96u << 20)
+#define BTF_SCAN_CHUNK (1u << 20)
+
+/*
+ * No __start_BTF (kallsyms without data symbols): look for the BTF header in the read-only
+ * data after _etext, in one pause, and take the first blob that parses with a task_struct.
+ */
+static struct up_error *layout_by_scan(struct up_target *t, struct up_memory *mem,
+				       const struct up_symfile *f, struct up_task_layout *layout,
+				       size_t *size, uint64_t *at, double *pause_us)
+{
+	uint64_t start = (f->linux_syms.value[UP_LSYM_ETEXT] + (uint64_t)f->slide + 4095) & ~4095ull;
+	uint8_t *buf = malloc(BTF_SCAN_MAX);
+	size_t have = 0, from = 0;
+	struct up_error *err, *rerr, *found = NULL;
+	int done = 0;
+	double t0;
+
+	if (!buf)
+		return &up_error_nomem;
+	t0 = now_us();
+	err = t->ops->pause(t);
+	while (!err && !done) {
+		size_t blob;
+		long o = up_btf_find_header(buf, have, from, &blob);
+
+		if (o < 0 || (size_t)o + blob > have) {
+			/* Read on: more to search, or the rest of the blob found. */
+			if (have == BTF_SCAN_MAX)
+				break;
+			/* Searched up to here: a header may straddle the chunks. */
+			if (o < 0)
+				from = have > 24 ? have - 24 : 0;
+			err = up_memory_read(mem, 0, start + have, buf + have, BTF_SCAN_CHUNK);
+			if (up_error_catch(&err, UP_ERR_FAULT))
+				break;  /* the end of the kernel's mapping */
+			have += BTF_SCAN_CHUNK;
+			continue;
+		}
+		up_error_destroy(found);
+		found = up_btf_task_layout(buf + o, blob, layout);
+		if (!found) {
+			*size = blob;
+			*at = start + (uint64_t)o;
+			done = 1;
+		}
+		from = (size_t)o + 4;
+	}
+	rerr = t->ops->resume(t);
+	*pause_us = now_us() - t0;
+	free(buf);
+	if (err) {
+		up_error_destroy(rerr);
+		up_error_destroy(found);
+		return up_error_prefix(err, "looking for the kernel's BTF after _etext");
+	}
+	if (rerr) {
+		up_error_destroy(found);
+		return rerr;
+	}
+	if (!done) {
+		struct up_error *e = up_error_create(UP_ERR_INVALID, "%s has no __start_BTF and no "
+						     "kernel BTF%s%s was found in the %llu MiB after "
+						     "_etext: give a vmlinux with .BTF with -k",
+						     f->path, found ? " that parses: " : "",
+						     found ? found->message : "",
+						     (unsigned long long)(have >> 20));
+
+		up_error_destroy(found);
+		return e;
+	}
+	return NULL;
+}
+
 struct up_error *tasks_setup(struct up_target *t, struct up_memory *mem,
 			     const struct up_symbolizer *s, struct tasks_setup *ret)
 {
@@ -98,18 +174,28 @@ struct up_error *tasks_setup(struct up_target *t, struct up_memory *mem,
 			snprintf(from, sizeof(from), "the .BTF of %s", f->path);
 	}
 	if (f->kind != UP_SYMFILE_ELF || err) {
-		if (!(HAS(f, UP_LSYM_START_BTF) && HAS(f, UP_LSYM_STOP_BTF))) {
-			up_error_destroy(err);
-			return up_error_create(UP_ERR_INVALID, "--tasks: %s has no __start_BTF: the "
-					       "kernel has no BTF (CONFIG_DEBUG_INFO_BTF) or the file "
-					       "lacks data symbols; give a vmlinux with .BTF with -k",
-					       f->path);
-		}
 		up_error_destroy(err);
-		err = layout_from_guest(t, mem, f, &layout, &size, &ret->pause_us);
+		if (HAS(f, UP_LSYM_START_BTF) && HAS(f, UP_LSYM_STOP_BTF)) {
+			err = layout_from_guest(t, mem, f, &layout, &size, &ret->pause_us);
+			if (!err)
+				snprintf(from, sizeof(from), "the kernel's BTF in guest memory (%zu "
+					 "bytes)", size);
+		} else if (HAS(f, UP_LSYM_ETEXT)) {
+			uint64_t at = 0;
+
+			err = layout_by_scan(t, mem, f, &layout, &size, &at, &ret->pause_us);
+			if (!err)
+				snprintf(from, sizeof(from), "the kernel's BTF found in guest memory at "
+					 "0x%llx, %llu bytes after _etext (%zu bytes; the file has no "
+					 "__start_BTF)", (unsigned long long)at,
+					 (unsigned long long)(at - f->linux_syms.value[UP_LSYM_ETEXT] -
+							      (uint64_t)f->slide), size);
+		} else {
+			err = up_error_create(UP_ERR_INVALID, "%s has neither __start_BTF nor _etext: "
+					      "give a vmlinux with .BTF with -k", f->path);
+		}
 		if (err)
 			return up_error_prefix(err, "--tasks");
-		snprintf(from, sizeof(from), "the kernel's BTF in guest memory (%zu bytes)", size);
 	}
 	err = up_task_finder_init(&ret->finder, arch, &f->linux_syms, f->slide, &layout);
 	if (err)

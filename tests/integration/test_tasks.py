@@ -143,17 +143,38 @@ class LinuxTasks(unittest.TestCase):
                          ((self.pids["loop"],) * 3))
         self.assertRegex(out, r"vCPU 2: task swapper/2 \(pid 0, tgid 0\)")
 
+    def map_without(self, name, pattern):
+        path = os.path.join(self.tmp, name)
+        with open(self.system_map) as src, open(path, "w") as dst:
+            dst.writelines(l for l in src if not re.search(pattern, l))
+        return path
+
+    def test_btf_found_without_its_symbols(self):
+        # A kallsyms without data symbols (arm64's Debian kernel has no KALLSYMS_ALL) lacks
+        # __start_BTF: the BTF is looked for after _etext, and found where it is.
+        bare = self.map_without("no-btf.map", r" __st(art|op)_BTF$")
+        start = int(next(l for l in open(self.system_map) if l.endswith(" __start_BTF\n"))
+                    .split()[0], 16)
+        etext = int(next(l for l in open(self.system_map) if l.endswith(" _etext\n"))
+                    .split()[0], 16)
+        out = os.path.join(self.tmp, "scan.folded")
+        rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", bare, "-n", "100",
+                                  "--tasks", "--per-vcpu", "-v", "-o", out])
+        self.assertEqual(rc, 0, err)
+        m = re.search(r"the kernel's BTF found in guest memory at 0x[0-9a-f]+, (\d+) bytes after "
+                      r"_etext \((\d+) bytes", err)
+        self.assertIsNotNone(m, err)
+        self.assertEqual(int(m.group(1)), start - etext)
+        self.check_tasks(by_vcpu(parse_folded(open(out).read())), "dd", "sh")
+
     def test_no_btf_refused(self):
-        # A map without __start_BTF (a kernel without BTF, or kallsyms without data symbols).
-        bare = os.path.join(self.tmp, "no-btf.map")
-        with open(self.system_map) as src, open(bare, "w") as dst:
-            dst.writelines(l for l in src if not re.search(r" __st(art|op)_BTF$", l))
+        bare = self.map_without("no-btf-etext.map", r" (__st(art|op)_BTF|_etext)$")
         rc, out, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", bare, "-n", "5",
                                     "--tasks"])
         self.assertEqual(rc, 1)
         self.assertEqual(out, "")
         self.assertEqual(len(err.strip().splitlines()), 1, err)
-        self.assertIn("has no __start_BTF", err)
+        self.assertIn("has neither __start_BTF nor _etext", err)
         self.assertIn("give a vmlinux", err)
         rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "--tasks", "-n", "5"])
         self.assertEqual(rc, 2)

@@ -326,6 +326,33 @@ static void test_current_arm64(void **state)
 	assert_int_equal(found, 0);
 }
 
+/* Finding the BTF in read-only data when no symbol says where it is. */
+static void test_find_header(void **state)
+{
+	size_t len, size = 0;
+	uint8_t *blob = load(CAPTURED ".btf", &len);
+	uint8_t *mem = calloc(1, 8192);
+	struct up_task_layout l;
+
+	(void)state;
+	assert_non_null(mem);
+	/* A lookalike first: magic and header length right, offsets not a vmlinux's. */
+	memcpy(mem + 100, blob, 24);
+	mem[100 + 8] = 4;
+	memcpy(mem + 4000, blob, len);
+	assert_int_equal(up_btf_find_header(mem, 8192, 0, &size), 4000);
+	assert_int_equal(size, len);
+	assert_null(up_btf_task_layout(mem + 4000, size, &l));
+	/* Not before from, and not in a buffer that ends inside the header. */
+	assert_int_equal(up_btf_find_header(mem, 8192, 4001, &size), -1);
+	assert_int_equal(up_btf_find_header(mem, 4020, 0, &size), -1);
+	/* Only at 4-byte alignment. */
+	memmove(mem + 4001, mem + 4000, len);
+	assert_int_equal(up_btf_find_header(mem, 8192, 0, &size), -1);
+	free(mem);
+	free(blob);
+}
+
 static void test_comm_cleaned(void **state)
 {
 	struct up_task t;
@@ -494,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_nested_members),
 		cmocka_unit_test(test_current_recorded),
 		cmocka_unit_test(test_current_arm64),
+		cmocka_unit_test(test_find_header),
 		cmocka_unit_test(test_comm_cleaned),
 		cmocka_unit_test(test_symprofile_frames),
 		cmocka_unit_test(test_raw_round_trip),
