@@ -93,7 +93,7 @@ static struct up_error *layout_by_scan(struct up_target *t, struct up_memory *me
 	uint8_t *buf = malloc(BTF_SCAN_MAX);
 	size_t have = 0, from = 0;
 	struct up_error *err, *rerr, *found = NULL;
-	int done = 0;
+	int done = 0, last = 0;
 	double t0;
 
 	if (!buf)
@@ -106,15 +106,30 @@ static struct up_error *layout_by_scan(struct up_target *t, struct up_memory *me
 
 		if (o < 0 || (size_t)o + blob > have) {
 			/* Read on: more to search, or the rest of the blob found. */
-			if (have == BTF_SCAN_MAX)
+			if (have == BTF_SCAN_MAX || last)
 				break;
 			/* Searched up to here: a header may straddle the chunks. */
 			if (o < 0)
 				from = have > 24 ? have - 24 : 0;
 			err = up_memory_read(mem, 0, start + have, buf + have, BTF_SCAN_CHUNK);
-			if (up_error_catch(&err, UP_ERR_FAULT))
-				break;  /* the end of the kernel's mapping */
-			have += BTF_SCAN_CHUNK;
+			if (!up_error_catch(&err, UP_ERR_FAULT)) {
+				have += BTF_SCAN_CHUNK;
+				continue;
+			}
+			/*
+			 * The end of what is mapped (arm64 unmaps the init sections right after
+			 * read-only data): keep the pages before it, search them, and stop.
+			 */
+			for (size_t page = 0; !err && page < BTF_SCAN_CHUNK; page += 4096) {
+				err = up_memory_read(mem, 0, start + have, buf + have, 4096);
+				if (up_error_catch(&err, UP_ERR_FAULT))
+					break;
+				if (!err)
+					have += 4096;
+			}
+			if (err || up_btf_find_header(buf, have, from, &blob) < 0)
+				break;
+			last = 1;
 			continue;
 		}
 		up_error_destroy(found);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # /init of the Linux test guest (busybox only). The kernel command line picks what it does:
 #
-#   uniprof.mode=kallsyms   dump /proc/kallsyms to the second serial port (ttyS1) between markers,
+#   uniprof.mode=kallsyms   dump /proc/kallsyms to the second serial port (ttyS1; the console when
+#                           there is none) between markers,
 #                           print its line count and md5sum on the console, power off
 #   uniprof.work=LIST       otherwise: run these workloads forever (comma-separated, default
 #                           "loop"), the i-th pinned to CPU i modulo the CPU count:
@@ -11,6 +12,7 @@
 #
 # Console lines for the host (each on its own line, in this order):
 #   uniprof-guest: _text 0x<addr>       the kernel's runtime _text (KASLR slide = this - System.map's)
+#   uniprof-guest: _stext 0x<addr>      its _stext (arm64's kallsyms has no _text)
 #   uniprof-guest: clocksource <name>   (tsc with one vCPU; hpet with two, TCG's TSCs are not synced)
 #   uniprof-guest: work <name> cpu <n> pid <pid>
 #   uniprof-guest: ready
@@ -34,7 +36,8 @@ echo 0 >/proc/sys/kernel/kptr_restrict
 if [ "$mode" = kallsyms ]; then
 	cat /proc/kallsyms >/tmp/kallsyms
 	out=/dev/ttyS1
-	[ -c $out ] || out=/dev/console
+	# No second port (arm64's virt machine has one PL011; its ttyS1 node answers EIO): the console.
+	stty -F $out raw -echo 2>/dev/null || out=/dev/console
 	stty -F $out raw -echo 2>/dev/null
 	{
 		echo "=== BEGIN kallsyms ==="
@@ -48,6 +51,7 @@ if [ "$mode" = kallsyms ]; then
 fi
 
 echo "uniprof-guest: _text 0x$(grep -m1 ' _text$' /proc/kallsyms | cut -d' ' -f1)"
+echo "uniprof-guest: _stext 0x$(grep -m1 ' _stext$' /proc/kallsyms | cut -d' ' -f1)"
 echo "uniprof-guest: clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 ncpu=$(nproc)
 i=0
