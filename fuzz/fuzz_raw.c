@@ -18,6 +18,7 @@ struct sample {
 	uint64_t time;
 	uint32_t vcpu, depth;
 	int truncated;
+	uint64_t exact;
 	int has_task;
 	struct up_task task;
 	uint32_t flags;
@@ -30,8 +31,8 @@ struct samples {
 };
 
 static struct up_error *keep(void *ctx, uint64_t time_ns, uint32_t vcpu, const uint64_t *pcs,
-			     uint32_t depth, int truncated, const struct up_task *task,
-			     uint32_t flags)
+			     uint32_t depth, uint64_t exact, int truncated,
+			     const struct up_task *task, uint32_t flags)
 {
 	struct samples *all = ctx;
 	struct sample *n = realloc(all->s, (all->nr + 1) * sizeof(*n)), *s;
@@ -44,6 +45,7 @@ static struct up_error *keep(void *ctx, uint64_t time_ns, uint32_t vcpu, const u
 	s->vcpu = vcpu;
 	s->depth = depth;
 	s->truncated = truncated;
+	s->exact = exact & ~1ULL;  /* the leaf's bit is not kept */
 	s->has_task = task != NULL;
 	if (task)
 		s->task = *task;
@@ -57,7 +59,7 @@ static void check_bounds(const struct up_raw_recording *r, const struct samples 
 	const struct up_profile *p = &r->profile;
 	uint64_t total = 0;
 
-	if (r->version != UP_RAW_VERSION || r->length > r->size || r->size > (1u << 24) ||
+	if (!r->version || r->version > UP_RAW_VERSION || r->length > r->size || r->size > (1u << 24) ||
 	    (r->complete && r->length != r->size) || r->stacks != all->nr || p->total != all->nr ||
 	    !p->meta.nr_vcpus || p->meta.nr_vcpus > UP_RAW_MAX_VCPUS || r->nr_files > UP_RAW_MAX_FILES ||
 	    !memchr(p->meta.target, '\0', sizeof(p->meta.target)) ||
@@ -104,7 +106,7 @@ static void check_round_trip(const struct up_raw_recording *r, const struct samp
 	for (size_t i = 0; i < all->nr; i++) {
 		const struct sample *s = &all->s[i];
 
-		if (up_raw_write_sample(w, s->time, s->vcpu, s->pcs, s->depth, s->truncated,
+		if (up_raw_write_sample(w, s->time, s->vcpu, s->pcs, s->depth, s->exact, s->truncated,
 					s->has_task ? &s->task : NULL, s->flags))
 			__builtin_trap();
 	}
@@ -121,7 +123,8 @@ static void check_round_trip(const struct up_raw_recording *r, const struct samp
 		const struct sample *a = &all->s[i], *b = &again.s[i];
 
 		if (a->time != b->time || a->vcpu != b->vcpu || a->depth != b->depth ||
-		    a->truncated != b->truncated || memcmp(a->pcs, b->pcs, a->depth * sizeof(a->pcs[0])) ||
+		    a->truncated != b->truncated || a->exact != b->exact ||
+		    memcmp(a->pcs, b->pcs, a->depth * sizeof(a->pcs[0])) ||
 		    a->has_task != b->has_task || a->flags != b->flags ||
 		    (a->has_task && memcmp(&a->task, &b->task, sizeof(a->task))))
 			__builtin_trap();

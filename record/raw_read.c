@@ -318,8 +318,12 @@ static struct up_error *read_sample(struct reader *r, struct cursor *c)
 		r->pcs[depth - 1 - j] = r->prev[j];
 	}
 	if (r->rec.version >= 2) {
+		key.exact = get_uvar(c);
 		task = get_uvar(c);
 		stack_flags = get_uvar(c);
+	} else if (!c->bad && c->p < c->end) {
+		/* Version 1: written only when some pc is exact. */
+		key.exact = get_uvar(c);
 	}
 	if (!c->bad && task > r->nr_tasks)
 		c->bad = "a sample naming a task not recorded before it";
@@ -340,7 +344,7 @@ static struct up_error *read_sample(struct reader *r, struct cursor *c)
 	r->rec.stacks++;
 	err = up_profile_add_key(&r->rec.profile, &key, r->pcs, depth, 1);
 	if (!err && r->each)
-		err = r->each(r->ctx, time, (uint32_t)vcpu, r->pcs, depth, truncated,
+		err = r->each(r->ctx, time, (uint32_t)vcpu, r->pcs, depth, key.exact, truncated,
 			      task ? &r->tasks[task - 1] : NULL, key.flags);
 	return err;
 }

@@ -182,14 +182,15 @@ static struct up_error *task_id(struct up_raw_writer *w, const struct up_task *t
 }
 
 struct up_error *up_raw_write_stack(struct up_raw_writer *w, uint64_t time_ns, uint32_t vcpu,
-				    const uint64_t *pcs, uint32_t depth, int truncated)
+				    const uint64_t *pcs, uint32_t depth, uint64_t exact,
+				    int truncated)
 {
-	return up_raw_write_sample(w, time_ns, vcpu, pcs, depth, truncated, NULL, 0);
+	return up_raw_write_sample(w, time_ns, vcpu, pcs, depth, exact, truncated, NULL, 0);
 }
 
 struct up_error *up_raw_write_sample(struct up_raw_writer *w, uint64_t time_ns, uint32_t vcpu,
-				     const uint64_t *pcs, uint32_t depth, int truncated,
-				     const struct up_task *task, uint32_t flags)
+				     const uint64_t *pcs, uint32_t depth, uint64_t exact,
+				     int truncated, const struct up_task *task, uint32_t flags)
 {
 	uint32_t id = 0;
 	struct up_error *err;
@@ -204,7 +205,7 @@ struct up_error *up_raw_write_sample(struct up_raw_writer *w, uint64_t time_ns, 
 		if (err)
 			return err;
 	}
-	if (reserve(w, (5 + (size_t)depth) * RAW_UVAR_MAX))
+	if (reserve(w, (6 + (size_t)depth) * RAW_UVAR_MAX))
 		return &up_error_nomem;
 	put_svar(w, (int64_t)(time_ns - w->prev_time));
 	put_uvar(w, vcpu);
@@ -218,6 +219,7 @@ struct up_error *up_raw_write_sample(struct up_raw_writer *w, uint64_t time_ns, 
 		/* prev[j - 1] already holds this stack's pc j - 1 when j is past the old depth. */
 		w->prev[j] = pc;
 	}
+	put_uvar(w, exact & ~1ULL);  /* the leaf is always exact */
 	put_uvar(w, id);
 	put_uvar(w, flags);
 	w->prev_depth = depth;

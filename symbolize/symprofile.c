@@ -213,7 +213,7 @@ struct up_error *up_symprofile_build_opts(const struct up_profile *p, struct up_
 			used++;
 		}
 		for (uint32_t d = 0; d < st->depth; d++) {
-			int is_return = d > 0, found;
+			int is_return = up_pc_is_return(st->exact, d), found;
 			uint32_t *slot;
 			struct up_location *loc;
 

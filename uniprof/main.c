@@ -376,12 +376,12 @@ struct recording {
 };
 
 static struct up_error *record_stack(void *ctx, uint64_t time_ns, uint32_t vcpu,
-				     const uint64_t *pcs, uint32_t depth, int truncated,
-				     const struct up_task *task, uint32_t flags)
+				     const uint64_t *pcs, uint32_t depth, uint64_t exact,
+				     int truncated, const struct up_task *task, uint32_t flags)
 {
 	struct recording *r = ctx;
-	struct up_error *err = up_raw_write_sample(r->writer, time_ns, vcpu, pcs, depth, truncated,
-						   task, flags);
+	struct up_error *err = up_raw_write_sample(r->writer, time_ns, vcpu, pcs, depth, exact,
+						   truncated, task, flags);
 
 	r->failed |= !!err;
 	return err;

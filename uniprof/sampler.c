@@ -194,6 +194,7 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 			stats->frames += s.walks[i].depth;
 			stats->switched += s.walks[i].switches > 0;
 			stats->fixups[s.walks[i].fixup]++;
+			key.exact = s.walks[i].exact;
 			err = task ? up_profile_task(profile, task, &key.task) : NULL;
 			if (!err)
 				err = up_profile_add_key(profile, &key, s.pcs + (size_t)i * s.max_depth,
@@ -201,7 +202,7 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 			if (!err && opts->record)
 				err = opts->record(opts->record_ctx, wall, i,
 						   s.pcs + (size_t)i * s.max_depth,
-						   (uint32_t)s.walks[i].depth,
+						   (uint32_t)s.walks[i].depth, s.walks[i].exact,
 						   up_walk_truncated(&s.walks[i]), task, key.flags);
 			if (err)
 				goto out;

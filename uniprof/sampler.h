@@ -65,12 +65,13 @@ struct sampler_options {
 	const struct up_task_finder *tasks;
 	/*
 	 * Called after each resume for every stack walked in that pause (time_ns: CLOCK_REALTIME
-	 * of the pause, leaf first pcs, the task or NULL, UP_STACK_* flags), e.g. to record
-	 * samples as they come; may be NULL.  An error ends the run.
+	 * of the pause, leaf first pcs, exact as struct up_walk.exact, the task or NULL,
+	 * UP_STACK_* flags), e.g. to record samples as they come; may be NULL.  An error ends the
+	 * run.
 	 */
 	struct up_error *(*record)(void *ctx, uint64_t time_ns, uint32_t vcpu, const uint64_t *pcs,
-				   uint32_t depth, int truncated, const struct up_task *task,
-				   uint32_t flags);
+				   uint32_t depth, uint64_t exact, int truncated,
+				   const struct up_task *task, uint32_t flags);
 	/* Called once after each pause's record calls, e.g. to write them out; may be NULL. */
 	struct up_error *(*record_flush)(void *ctx);
 	void *record_ctx;

@@ -32,7 +32,7 @@ static uint64_t mix(uint64_t h)
 
 static uint64_t hash_stack(const struct up_stack_key *key, const uint64_t *pcs, uint32_t depth)
 {
-	uint64_t h = mix(((uint64_t)key->vcpu << 32) | depth);
+	uint64_t h = mix((((uint64_t)key->vcpu << 32) | depth) ^ mix(key->exact));
 
 	if (key->task || key->flags)
 		h = mix(h ^ ((uint64_t)key->task << 32 | key->flags));
@@ -69,7 +69,7 @@ static struct up_stack *find_stack(const struct up_profile *p, uint64_t h,
 		return NULL;
 	for (struct up_stack *s = p->buckets[h & (p->nr_buckets - 1)]; s; s = s->next) {
 		if (s->hash == h && s->vcpu == key->vcpu && s->depth == depth &&
-		    s->task == key->task && s->flags == key->flags &&
+		    s->task == key->task && s->flags == key->flags && s->exact == key->exact &&
 		    !memcmp(s->pcs, pcs, depth * sizeof(*pcs)))
 			return s;
 	}
@@ -77,20 +77,26 @@ static struct up_stack *find_stack(const struct up_profile *p, uint64_t h,
 }
 
 struct up_error *up_profile_add(struct up_profile *p, uint32_t vcpu, const uint64_t *pcs,
-				uint32_t depth, uint64_t count)
+				uint32_t depth, uint64_t exact, uint64_t count)
 {
-	struct up_stack_key key = { .vcpu = vcpu };
+	struct up_stack_key key = { .vcpu = vcpu, .exact = exact };
 
 	return up_profile_add_key(p, &key, pcs, depth, count);
 }
 
-struct up_error *up_profile_add_key(struct up_profile *p, const struct up_stack_key *key,
+struct up_error *up_profile_add_key(struct up_profile *p, const struct up_stack_key *in,
 				    const uint64_t *pcs, uint32_t depth, uint64_t count)
 {
-	uint64_t h = hash_stack(key, pcs, depth);
-	struct up_stack *s = find_stack(p, h, key, pcs, depth);
+	struct up_stack_key k = *in, *key = &k;
+	struct up_stack *s;
+	uint64_t h;
 	struct up_error *err;
 
+	if (depth < 64)
+		k.exact &= (1ULL << depth) - 1;
+	k.exact &= ~1ULL;  /* the leaf is always exact: one stack either way */
+	h = hash_stack(key, pcs, depth);
+	s = find_stack(p, h, key, pcs, depth);
 	if (s) {
 		s->count += count;
 		p->total += count;
@@ -98,7 +104,7 @@ struct up_error *up_profile_add_key(struct up_profile *p, const struct up_stack_
 	}
 	if (depth && p->nr_stacks - p->nr_other_buckets >= p->max_stacks) {
 		/* Full: the vCPU's [other] bucket, the stack of depth 0, counts it. */
-		err = up_profile_add(p, key->vcpu, pcs, 0, count);
+		err = up_profile_add(p, key->vcpu, pcs, 0, 0, count);
 		if (!err)
 			p->other += count;
 		return err;
@@ -127,6 +133,7 @@ struct up_error *up_profile_add_key(struct up_profile *p, const struct up_stack_
 	s->depth = depth;
 	s->task = depth ? key->task : 0;
 	s->flags = depth ? key->flags : 0;
+	s->exact = key->exact;
 	memcpy(s->pcs, pcs, depth * sizeof(*pcs));
 	s->next = p->buckets[h & (p->nr_buckets - 1)];
 	p->buckets[h & (p->nr_buckets - 1)] = s;

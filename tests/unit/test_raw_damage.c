@@ -275,11 +275,12 @@ static void test_bad_files(void **state)
 		     "the first record is not the header");
 }
 
-/* Version 2: TASK records and the task and flags that end each SAMPLE. */
+/* Version 2: TASK records and the exact pcs, task and flags that end each SAMPLE. */
 static size_t v2_sample(uint8_t *p, uint64_t depth, uint64_t task, uint64_t flags)
 {
 	size_t n = sample_payload(p, 0, depth);
 
+	n += raw_put_uvar(p + n, 0);
 	n += raw_put_uvar(p + n, task);
 	n += raw_put_uvar(p + n, flags);
 	return n;

@@ -451,10 +451,12 @@ struct seen {
 };
 
 static struct up_error *see(void *ctx, uint64_t time_ns, uint32_t vcpu, const uint64_t *pcs,
-			    uint32_t depth, int truncated, const struct up_task *task, uint32_t flags)
+			    uint32_t depth, uint64_t exact, int truncated, const struct up_task *task,
+			    uint32_t flags)
 {
 	struct seen *s = ctx;
 
+	(void)exact;
 	(void)time_ns;
 	(void)vcpu;
 	(void)pcs;
@@ -482,11 +484,11 @@ static void test_raw_round_trip(void **state)
 
 	(void)state;
 	assert_null(up_raw_writer_create(f, &meta, NULL, &w));
-	assert_null(up_raw_write_sample(w, 1, 0, kernel, 2, 0, &dd, 0));
-	assert_null(up_raw_write_sample(w, 1, 1, user, 1, 0, &cat, UP_STACK_USER));
-	assert_null(up_raw_write_sample(w, 2, 0, kernel, 2, 0, &cat, 0));
-	assert_null(up_raw_write_sample(w, 2, 1, kernel, 2, 0, NULL, 0));
-	assert_null(up_raw_write_sample(w, 3, 0, kernel, 2, 0, &dd, 0));
+	assert_null(up_raw_write_sample(w, 1, 0, kernel, 2, 0, 0, &dd, 0));
+	assert_null(up_raw_write_sample(w, 1, 1, user, 1, 0, 0, &cat, UP_STACK_USER));
+	assert_null(up_raw_write_sample(w, 2, 0, kernel, 2, 2, 0, &cat, 0));
+	assert_null(up_raw_write_sample(w, 2, 1, kernel, 2, 0, 0, NULL, 0));
+	assert_null(up_raw_write_sample(w, 3, 0, kernel, 2, 0, 0, &dd, 0));
 	assert_null(up_raw_writer_finish(w, &meta));
 	up_raw_writer_destroy(w);
 	fclose(f);
@@ -496,10 +498,11 @@ static void test_raw_round_trip(void **state)
 	assert_true(seen.with_task[0] && !strcmp(seen.task[0].comm, "dd") && seen.task[0].pid == 99);
 	assert_true(seen.with_task[1] && seen.task[1].tgid == 5 && seen.flags[1] == UP_STACK_USER);
 	assert_false(seen.with_task[3]);
-	/* dd's and cat's same kernel stack stay two stacks; dd's twice is one. */
+	/* dd's and cat's same kernel stack stay two stacks; dd's twice is one; exact pcs kept. */
 	assert_int_equal(r.profile.nr_stacks, 4);
 	assert_int_equal(r.profile.stacks[0]->count, 2);
 	assert_string_equal(r.profile.tasks[r.profile.stacks[2]->task].comm, "cat");
+	assert_int_equal(r.profile.stacks[2]->exact, 2);
 	assert_int_equal(r.profile.stacks[3]->task, 0);
 	up_raw_recording_deinit(&r);
 	/* Each task's name is in the file once: one TASK record each. */
