@@ -253,6 +253,7 @@ bench: all guests unit $(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_f
 	$(BUILD)/bench/unwind_walk $(BUILD)
 	BUILD=$(BUILD) python3 bench/kvm_sample_cost.py
 	BUILD=$(BUILD) python3 bench/unwind_cost.py
+	BUILD=$(BUILD) python3 bench/tasks_cost.py
 
 # Test data: a program whose DWARF describes nested inlining (for test_symfiles).
 $(BUILD)/tests/data/inline_example: tests/unit/data/inline_example.c
