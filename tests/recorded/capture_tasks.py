@@ -9,7 +9,7 @@ kernel, a busybox sh loop pinned to CPU 1 in user mode, CPU 2 idle), starts a gd
 the kernel's BTF between __start_BTF and __stop_BTF (System.map + the console's _text slide),
 reduces it with btf_reduce.c (built here with cc -lbpf) and, at N stops, for each vCPU: the 'g'
 packet, the 8 bytes at the per-CPU base (GS base, or KERNEL_GS_BASE in user mode) plus
-current_task, and the task's pid/tgid and comm.  The expected task of each is what this script
+current_task, and the span of the task's pid, tgid and comm.  The expected task of each is what this script
 decodes itself from those bytes, and must agree with the console's "work NAME cpu N pid P"
 lines for the workloads.  Python 3 standard library, cc and libbpf-dev.
 """
@@ -98,17 +98,20 @@ def main():
                     base = struct.unpack_from("<Q", g, G_KGS_BASE)[0]
                 ptr_at = base + syms["current_task"]
                 task = struct.unpack("<Q", stub.read_memory(ptr_at, 8))[0]
-                ids = stub.read_memory(task + lay["pid"], 8)
-                comm = stub.read_memory(task + lay["comm"], 16)
-                pid, tgid = struct.unpack("<ii", ids)
+                # The fields' span, as uniprof reads it when they are close (one read).
+                lo = min(lay["pid"], lay["tgid"], lay["comm"])
+                hi = max(lay["pid"] + 4, lay["tgid"] + 4, lay["comm"] + 16)
+                span = stub.read_memory(task + lo, hi - lo)
+                pid, = struct.unpack_from("<i", span, lay["pid"] - lo)
+                tgid, = struct.unpack_from("<i", span, lay["tgid"] - lo)
+                comm = span[lay["comm"] - lo:lay["comm"] - lo + 16]
                 cname = comm.split(b"\0")[0].decode()
                 if cname in ("dd", "sh") and pid != work_pids["dd" if cname == "dd" else "loop"]:
                     raise SystemExit("vCPU %d: %s pid %d, the console says otherwise" %
                                      (v, cname, pid))
                 block += ["sample %d vcpu %d" % (n, v), "g " + g.hex(),
                           "mem 0x%x %s" % (ptr_at, struct.pack("<Q", task).hex()),
-                          "mem 0x%x %s" % (task + lay["pid"], ids.hex()),
-                          "mem 0x%x %s" % (task + lay["comm"], comm.hex()),
+                          "mem 0x%x %s" % (task + lo, span.hex()),
                           "expect %s pid %d tgid %d user %d" % (cname, pid, tgid, user)]
                 seen_user += user
                 seen_kernel += not user

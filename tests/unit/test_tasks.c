@@ -57,7 +57,7 @@ struct rec_sample {
 	uint8_t g[1024];
 	size_t g_len;
 	struct fake_memory mem;
-	uint8_t bytes[3][64];
+	uint8_t bytes[2][1024];
 	char comm[UP_TASK_COMM_LEN];
 	int pid, tgid, user;
 };
@@ -102,10 +102,10 @@ static void load_rec(struct rec *r)
 		} else if (sscanf(line, "mem %llx %n", &addr, &off) == 1) {
 			struct fake_region *reg = &s->mem.regions[s->mem.nr];
 
-			assert_true(s->mem.nr < 3);
+			assert_true(s->mem.nr < 2);
 			reg->base = addr;
 			reg->bytes = s->bytes[s->mem.nr++];
-			hex_bytes(line + off, reg->bytes, 64, &reg->size);
+			hex_bytes(line + off, reg->bytes, sizeof(s->bytes[0]), &reg->size);
 		} else if (!strncmp(line, "expect ", 7)) {
 			assert_int_equal(sscanf(line, "expect %15s pid %d tgid %d user %d", s->comm,
 						&s->pid, &s->tgid, &s->user), 4);
@@ -273,7 +273,7 @@ static void test_current_recorded(void **state)
 		assert_int_equal(found, 0);
 		/* Any other failure is the target's: handed up. */
 		s->mem.regions[0].base ^= 0x1000;
-		s->mem.lost_at = s->mem.regions[2].base;
+		s->mem.lost_at = s->mem.regions[1].base;
 		{
 			struct up_error *err = up_task_current(&f, &regs, fake_read, &s->mem, &t, &found);
 
@@ -308,11 +308,27 @@ static void test_current_arm64(void **state)
 	mem.regions[0] = (struct fake_region){ 0xffff000012340000ull, sizeof(task), task };
 	mem.nr = 1;
 	regs.arm64.sp_el0 = 0xffff000012340000ull;
+	mem.reads = 0;
 	assert_null(up_task_current(&f, &regs, fake_read, &mem, &t, &found));
 	assert_int_equal(found, 1);
 	assert_string_equal(t.comm, "cat");
 	assert_int_equal(t.pid, 42);
 	assert_int_equal(t.tgid, 41);
+	assert_int_equal(mem.reads, 1);  /* the fields' span at once */
+	/* Fields far apart: one read each. */
+	l.comm = 0x7c0;
+	l.pid = 0x10;
+	l.tgid = 0x14;
+	memcpy(task + 0x10, "\x07\0\0\0\x05\0\0\0", 8);
+	memcpy(task + 0x7c0, "far", 4);
+	assert_null(up_task_finder_init(&f, &up_arch_arm64, &syms, 0, &l));
+	mem.reads = 0;
+	assert_null(up_task_current(&f, &regs, fake_read, &mem, &t, &found));
+	assert_int_equal(found, 1);
+	assert_string_equal(t.comm, "far");
+	assert_int_equal(t.pid, 7);
+	assert_int_equal(t.tgid, 5);
+	assert_int_equal(mem.reads, 3);
 	/* In EL0 SP_EL0 is the user's stack pointer: no task, and nothing read. */
 	regs.user = 1;
 	mem.reads = 0;
