@@ -46,7 +46,8 @@ struct up_error *x86_64_regs_from_gdb(const uint8_t *g, size_t len, struct up_re
 	ret->x86_64.efer = up_le64(g + G_EFER);
 	ret->x86_64.gs_base = up_le64(g + G_GS_BASE);
 	ret->x86_64.kernel_gs_base = up_le64(g + G_KERNEL_GS_BASE);
-	ret->user = (up_le32(g + G_CS) & 3) == 3;
+	/* The CPL is CS's low bits in protected mode only (real mode's CS is a plain segment). */
+	ret->user = (ret->x86_64.cr0 & 1) && (up_le32(g + G_CS) & 3) == 3;
 	return NULL;
 }
 
