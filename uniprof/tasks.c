@@ -182,13 +182,20 @@ struct up_error *tasks_setup(struct up_target *t, struct up_memory *mem,
 		return up_error_create(UP_ERR_INVALID, "--tasks: no -k file is a Linux kernel's with "
 				       "a known slide and __start_BTF or current_task: give its "
 				       "System.map, /proc/kallsyms or vmlinux");
-	/* A vmlinux carries its .BTF; otherwise the running kernel's own copy is read. */
-	if (f->kind == UP_SYMFILE_ELF) {
-		err = up_btf_task_layout_elf(f->path, &layout);
+	/*
+	 * A vmlinux given with -k carries its .BTF (even one without symbols, next to a
+	 * System.map); otherwise the running kernel's own copy is read.
+	 */
+	err = up_error_create(UP_ERR_INVALID, "no ELF file");
+	for (size_t i = 0; err && i < s->nr_files; i++) {
+		if (s->files[i]->kind != UP_SYMFILE_ELF)
+			continue;
+		up_error_destroy(err);
+		err = up_btf_task_layout_elf(s->files[i]->path, &layout);
 		if (!err)
-			snprintf(from, sizeof(from), "the .BTF of %s", f->path);
+			snprintf(from, sizeof(from), "the .BTF of %s", s->files[i]->path);
 	}
-	if (f->kind != UP_SYMFILE_ELF || err) {
+	if (err) {
 		up_error_destroy(err);
 		if (HAS(f, UP_LSYM_START_BTF) && HAS(f, UP_LSYM_STOP_BTF)) {
 			err = layout_from_guest(t, mem, f, &layout, &size, &ret->pause_us);

@@ -6,6 +6,7 @@ console says each workload's pid.  Also: user-mode samples as [user] with and wi
 --tasks=pid, raw recordings, pprof labels, --dump, and a kernel without BTF symbols refused."""
 import glob
 import hashlib
+import lzma
 import os
 import re
 import shutil
@@ -173,6 +174,26 @@ class LinuxTasks(unittest.TestCase):
                       r"_etext \((\d+) bytes", err)
         self.assertIsNotNone(m, err)
         self.assertEqual(int(m.group(1)), start - etext)
+        self.check_tasks(by_vcpu(parse_folded(open(out).read())), "dd", "sh")
+
+    def test_layout_from_a_vmlinux(self):
+        # A vmlinux given with -k carries .BTF: the layout comes from it, the symbols from the
+        # System.map.  Debian's vmlinuz holds the vmlinux ELF (xz), .BTF kept, symbols not:
+        # one is added so that the loader takes it.
+        vmlinuz = os.path.join(os.path.dirname(self.system_map), "vmlinuz")
+        data = open(vmlinuz, "rb").read()
+        elf = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(data[data.find(b"\xfd7zXZ\0"):])
+        self.assertEqual(elf[:4], b"\x7fELF")
+        bare, vmlinux = os.path.join(self.tmp, "vmlinux.bare"), os.path.join(self.tmp, "vmlinux")
+        open(bare, "wb").write(elf)
+        subprocess.run(["objcopy", "--add-symbol", "startup_64=.text:0,global,function", bare,
+                        vmlinux], check=True)
+        out = os.path.join(self.tmp, "vmlinux.folded")
+        rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.system_map, "-k",
+                                  vmlinux, "-n", "200", "--tasks", "--per-vcpu", "-v", "-o", out])
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(err, r"tasks: current from current_task, task_struct pid \+0x[0-9a-f]+, "
+                         r"tgid \+0x[0-9a-f]+, comm \+0x[0-9a-f]+ from the \.BTF of " + re.escape(vmlinux))
         self.check_tasks(by_vcpu(parse_folded(open(out).read())), "dd", "sh")
 
     def test_no_btf_refused(self):
