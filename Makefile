@@ -17,9 +17,9 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD ?= build$(if $(SANITIZE),-san)
 
-PKGS := libelf libdw jansson expat zlib
+PKGS := libelf libdw jansson expat zlib libbpf
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -ljansson -lexpat -lz) -liberty
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -ldw -lelf -ljansson -lexpat -lz -lbpf) -liberty
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 
 WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
@@ -48,9 +48,10 @@ LIB_SRCS := \
 	symbolize/slide.c symbolize/guest_code.c symbolize/symbolize.c symbolize/symprofile.c \
 	writers/registry.c writers/protobuf.c writers/pprof.c flamegraph/folded.c \
 	flamegraph/tree.c flamegraph/svg.c writers/backtrace.c \
-	record/raw_write.c record/raw_read.c record/raw_slides.c
+	record/raw_write.c record/raw_read.c record/raw_slides.c \
+	linux/btf_layout.c linux/current.c
 CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c uniprof/slides.c uniprof/guard.c uniprof/output.c \
-	uniprof/dump.c
+	uniprof/dump.c uniprof/tasks.c
 
 # ---- Xen backend (uniprof -d) -------------------------------------------------------------
 # Built when libxen-dev's libraries are there (pkg-config knows them); otherwise left out, and
@@ -111,7 +112,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_RUNS ?= 20000
 FUZZ_MAX_LEN ?= 4096
 FUZZERS := fuzz_rsp fuzz_walk fuzz_symfile fuzz_target_xml fuzz_pgtable fuzz_ram_layout fuzz_raw fuzz_svg \
-	fuzz_unwind fuzz_qmp
+	fuzz_unwind fuzz_qmp fuzz_btf
 fuzz_rsp_SRCS := backends/kvm/rsp.c
 fuzz_qmp_SRCS := backends/kvm/qmp.c backends/kvm/qmp_replies.c util/sock.c util/error.c
 fuzz_target_xml_SRCS := backends/kvm/target_xml.c util/error.c
@@ -127,6 +128,10 @@ fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/x86_64/regs
 fuzz_ram_layout_SRCS := backends/kvm/ram_layout.c memory/process.c util/error.c
 fuzz_raw_SRCS := record/raw_read.c record/raw_write.c util/profile.c util/error.c
 fuzz_svg_SRCS := flamegraph/svg.c flamegraph/tree.c util/error.c
+fuzz_btf_SRCS := linux/btf_layout.c linux/current.c symbolize/symfile.c symbolize/elf_symbols.c \
+	symbolize/map_symbols.c symbolize/pe.c symbolize/dwarf.c symbolize/symtab.c symbolize/code.c \
+	util/profile.c arch/x86_64/regs.c arch/x86_64/frames.c arch/x86_64/pgtable.c arch/frame_records.c \
+	arch/arm64/regs.c arch/arm64/frames.c arch/arm64/pgtable.c arch/arch.c util/error.c
 # A whole "info mtree -f" of an x86_64 machine is 4-8 KiB: its system view can come last.
 fuzz_ram_layout_MAX_LEN := 8192
 FUZZ_BINS := $(if $(HAVE_FUZZ_CC),$(FUZZERS:%=$(BUILD)/fuzz/%))
@@ -166,7 +171,8 @@ fuzz: $(FUZZ_BINS)
 # Seeds: a tiny relocatable ELF for the symbol loader; QEMU's real monitor outputs and maps
 # (tests/unit/data/ram_layout) for its memory-map parsers; what real QEMUs sent a QMP client
 # (tests/unit/data/qmp) for the QMP client; the checked-in recordings (tests/unit/data/raw) for
-# the raw reader; the other fuzzers start from nothing.
+# the raw reader; the captured, reduced BTF (tests/unit/data/tasks) for the task_struct offset
+# lookup; the other fuzzers start from nothing.
 $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o:
 	@mkdir -p $(@D)
 	printf 'int f(int x) { return x + 1; }\nint g(void) { return f(2); }\n' | \
@@ -191,11 +197,17 @@ $(BUILD)/fuzz/corpus/fuzz_qmp/%: tests/unit/data/qmp/%
 	@mkdir -p $(@D)
 	cp $< $@
 
+BTF_SEEDS := $(patsubst tests/unit/data/tasks/%,$(BUILD)/fuzz/corpus/fuzz_btf/%, \
+	$(wildcard tests/unit/data/tasks/*.btf))
+$(BUILD)/fuzz/corpus/fuzz_btf/%: tests/unit/data/tasks/%
+	@mkdir -p $(@D)
+	cp $< $@
+
 $(BUILD)/fuzz/corpus/fuzz_unwind/seed: fuzz/unwind_seed.py
 	@mkdir -p $(@D)
 	python3 fuzz/unwind_seed.py > $@
 
-FUZZ_SEEDS := $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS) $(RAW_SEEDS) $(QMP_SEEDS) \
+FUZZ_SEEDS := $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS) $(RAW_SEEDS) $(QMP_SEEDS) $(BTF_SEEDS) \
 	$(BUILD)/fuzz/corpus/fuzz_unwind/seed
 
 FUZZ_SPECS = $(foreach f,$(FUZZERS),$(f):$(or $($(f)_MAX_LEN),$(FUZZ_MAX_LEN)))
@@ -267,6 +279,7 @@ bench: all guests unit $(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_f
 	BUILD=$(BUILD) python3 bench/kvm_sample_cost.py
 	BUILD=$(BUILD) python3 bench/kvm_sigkill.py
 	BUILD=$(BUILD) python3 bench/unwind_cost.py
+	BUILD=$(BUILD) python3 bench/tasks_cost.py
 
 # Test data, built with GCC whatever CC is: the tests expect what GCC makes of these programs
 # (which calls it inlines, how it lays out frames).

@@ -32,6 +32,11 @@ struct up_regs {
 	 */
 	uint64_t gpr[UP_MAX_GPRS];
 	uint64_t gpr_valid;
+	/*
+	 * The vCPU was running unprivileged code (x86_64: CPL 3 in a kernel that does not run
+	 * in ring 3 itself, as a Xen PV kernel does; arm64: EL0): pc is a user address.
+	 */
+	int user;
 	union {
 		struct {
 			uint64_t cr0, cr3, cr4, efer;
@@ -41,6 +46,12 @@ struct up_regs {
 			 * does not map.  0: none.
 			 */
 			uint64_t kernel_cr3;
+			/*
+			 * GS base in use, and the one swapgs would swap in (MSR_KERNEL_GS_BASE):
+			 * a kernel's per-CPU base is one of them, depending on the mode.  0 when
+			 * the source does not give them.
+			 */
+			uint64_t gs_base, kernel_gs_base;
 		} x86_64;
 		struct {
 			uint64_t cpsr, ttbr0, ttbr1, tcr, sctlr;
@@ -49,6 +60,8 @@ struct up_regs {
 			 * the context the last exception taken to EL1 interrupted.
 			 */
 			uint64_t vbar, elr, spsr;
+			/* SP_EL0: Linux keeps `current` there while in EL1.  0 when not read. */
+			uint64_t sp_el0;
 		} arm64;
 	};
 };

@@ -19,6 +19,9 @@ struct sample {
 	uint32_t vcpu, depth;
 	int truncated;
 	uint64_t exact;
+	int has_task;
+	struct up_task task;
+	uint32_t flags;
 	uint64_t pcs[UP_RAW_MAX_DEPTH];
 };
 
@@ -28,7 +31,8 @@ struct samples {
 };
 
 static struct up_error *keep(void *ctx, uint64_t time_ns, uint32_t vcpu, const uint64_t *pcs,
-			     uint32_t depth, uint64_t exact, int truncated)
+			     uint32_t depth, uint64_t exact, int truncated,
+			     const struct up_task *task, uint32_t flags)
 {
 	struct samples *all = ctx;
 	struct sample *n = realloc(all->s, (all->nr + 1) * sizeof(*n)), *s;
@@ -42,6 +46,10 @@ static struct up_error *keep(void *ctx, uint64_t time_ns, uint32_t vcpu, const u
 	s->depth = depth;
 	s->truncated = truncated;
 	s->exact = exact & ~1ULL;  /* the leaf's bit is not kept */
+	s->has_task = task != NULL;
+	if (task)
+		s->task = *task;
+	s->flags = flags;
 	memcpy(s->pcs, pcs, depth * sizeof(*pcs));
 	return NULL;
 }
@@ -51,7 +59,7 @@ static void check_bounds(const struct up_raw_recording *r, const struct samples 
 	const struct up_profile *p = &r->profile;
 	uint64_t total = 0;
 
-	if (r->version != UP_RAW_VERSION || r->length > r->size || r->size > (1u << 24) ||
+	if (!r->version || r->version > UP_RAW_VERSION || r->length > r->size || r->size > (1u << 24) ||
 	    (r->complete && r->length != r->size) || r->stacks != all->nr || p->total != all->nr ||
 	    !p->meta.nr_vcpus || p->meta.nr_vcpus > UP_RAW_MAX_VCPUS || r->nr_files > UP_RAW_MAX_FILES ||
 	    !memchr(p->meta.target, '\0', sizeof(p->meta.target)) ||
@@ -98,7 +106,8 @@ static void check_round_trip(const struct up_raw_recording *r, const struct samp
 	for (size_t i = 0; i < all->nr; i++) {
 		const struct sample *s = &all->s[i];
 
-		if (up_raw_write_stack(w, s->time, s->vcpu, s->pcs, s->depth, s->exact, s->truncated))
+		if (up_raw_write_sample(w, s->time, s->vcpu, s->pcs, s->depth, s->exact, s->truncated,
+					s->has_task ? &s->task : NULL, s->flags))
 			__builtin_trap();
 	}
 	if (up_raw_writer_finish(w, &r->profile.meta))
@@ -114,7 +123,10 @@ static void check_round_trip(const struct up_raw_recording *r, const struct samp
 		const struct sample *a = &all->s[i], *b = &again.s[i];
 
 		if (a->time != b->time || a->vcpu != b->vcpu || a->depth != b->depth ||
-		    a->truncated != b->truncated || a->exact != b->exact || memcmp(a->pcs, b->pcs, a->depth * sizeof(a->pcs[0])))
+		    a->truncated != b->truncated || a->exact != b->exact ||
+		    memcmp(a->pcs, b->pcs, a->depth * sizeof(a->pcs[0])) ||
+		    a->has_task != b->has_task || a->flags != b->flags ||
+		    (a->has_task && memcmp(&a->task, &b->task, sizeof(a->task))))
 			__builtin_trap();
 	}
 	up_raw_recording_deinit(&back);

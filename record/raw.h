@@ -2,7 +2,7 @@
  * Raw recordings ("record now, report later"): the unsymbolized samples of a run, written
  * while it samples, read back later (uniprof report) to be symbolized on any machine.
  *
- * The file, version 1 (all integers little-endian; "uvar" is unsigned LEB128, "svar" a
+ * The file, version 2 (all integers little-endian; "uvar" is unsigned LEB128, "svar" a
  * zigzag-encoded signed LEB128, "str" a uvar length and that many bytes, no NUL):
  *
  *   "UNIPROF\0"  u32 version
@@ -19,16 +19,22 @@
  *                             uvar vcpu, uvar depth << 1 | truncated,
  *                             depth svars, root first: pc - reference, where the reference
  *                             is the previous SAMPLE's pc at the same distance from the root,
- *                             or, past its depth, the pc before this one (0 for the first),
- *                             then, when any is set, uvar exact: which pcs are exact, not
- *                             return addresses (struct up_walk.exact; absent: none)
+ *                             or, past its depth, the pc before this one (0 for the first);
+ *                             version 1: then, when any is set, uvar exact: which pcs are
+ *                             exact, not return addresses (struct up_walk.exact; absent:
+ *                             none); version 2: always uvar exact, uvar task (0: none, else a
+ *                             TASK record's id) and uvar flags (UP_STACK_*: 1, user mode,
+ *                             pcs[0] is the user pc)
+ *   TASK    (5, version 2, before the first SAMPLE naming it; ids 1, 2, 3... in order)
+ *                             uvar id, svar pid, svar tgid, str comm (at most 15 bytes)
  *   END     (4, last, once: a clean end)
  *                             uvar duration_ns, uvar samples (pauses), uvar truncated walks,
  *                             uvar SAMPLE records
  *
- * The stacks of one pause share its time.  Records of a type this version does not know are
- * skipped, and so are bytes past the end of the fields it knows (a later addition, as exact
- * was).  A file without END (a run that was killed) is read up to its last complete record;
+ * Version 1 files (no tasks) are read as ever.  The stacks of one pause share its time.
+ * Records of a type this version does not know are skipped, and so are bytes past the end of
+ * the fields it knows (a later addition, as exact was in version 1).  A file without END (a
+ * run that was killed) is read up to its last complete record;
  * a tail of zero bytes (a crash before the data reached the disk) counts as cut there too.
  */
 #ifndef UP_RECORD_RAW_H
@@ -42,7 +48,7 @@
 #include "../util/error.h"
 #include "../util/profile.h"
 
-#define UP_RAW_VERSION 1
+#define UP_RAW_VERSION 2
 #define UP_RAW_EXTENSION ".uniprof"
 
 /* What a reader accepts at most. */
@@ -72,6 +78,14 @@ struct up_error *up_raw_writer_create(FILE *out, const struct up_profile_meta *m
 struct up_error *up_raw_write_stack(struct up_raw_writer *w, uint64_t time_ns, uint32_t vcpu,
 				    const uint64_t *pcs, uint32_t depth, uint64_t exact,
 				    int truncated);
+
+/*
+ * The same with the task the vCPU ran (NULL: none; its TASK record is written before the
+ * first sample that names it) and the stack's UP_STACK_* flags.
+ */
+struct up_error *up_raw_write_sample(struct up_raw_writer *w, uint64_t time_ns, uint32_t vcpu,
+				     const uint64_t *pcs, uint32_t depth, uint64_t exact,
+				     int truncated, const struct up_task *task, uint32_t flags);
 
 /* Hand what was added so far to the file (once per pause, while the guest runs). */
 struct up_error *up_raw_flush(struct up_raw_writer *w);
@@ -107,12 +121,13 @@ struct up_raw_recording {
 };
 
 /*
- * Called for every SAMPLE record, in file order (pcs leaf first, valid for the call only; exact
- * as struct up_walk.exact); a returned error ends the read and is returned.
+ * Called for every SAMPLE record, in file order (pcs leaf first and task, NULL for none,
+ * valid for the call only; exact as struct up_walk.exact; flags UP_STACK_*); a returned error
+ * ends the read and is returned.
  */
 typedef struct up_error *up_raw_sample_fn(void *ctx, uint64_t time_ns, uint32_t vcpu,
 					  const uint64_t *pcs, uint32_t depth, uint64_t exact,
-					  int truncated);
+					  int truncated, const struct up_task *task, uint32_t flags);
 
 /*
  * Read a recording from in (to its end) or from the len bytes at data, which are untrusted:

@@ -17,6 +17,7 @@ enum raw_record_type {
 	RAW_SYMFILE = 2,
 	RAW_SAMPLE = 3,
 	RAW_END = 4,
+	RAW_TASK = 5,
 };
 
 /* Longest LEB128 of a 64-bit number, and of a record length (< 2^21). */

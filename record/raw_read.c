@@ -135,6 +135,9 @@ struct reader {
 	uint64_t prev[UP_RAW_MAX_DEPTH];  /* the previous stack, root first */
 	uint64_t pcs[UP_RAW_MAX_DEPTH];   /* this one, leaf first */
 	char path[UP_RAW_MAX_PATH + 1];
+	struct up_task *tasks;     /* TASK records by id - 1 (version 2) */
+	size_t nr_tasks, cap_tasks;
+	uint32_t *task_index;      /* their index in rec.profile's tasks */
 };
 
 static const char *type_name(uint8_t type)
@@ -148,6 +151,8 @@ static const char *type_name(uint8_t type)
 		return "sample";
 	case RAW_END:
 		return "end";
+	case RAW_TASK:
+		return "task";
 	}
 	return "unknown";
 }
@@ -298,7 +303,8 @@ static struct up_error *read_sample(struct reader *r, struct cursor *c)
 	uint64_t time = r->time + (uint64_t)get_svar(c), vcpu = get_uvar(c), flags = get_uvar(c);
 	uint32_t depth = (uint32_t)(flags >> 1);
 	int truncated = flags & 1;
-	uint64_t exact = 0;
+	struct up_stack_key key = { .vcpu = (uint32_t)vcpu };
+	uint64_t task = 0, stack_flags = 0;
 	struct up_error *err;
 
 	if (!c->bad && vcpu >= r->rec.profile.meta.nr_vcpus)
@@ -311,11 +317,24 @@ static struct up_error *read_sample(struct reader *r, struct cursor *c)
 		r->prev[j] = ref + (uint64_t)get_svar(c);
 		r->pcs[depth - 1 - j] = r->prev[j];
 	}
-	/* Written only when some pc is exact. */
-	if (!c->bad && c->p < c->end)
-		exact = get_uvar(c);
+	if (r->rec.version >= 2) {
+		key.exact = get_uvar(c);
+		task = get_uvar(c);
+		stack_flags = get_uvar(c);
+	} else if (!c->bad && c->p < c->end) {
+		/* Version 1: written only when some pc is exact. */
+		key.exact = get_uvar(c);
+	}
+	if (!c->bad && task > r->nr_tasks)
+		c->bad = "a sample naming a task not recorded before it";
+	if (!c->bad && (stack_flags & ~(uint64_t)UP_STACK_USER))
+		c->bad = "unknown stack flags";
+	if (!c->bad && (stack_flags & UP_STACK_USER) && depth != 1)
+		c->bad = "a user-mode stack of more than one address";
 	if (c->bad)
 		return damaged(r, c->bad);
+	key.task = task ? r->task_index[task - 1] : 0;
+	key.flags = (uint32_t)stack_flags;
 	r->prev_depth = depth;
 	if (!r->have_sample || time != r->time)
 		r->pauses++;
@@ -323,10 +342,52 @@ static struct up_error *read_sample(struct reader *r, struct cursor *c)
 	r->time = time;
 	r->truncated += truncated;
 	r->rec.stacks++;
-	err = up_profile_add(&r->rec.profile, (uint32_t)vcpu, r->pcs, depth, exact, 1);
+	err = up_profile_add_key(&r->rec.profile, &key, r->pcs, depth, 1);
 	if (!err && r->each)
-		err = r->each(r->ctx, time, (uint32_t)vcpu, r->pcs, depth, exact, truncated);
+		err = r->each(r->ctx, time, (uint32_t)vcpu, r->pcs, depth, key.exact, truncated,
+			      task ? &r->tasks[task - 1] : NULL, key.flags);
 	return err;
+}
+
+static struct up_error *read_task(struct reader *r, struct cursor *c)
+{
+	uint64_t id = get_uvar(c);
+	int64_t pid = get_svar(c), tgid = get_svar(c);
+	char comm[UP_TASK_COMM_LEN];
+	struct up_task t;
+	struct up_error *err;
+
+	get_str(c, sizeof(comm) - 1, comm, "a task name too long or with a NUL");
+	if (!c->bad && id != r->nr_tasks + 1)
+		c->bad = "a task id out of order";
+	if (!c->bad && id > UP_PROFILE_MAX_TASKS)
+		c->bad = "too many tasks";
+	if (!c->bad && (pid < INT32_MIN || pid > INT32_MAX || tgid < INT32_MIN || tgid > INT32_MAX))
+		c->bad = "a task id beyond 32 bits";
+	if (c->bad)
+		return damaged(r, c->bad);
+	if (r->nr_tasks == r->cap_tasks) {
+		size_t cap = r->cap_tasks ? r->cap_tasks * 2 : 16;
+		struct up_task *tasks = realloc(r->tasks, cap * sizeof(*tasks));
+		uint32_t *index;
+
+		if (!tasks)
+			return &up_error_nomem;
+		r->tasks = tasks;
+		index = realloc(r->task_index, cap * sizeof(*index));
+		if (!index)
+			return &up_error_nomem;
+		r->task_index = index;
+		r->cap_tasks = cap;
+	}
+	t.pid = (int32_t)pid;
+	t.tgid = (int32_t)tgid;
+	up_task_set_comm(&t, comm, sizeof(comm));
+	err = up_profile_task(&r->rec.profile, &t, &r->task_index[r->nr_tasks]);
+	if (err)
+		return err;
+	r->tasks[r->nr_tasks++] = t;
+	return NULL;
 }
 
 static struct up_error *read_end(struct reader *r, struct cursor *c)
@@ -431,6 +492,9 @@ static struct up_error *read_records(struct reader *r)
 		case RAW_END:
 			err = read_end(r, &c);
 			break;
+		case RAW_TASK:
+			err = r->rec.version >= 2 ? read_task(r, &c) : NULL;
+			break;
 		default:
 			/* A later version's addition that this one can do without. */
 			break;
@@ -483,6 +547,8 @@ static struct up_error *read_input(const struct input *in, size_t max_stacks,
 	else
 		*ret = r->rec;
 	free(r->payload);
+	free(r->tasks);
+	free(r->task_index);
 	free(r);
 	return err;
 }

@@ -16,6 +16,7 @@ struct up_raw_writer {
 	uint64_t prev[UP_RAW_MAX_DEPTH];  /* the previous stack, root first */
 	uint32_t prev_depth;
 	uint64_t stacks, truncated;
+	struct up_profile tasks;    /* the tasks written so far: only its task table is used */
 };
 
 static int reserve(struct up_raw_writer *w, size_t more)
@@ -150,6 +151,7 @@ struct up_error *up_raw_writer_create(FILE *out, const struct up_profile_meta *m
 	if (!w)
 		return &up_error_nomem;
 	w->out = out;
+	up_profile_init(&w->tasks);
 	w->nr_vcpus = meta->nr_vcpus;
 	w->prev_time = meta->start_ns;
 	err = write_header(w, meta, s);
@@ -161,16 +163,49 @@ struct up_error *up_raw_writer_create(FILE *out, const struct up_profile_meta *m
 	return NULL;
 }
 
+/* The id of task in the recording, its TASK record written first when it is new. */
+static struct up_error *task_id(struct up_raw_writer *w, const struct up_task *task, uint32_t *ret)
+{
+	size_t before = w->tasks.nr_tasks ? w->tasks.nr_tasks : 1;
+	struct up_error *err = up_profile_task(&w->tasks, task, ret);
+
+	if (err || w->tasks.nr_tasks == before)
+		return err;
+	if (reserve(w, 3 * RAW_UVAR_MAX))
+		return &up_error_nomem;
+	put_uvar(w, *ret);
+	put_svar(w, task->pid);
+	put_svar(w, task->tgid);
+	if (put_str(w, task->comm, UP_TASK_COMM_LEN - 1))
+		return &up_error_nomem;
+	return emit(w, RAW_TASK);
+}
+
 struct up_error *up_raw_write_stack(struct up_raw_writer *w, uint64_t time_ns, uint32_t vcpu,
 				    const uint64_t *pcs, uint32_t depth, uint64_t exact,
 				    int truncated)
 {
+	return up_raw_write_sample(w, time_ns, vcpu, pcs, depth, exact, truncated, NULL, 0);
+}
+
+struct up_error *up_raw_write_sample(struct up_raw_writer *w, uint64_t time_ns, uint32_t vcpu,
+				     const uint64_t *pcs, uint32_t depth, uint64_t exact,
+				     int truncated, const struct up_task *task, uint32_t flags)
+{
+	uint32_t id = 0;
+	struct up_error *err;
+
 	if (w->failed)
 		return write_failed(w, 0);
 	if (!depth || depth > UP_RAW_MAX_DEPTH || vcpu >= w->nr_vcpus)
 		return up_error_create(UP_ERR_INVALID, "cannot record a stack of depth %u on vCPU %u",
 				       depth, vcpu);
-	if (reserve(w, (4 + (size_t)depth) * RAW_UVAR_MAX))
+	if (task) {
+		err = task_id(w, task, &id);
+		if (err)
+			return err;
+	}
+	if (reserve(w, (6 + (size_t)depth) * RAW_UVAR_MAX))
 		return &up_error_nomem;
 	put_svar(w, (int64_t)(time_ns - w->prev_time));
 	put_uvar(w, vcpu);
@@ -184,9 +219,9 @@ struct up_error *up_raw_write_stack(struct up_raw_writer *w, uint64_t time_ns, u
 		/* prev[j - 1] already holds this stack's pc j - 1 when j is past the old depth. */
 		w->prev[j] = pc;
 	}
-	exact &= ~1ULL;  /* the leaf is always exact */
-	if (exact)
-		put_uvar(w, exact);
+	put_uvar(w, exact & ~1ULL);  /* the leaf is always exact */
+	put_uvar(w, id);
+	put_uvar(w, flags);
 	w->prev_depth = depth;
 	w->prev_time = time_ns;
 	w->stacks++;
@@ -220,6 +255,7 @@ void up_raw_writer_destroy(struct up_raw_writer *w)
 	if (!w)
 		return;
 	up_error_destroy(w->failed);
+	up_profile_deinit(&w->tasks);
 	free(w->payload);
 	free(w);
 }

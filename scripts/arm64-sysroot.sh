@@ -12,11 +12,12 @@ root=$cache/root stamp=$cache/extracted.stamp
 PACKAGES=(
 	libc6 libc6-dev linux-libc-dev libgcc-s1 libcrypt1 libcrypt-dev
 	libelf1 libelf-dev libdw1 libdw-dev zlib1g zlib1g-dev libzstd1 liblzma5 libbz2-1.0
-	libjansson4 libjansson-dev libexpat1 libexpat1-dev libiberty-dev
+	libjansson4 libjansson-dev libexpat1 libexpat1-dev libiberty-dev libbpf1 libbpf-dev
 	libxen-dev "libxenmisc4.17" libxenstore4 libxentoolcore1 libxencall1 libxenforeignmemory1
 	libxentoollog1 libxendevicemodel1 libxenevtchn1 libxengnttab1 libxenhypfs1 libyajl2
 )
-if [ "${1:-}" != --force ] && [ -f "$stamp" ]; then
+# The stamp holds the package list it was made from: a longer list makes the sysroot again.
+if [ "${1:-}" != --force ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${PACKAGES[*]}" ]; then
 	echo "$root"
 	exit 0
 fi
@@ -42,5 +43,5 @@ mkdir -p "$root"
 for d in "$cache"/debs/*_arm64.deb; do
 	dpkg-deb -x "$d" "$root"
 done
-touch "$stamp"
+echo "${PACKAGES[*]}" >"$stamp"
 echo "$root"

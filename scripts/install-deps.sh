@@ -12,7 +12,7 @@ libelf-dev libdw-dev libjansson-dev libcmocka-dev libiberty-dev zlib1g-dev libex
 clang libclang-rt-14-dev valgrind gdb
 qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu python3
 gnu-efi ovmf qemu-efi-aarch64
-libxen-dev cpio groff-base
+libxen-dev cpio groff-base libbpf-dev
 golang-go
 chromium chromium-driver
 "

@@ -73,6 +73,8 @@ static struct up_error *load_section(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh
 			f->banner = sym.st_value;
 		if (name && !strcmp(name, "vectors") && sym.st_shndx != SHN_UNDEF)
 			f->vectors = sym.st_value;
+		if (name && sym.st_shndx != SHN_UNDEF)
+			up_linux_syms_note(&f->linux_syms, name, sym.st_value);
 		if (!is_code_symbol(elf, &sym) || !wanted_name(name))
 			continue;
 		err = up_symtab_add(&f->tab, sym.st_value, sym.st_size, name, symbol_rank(&sym));

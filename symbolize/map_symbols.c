@@ -89,6 +89,8 @@ struct up_error *up_map_parse(const char *text, size_t len, struct up_symfile *f
 					f->banner = addr;
 				if (!module && !strcmp(name, "vectors"))
 					f->vectors = addr;
+				if (!module)
+					up_linux_syms_note(&f->linux_syms, name, addr);
 				if (!module && (!strcmp(name, "_text") || !strcmp(name, "_stext")) &&
 				    !text_start)
 					text_start = addr;

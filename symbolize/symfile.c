@@ -49,6 +49,24 @@ static struct up_error *read_file(const char *path, uint8_t **ret, size_t *ret_l
 	return NULL;
 }
 
+void up_linux_syms_note(struct up_linux_syms *syms, const char *name, uint64_t value)
+{
+	static const char *const names[UP_LSYM_COUNT] = {
+		[UP_LSYM_CURRENT_TASK] = "current_task",
+		[UP_LSYM_PCPU_HOT] = "pcpu_hot",
+		[UP_LSYM_START_BTF] = "__start_BTF",
+		[UP_LSYM_STOP_BTF] = "__stop_BTF",
+		[UP_LSYM_ETEXT] = "_etext",
+	};
+
+	for (unsigned int i = 0; i < UP_LSYM_COUNT; i++) {
+		if (!strcmp(name, names[i]) && !(syms->has & (1u << i))) {
+			syms->value[i] = value;
+			syms->has |= 1u << i;
+		}
+	}
+}
+
 struct up_error *up_symfile_load(const char *path, struct up_symfile **ret)
 {
 	struct up_symfile *f = calloc(1, sizeof(*f));

@@ -28,6 +28,28 @@ enum up_slide_state {
 
 struct up_dwarf;
 
+/*
+ * Linux symbols that are not code but that task attribution needs, at link-time values as the
+ * file gives them (a per-CPU symbol of kallsyms is an offset, type A).  Bit UP_LSYM_x of has
+ * says the file has symbol x.
+ */
+enum up_linux_sym {
+	UP_LSYM_CURRENT_TASK,   /* x86_64 per-CPU `current_task` (before 6.2, again in 6.15) */
+	UP_LSYM_PCPU_HOT,       /* x86_64 per-CPU `pcpu_hot` (6.2 to 6.14: .current_task in it) */
+	UP_LSYM_START_BTF,      /* __start_BTF: the kernel's own BTF ... */
+	UP_LSYM_STOP_BTF,       /* ... up to __stop_BTF */
+	UP_LSYM_ETEXT,          /* _etext: the BTF lies after it (read-only data) */
+	UP_LSYM_COUNT
+};
+
+struct up_linux_syms {
+	uint64_t value[UP_LSYM_COUNT];
+	unsigned int has;
+};
+
+/* Note name at value in syms when it is one of enum up_linux_sym's. */
+void up_linux_syms_note(struct up_linux_syms *syms, const char *name, uint64_t value);
+
 struct up_symfile {
 	char *path;
 	enum up_symfile_kind kind;
@@ -37,6 +59,7 @@ struct up_symfile {
 	uint64_t link_base;         /* the image's lowest address at slide 0 */
 	uint64_t banner;            /* link address of linux_banner (a Linux kernel), or 0 */
 	uint64_t vectors;           /* link address of arm64 Linux's exception vectors, or 0 */
+	struct up_linux_syms linux_syms;
 	int relocatable;            /* a PIE or PE image: the loader may move it */
 	uint16_t pe_machine;        /* PE: 0x8664 or 0xaa64; ELF: the matching value; else 0 */
 	int64_t slide;

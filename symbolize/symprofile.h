@@ -18,6 +18,8 @@
 #include "../util/profile.h"
 #include "symbolize.h"
 
+struct up_synth_frame;
+
 struct up_location {
 	uint64_t addr;                  /* runtime address, as the walker found it */
 	int is_return;
@@ -28,7 +30,9 @@ struct up_location {
 
 struct up_sym_stack {
 	uint32_t vcpu;
-	uint32_t depth;                 /* locations, leaf first */
+	uint32_t depth;                 /* locations, leaf first (the task's root frame last) */
+	const struct up_task *task;     /* the task it ran in (the raw profile's), NULL: unknown */
+	uint32_t flags;                 /* UP_STACK_*: UP_STACK_USER, its leaf is "[user]" */
 	uint64_t count;
 	const uint32_t *locs;           /* indices into locs of the profile */
 };
@@ -46,11 +50,38 @@ struct up_symprofile {
 	uint64_t other;                 /* samples in [other] stacks: new stacks met beyond the
 					   raw profile's max_stacks, one location named "[other]" */
 	uint32_t *pool;                 /* the stacks' location indices */
+	struct up_synth_frame **synth;  /* frames made here: [user], task names */
+	size_t nr_synth;
+};
+
+/* How tasks and user-mode samples show. */
+enum up_task_frames {
+	UP_TASK_FRAMES_NONE,            /* no task frame */
+	UP_TASK_FRAMES_COMM,            /* a root frame "comm" (idle: "swapper/N") */
+	UP_TASK_FRAMES_PID,             /* a root frame "comm/pid" (idle: "swapper/N") */
+};
+
+struct up_symprofile_options {
+	enum up_task_frames tasks;
+	int user_pcs;                   /* name user-mode leaves "[user] 0x<pc>", not "[user]" */
 };
 
 /* Resolve every distinct address of p with s into *ret.  Fails only on allocation. */
 struct up_error *up_symprofile_build(const struct up_profile *p, struct up_symbolizer *s,
 				     struct up_symprofile *ret);
+
+/*
+ * The same with options (NULL: none).  A stack flagged UP_STACK_USER has one location, named
+ * "[user]", whatever the symbol files say of its address; with opts->tasks, a stack whose task
+ * is known gets one more location, outermost, named after the task.
+ */
+struct up_error *up_symprofile_build_opts(const struct up_profile *p, struct up_symbolizer *s,
+					  const struct up_symprofile_options *opts,
+					  struct up_symprofile *ret);
+
+/* The name a task shows as, in buf (at least UP_TASK_NAME_MAX bytes). */
+#define UP_TASK_NAME_MAX 32
+void up_task_name(const struct up_task *task, enum up_task_frames how, char *buf);
 
 void up_symprofile_deinit(struct up_symprofile *sp);
 

@@ -1,3 +1,4 @@
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,8 @@ void dump_deinit(struct dump *d)
 	free(d->pcs);
 	free(d->walks);
 	free(d->regs);
+	free(d->tasks);
+	free(d->task_found);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -27,6 +30,7 @@ struct up_error *dump_take(struct up_target *t, struct up_memory *mem,
 	struct dump d = {
 		.nr_vcpus = t->ops->nr_vcpus(t),
 		.max_depth = opts->max_depth,
+		.task_names = opts->task_names,
 	};
 	struct up_error *err, *rerr;
 	unsigned int i;
@@ -35,7 +39,9 @@ struct up_error *dump_take(struct up_target *t, struct up_memory *mem,
 	d.pcs = calloc((size_t)d.nr_vcpus * d.max_depth, sizeof(*d.pcs));
 	d.walks = calloc(d.nr_vcpus, sizeof(*d.walks));
 	d.regs = calloc(d.nr_vcpus, sizeof(*d.regs));
-	if (!d.pcs || !d.walks || !d.regs) {
+	d.tasks = calloc(d.nr_vcpus, sizeof(*d.tasks));
+	d.task_found = calloc(d.nr_vcpus, sizeof(*d.task_found));
+	if (!d.pcs || !d.walks || !d.regs || !d.tasks || !d.task_found) {
 		dump_deinit(&d);
 		return &up_error_nomem;
 	}
@@ -57,6 +63,9 @@ struct up_error *dump_take(struct up_target *t, struct up_memory *mem,
 		env.arch = arch;
 		err = unwinder->walk(&env, &d.regs[i], d.pcs + (size_t)i * d.max_depth, d.max_depth,
 				     &d.walks[i]);
+		if (!err && opts->tasks)
+			err = up_task_current(opts->tasks, &d.regs[i], up_vcpu_memory_read, &view,
+					      &d.tasks[i], &d.task_found[i]);
 	}
 	rerr = up_target_resume(t);
 	d.pause_us = now_us() - t0;
@@ -86,6 +95,14 @@ struct up_error *dump_write(FILE *out, const struct dump *d,
 
 		if (i)
 			fputc('\n', out);
+		if (d->task_found[i]) {
+			char name[UP_TASK_NAME_MAX];
+
+			up_task_name(&d->tasks[i], d->task_names, name);
+			fprintf(out, "vCPU %u: task %s (pid %" PRId32 ", tgid %" PRId32 ")%s\n", i,
+				name, d->tasks[i].pid, d->tasks[i].tgid,
+				d->regs[i].user ? ", in user mode" : "");
+		}
 		err = up_backtrace_write(out, &bt, names);
 		if (err)
 			return err;

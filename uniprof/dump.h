@@ -9,7 +9,9 @@
 #include <stdio.h>
 
 #include "../backends/target.h"
+#include "../linux/tasks.h"
 #include "../memory/memory.h"
+#include "../symbolize/symprofile.h"
 #include "../unwind/unwinder.h"
 #include "../writers/backtrace.h"
 
@@ -18,6 +20,9 @@ struct dump_options {
 	/* The unwinder and what it may use, as in struct sampler_options; NULL: frame pointers. */
 	const struct up_unwinder *unwinder;
 	struct up_unwind_env unwind;
+	/* Which Linux task each vCPU runs (--tasks); NULL: not read.  Shown as task_names says. */
+	const struct up_task_finder *tasks;
+	enum up_task_frames task_names;
 };
 
 struct dump {
@@ -26,6 +31,9 @@ struct dump {
 	uint64_t *pcs;          /* nr_vcpus rows of max_depth, leaf first */
 	struct up_walk *walks;
 	struct up_regs *regs;
+	struct up_task *tasks;  /* per vCPU, valid where task_found */
+	int *task_found;
+	enum up_task_frames task_names;
 	double pause_us;        /* how long the guest was stopped */
 };
 

@@ -32,6 +32,7 @@
 #include "output.h"
 #include "sampler.h"
 #include "slides.h"
+#include "tasks.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -300,6 +301,12 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 			fprintf(stderr, "%s %s %llu", i > UP_WALK_END + 1 ? "," : "",
 				up_walk_stop_name(i), (unsigned long long)st->stops[i]);
 		fputc('\n', stderr);
+		fprintf(stderr, "uniprof: %llu stacks in user mode ([user])", (unsigned long long)st->user);
+		if (opts->tasks)
+			fprintf(stderr, ", %llu with their task (%llu unknown)",
+				(unsigned long long)st->tasks_known,
+				(unsigned long long)(st->stacks - st->tasks_known));
+		fputc('\n', stderr);
 		fprintf(stderr, "uniprof: leaf callers found:");
 		for (int i = 0; i < UP_FIXUP_COUNT; i++)
 			fprintf(stderr, "%s %s %llu", i ? "," : "", up_walk_fixup_name(i),
@@ -335,10 +342,14 @@ static struct up_error *write_profile(const struct options *opts, const struct u
 	struct up_writer_options wopts = {
 		.per_vcpu = opts->per_vcpu, .lines = opts->lines, .reverse = opts->reverse,
 	};
+	struct up_symprofile_options sopts = {
+		.tasks = (enum up_task_frames)opts->tasks,
+		.user_pcs = opts->verbose > 0,
+	};
 	struct up_symprofile symprofile;
 	struct up_error *err, *cerr;
 
-	err = up_symprofile_build(p, sym, &symprofile);
+	err = up_symprofile_build_opts(p, sym, &sopts, &symprofile);
 	if (!err) {
 		err = opts->writer->write(output_begin(output), &symprofile, &wopts);
 		up_symprofile_deinit(&symprofile);
@@ -370,11 +381,11 @@ struct recording {
 
 static struct up_error *record_stack(void *ctx, uint64_t time_ns, uint32_t vcpu,
 				     const uint64_t *pcs, uint32_t depth, uint64_t exact,
-				     int truncated)
+				     int truncated, const struct up_task *task, uint32_t flags)
 {
 	struct recording *r = ctx;
-	struct up_error *err = up_raw_write_stack(r->writer, time_ns, vcpu, pcs, depth, exact,
-						  truncated);
+	struct up_error *err = up_raw_write_sample(r->writer, time_ns, vcpu, pcs, depth, exact,
+						   truncated, task, flags);
 
 	r->failed |= !!err;
 	return err;
@@ -482,12 +493,15 @@ static struct up_error *code_oracle_init(struct code_oracle *co, struct up_targe
 
 /* --dump: one pause for every vCPU's stack, then, with the guest let go, the backtraces. */
 static int run_dump(const struct options *opts, const struct up_target_ops *backend,
-		    struct up_target *target, struct guard *guard, struct up_memory *memory, struct up_symbolizer *sym,
-		    struct up_cfi *cfi, struct output *output)
+		    struct up_target *target, struct guard *guard, struct up_memory *memory,
+		    struct up_symbolizer *sym, struct up_cfi *cfi, const struct up_task_finder *tasks,
+		    struct output *output)
 {
 	struct dump_options dopts = {
 		.max_depth = opts->max_depth,
 		.unwinder = opts->unwinder,
+		.tasks = tasks,
+		.task_names = opts->tasks ? (enum up_task_frames)opts->tasks : UP_TASK_FRAMES_PID,
 	};
 	struct up_backtrace_names names;
 	struct code_oracle code;
@@ -517,6 +531,7 @@ static int run_sampling(const struct options *opts)
 	struct up_target_options topts = { .log = log_line };
 	struct recording recording = { 0 };
 	struct up_cfi *cfi = NULL;
+	struct tasks_setup tasks;
 	double slide_pause_us;
 	const struct up_target_ops *backend;
 	struct up_symbolizer sym;
@@ -583,8 +598,17 @@ static int run_sampling(const struct options *opts)
 				opts->unwinder == &up_unwinder_cfi ? "walks stop at the leaf"
 								   : "frame pointers only");
 	}
+	if (!err && opts->tasks) {
+		err = tasks_setup(target, memory, &sym, &tasks);
+		if (!err)
+			log_line(NULL, 1, "%s", tasks.how);
+		if (!err && tasks.pause_us > 0)
+			log_line(NULL, 1, "reading the BTF stopped the guest for %.0f us",
+				 tasks.pause_us);
+	}
 	if (!err && opts->dump) {
-		rc = run_dump(opts, backend, target, guard, memory, &sym, cfi, &output);
+		rc = run_dump(opts, backend, target, guard, memory, &sym, cfi,
+			      opts->tasks ? &tasks.finder : NULL, &output);
 		up_cfi_destroy(cfi);
 		up_symbolizer_deinit(&sym);
 		return rc;
@@ -619,6 +643,7 @@ static int run_sampling(const struct options *opts)
 		.stop = &stop_requested,
 		.unwinder = opts->unwinder,
 		.unwind = unwind_env(code.code, cfi),
+		.tasks = opts->tasks ? &tasks.finder : NULL,
 		.record = opts->raw ? record_stack : NULL,
 		.record_flush = opts->raw ? record_flush : NULL,
 		.record_ctx = &recording,

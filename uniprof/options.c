@@ -31,6 +31,7 @@ enum {
 	OPT_QUIET,
 	OPT_UNWIND,
 	OPT_MAX_STACKS,
+	OPT_TASKS,
 };
 
 
@@ -48,6 +49,7 @@ static const struct option long_options[] = {
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "per-vcpu", no_argument, NULL, OPT_PER_VCPU },
+	{ "tasks", optional_argument, NULL, OPT_TASKS },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
 	{ "reverse", no_argument, NULL, OPT_REVERSE },
 	{ "slide", required_argument, NULL, OPT_SLIDE },
@@ -115,6 +117,10 @@ static void print_help(void)
 	       "  -f, --format FORMAT   %s, or raw to record (default: from -o's\n"
 	       "                        extension: .folded, .pb.gz, .uniprof for raw; else folded)\n"
 	       "      --per-vcpu        add a vcpuN root frame to every stack\n"
+	       "      --tasks[=pid]     Linux guests: add the running task as a root frame,\n"
+	       "                        its comm (idle: swapper/N), or comm/pid with =pid; read\n"
+	       "                        with the kernel's BTF and the -k file's current_task\n"
+	       "                        (user-mode samples are one [user] frame, with or without)\n"
 	       "      --max-stacks N    distinct stacks kept at most (default %d); samples of\n"
 	       "                        newer stacks are counted in one [other] frame\n"
 	       "      --reverse         svg: draw an icicle, the root at the top and callees\n"
@@ -351,6 +357,15 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			opts->per_vcpu = 1;
 			writing_option = writing_option ? writing_option : "--per-vcpu";
 			break;
+		case OPT_TASKS:
+			if (!optarg || !strcmp(optarg, "comm"))
+				opts->tasks = UP_TASK_FRAMES_COMM;
+			else if (!strcmp(optarg, "pid"))
+				opts->tasks = UP_TASK_FRAMES_PID;
+			else
+				return usage_error("bad --tasks '%s': give --tasks, --tasks=comm or "
+						   "--tasks=pid", optarg);
+			break;
 		case OPT_MAX_STACKS:
 			if (parse_u64(optarg, 1, SIZE_MAX, &u))
 				return usage_error("bad --max-stacks '%s': give a positive integer", optarg);
@@ -430,6 +445,9 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 			return usage_error("%s is for QEMU targets: a Xen domain's memory is always mapped from dom0", "--memory");
 		if (!opts->unwinder)
 			opts->unwinder = &up_unwinder_fp;
+		if (opts->tasks && !opts->nr_kernels)
+			return usage_error("%s", "--tasks reads the kernel's current task with its "
+					   "symbols: give -k System.map, /proc/kallsyms or vmlinux");
 		if (opts->unwinder != &up_unwinder_fp && !opts->nr_kernels)
 			return usage_error("--unwind %s reads the unwind tables of the -k files: give one",
 					   opts->unwinder->name);

@@ -42,6 +42,7 @@ struct options {
 	unsigned int max_depth;
 	const struct up_unwinder *unwinder;  /* --unwind; frame pointers by default */
 	int per_vcpu;
+	int tasks;              /* --tasks: 0 no, else enum up_task_frames (comm, comm/pid) */
 	size_t max_stacks;      /* --max-stacks: distinct stacks kept, beyond them [other] */
 	int reverse;            /* --reverse: flame graphs as icicles */
 	int verbose;

@@ -29,6 +29,8 @@ struct sample {
 	int *stale;               /* per vCPU: not run since the previous sample, not walked */
 	uint64_t walk_ns;         /* time spent in walks so far */
 	uint64_t *vcpu_walk_ns;   /* per vCPU: its walk in this sample */
+	struct up_task *tasks;    /* per vCPU: the task it runs (with --tasks) */
+	int *task_found;          /* per vCPU: tasks[i] was read */
 	uint64_t resume_at;       /* when resume was requested */
 };
 
@@ -62,8 +64,20 @@ static struct up_error *take_sample(struct up_target *t, struct up_memory *mem,
 		env.arch = arch;
 		/* A fault ends a walk; any other failure ends the run. */
 		t0 = now_ns();
-		err = unwinder->walk(&env, &s->regs[i], s->pcs + (size_t)i * s->max_depth,
-				     s->max_depth, &s->walks[i]);
+		if (s->regs[i].user) {
+			/* User code: its pc alone, named [user] later; no kernel walk of user memory. */
+			memset(&s->walks[i], 0, sizeof(s->walks[i]));
+			s->walks[i].depth = 1;
+			s->walks[i].stop = UP_WALK_END;
+			s->pcs[(size_t)i * s->max_depth] = s->regs[i].pc;
+		} else {
+			err = unwinder->walk(&env, &s->regs[i], s->pcs + (size_t)i * s->max_depth,
+					     s->max_depth, &s->walks[i]);
+		}
+		s->task_found[i] = 0;
+		if (!err && opts->tasks)
+			err = up_task_current(opts->tasks, &s->regs[i], up_vcpu_memory_read, &view,
+					      &s->tasks[i], &s->task_found[i]);
 		s->vcpu_walk_ns[i] = now_ns() - t0;
 		s->walk_ns += s->vcpu_walk_ns[i];
 	}
@@ -126,7 +140,10 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 	s.regs = calloc(s.nr_vcpus, sizeof(*s.regs));
 	s.stale = calloc(s.nr_vcpus, sizeof(*s.stale));
 	s.vcpu_walk_ns = calloc(s.nr_vcpus, sizeof(*s.vcpu_walk_ns));
-	if (!s.pcs || !s.walks || !s.regs || !s.stale || !s.vcpu_walk_ns) {
+	s.tasks = calloc(s.nr_vcpus, sizeof(*s.tasks));
+	s.task_found = calloc(s.nr_vcpus, sizeof(*s.task_found));
+	if (!s.pcs || !s.walks || !s.regs || !s.stale || !s.vcpu_walk_ns || !s.tasks ||
+	    !s.task_found) {
 		err = &up_error_nomem;
 		goto out;
 	}
@@ -159,10 +176,16 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 		up_durations_add(&durations, t1 - t0);
 		stats->samples++;
 		for (unsigned int i = 0; i < s.nr_vcpus; i++) {
+			struct up_stack_key key = { .vcpu = i };
+			const struct up_task *task = s.task_found[i] ? &s.tasks[i] : NULL;
+
 			if (s.stale[i]) {
 				stats->stale++;
 				continue;
 			}
+			key.flags = s.regs[i].user ? UP_STACK_USER : 0;
+			stats->user += s.regs[i].user != 0;
+			stats->tasks_known += task != NULL;
 			stats->stacks++;
 			up_durations_add(&walks, s.vcpu_walk_ns[i]);
 			stats->truncated += up_walk_truncated(&s.walks[i]);
@@ -171,13 +194,16 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 			stats->frames += s.walks[i].depth;
 			stats->switched += s.walks[i].switches > 0;
 			stats->fixups[s.walks[i].fixup]++;
-			err = up_profile_add(profile, i, s.pcs + (size_t)i * s.max_depth,
-					     s.walks[i].depth, s.walks[i].exact, 1);
+			key.exact = s.walks[i].exact;
+			err = task ? up_profile_task(profile, task, &key.task) : NULL;
+			if (!err)
+				err = up_profile_add_key(profile, &key, s.pcs + (size_t)i * s.max_depth,
+							 (uint32_t)s.walks[i].depth, 1);
 			if (!err && opts->record)
 				err = opts->record(opts->record_ctx, wall, i,
 						   s.pcs + (size_t)i * s.max_depth,
 						   (uint32_t)s.walks[i].depth, s.walks[i].exact,
-						   up_walk_truncated(&s.walks[i]));
+						   up_walk_truncated(&s.walks[i]), task, key.flags);
 			if (err)
 				goto out;
 		}
@@ -225,5 +251,7 @@ out:
 	free(s.regs);
 	free(s.stale);
 	free(s.vcpu_walk_ns);
+	free(s.tasks);
+	free(s.task_found);
 	return err;
 }

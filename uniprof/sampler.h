@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "../backends/target.h"
+#include "../linux/tasks.h"
 #include "../memory/memory.h"
 #include "../unwind/unwinder.h"
 #include "../util/profile.h"
@@ -28,6 +29,8 @@ struct sampler_stats {
 	double walk_max_us;
 	uint64_t missed;        /* sample slots skipped because we fell behind */
 	uint64_t fixups[UP_FIXUP_COUNT];  /* how each leaf's caller was found */
+	uint64_t user;          /* stacks of a vCPU in user mode: the user pc alone, not walked */
+	uint64_t tasks_known;   /* stacks whose task was read (--tasks) */
 	double elapsed;         /* seconds the run took */
 	double rate;            /* achieved samples per second, from first to last sample */
 	double pause_median_us; /* median time from pause to resume done, per sample */
@@ -56,12 +59,20 @@ struct sampler_options {
 	 */
 	struct up_unwind_env unwind;
 	/*
+	 * Which Linux task each vCPU runs, read in the pause after its walk; NULL: not read.  A
+	 * vCPU in user mode (regs.user) is never walked: its stack is its pc alone, flagged
+	 * UP_STACK_USER, with or without tasks.
+	 */
+	const struct up_task_finder *tasks;
+	/*
 	 * Called after each resume for every stack walked in that pause (time_ns: CLOCK_REALTIME
-	 * of the pause, leaf first pcs, exact as struct up_walk.exact), e.g. to record samples as
-	 * they come; may be NULL.  An error ends the run.
+	 * of the pause, leaf first pcs, exact as struct up_walk.exact, the task or NULL,
+	 * UP_STACK_* flags), e.g. to record samples as they come; may be NULL.  An error ends the
+	 * run.
 	 */
 	struct up_error *(*record)(void *ctx, uint64_t time_ns, uint32_t vcpu, const uint64_t *pcs,
-				   uint32_t depth, uint64_t exact, int truncated);
+				   uint32_t depth, uint64_t exact, int truncated,
+				   const struct up_task *task, uint32_t flags);
 	/* Called once after each pause's record calls, e.g. to write them out; may be NULL. */
 	struct up_error *(*record_flush)(void *ctx);
 	void *record_ctx;

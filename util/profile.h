@@ -12,12 +12,36 @@
 
 #include "error.h"
 
+/* A guest task (Linux: a task_struct) as a sample saw it. */
+#define UP_TASK_COMM_LEN 16
+struct up_task {
+	int32_t pid;            /* the thread's id (task_struct.pid); 0 for an idle task */
+	int32_t tgid;           /* its process's id */
+	char comm[UP_TASK_COMM_LEN];  /* NUL-terminated, printable ASCII ('?' for anything else) */
+};
+
+/* Most distinct tasks a profile keeps; a task met beyond them is recorded as no task. */
+#define UP_PROFILE_MAX_TASKS 65536
+
+/* Stack flags. */
+#define UP_STACK_USER 1u        /* the vCPU ran user code: pcs[0] is the user pc, depth 1 */
+
+/* What besides the addresses tells two stacks apart. */
+struct up_stack_key {
+	uint32_t vcpu;
+	uint32_t task;          /* index into the profile's tasks, 0: none (not read) */
+	uint32_t flags;         /* UP_STACK_* */
+	uint64_t exact;         /* which pcs are exact (struct up_walk.exact) */
+};
+
 struct up_stack {
 	struct up_stack *next;  /* hash chain */
 	uint64_t hash;
 	uint64_t count;
 	uint32_t vcpu;
 	uint32_t depth;
+	uint32_t task;          /* as in struct up_stack_key */
+	uint32_t flags;
 	uint64_t exact;         /* which pcs are exact, not return addresses (struct up_walk) */
 	uint64_t pcs[];         /* leaf first, as the walker stores them */
 };
@@ -59,6 +83,11 @@ struct up_profile {
 	size_t nr_stacks, cap_stacks;
 	size_t max_stacks;         /* distinct stacks kept at most (not counting [other] buckets) */
 	size_t nr_other_buckets;
+	/* The distinct tasks, tasks[0] unused (task 0 is "none"); nr_tasks counts it. */
+	struct up_task *tasks;
+	size_t nr_tasks, cap_tasks;
+	uint32_t *task_index;      /* open addressing over tasks: index or 0 */
+	size_t task_index_size;
 	uint64_t total;            /* samples added, counts summed */
 	uint64_t other;            /* samples counted in [other] buckets */
 };
@@ -76,5 +105,18 @@ void up_profile_deinit(struct up_profile *p);
  */
 struct up_error *up_profile_add(struct up_profile *p, uint32_t vcpu, const uint64_t *pcs,
 				uint32_t depth, uint64_t exact, uint64_t count);
+
+/* The same with a task and flags too (key->task from up_profile_task, or 0). */
+struct up_error *up_profile_add_key(struct up_profile *p, const struct up_stack_key *key,
+				    const uint64_t *pcs, uint32_t depth, uint64_t count);
+
+/*
+ * The index of task in p's tasks (added when new; equal pid, tgid and comm are one task), or
+ * 0 in *ret when UP_PROFILE_MAX_TASKS are kept already.  Fails only on allocation.
+ */
+struct up_error *up_profile_task(struct up_profile *p, const struct up_task *task, uint32_t *ret);
+
+/* Copy a comm read from the guest (n bytes, maybe without a NUL) into a clean task name. */
+void up_task_set_comm(struct up_task *task, const void *comm, size_t n);
 
 #endif

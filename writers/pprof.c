@@ -5,7 +5,8 @@
  * Mapping: one per symbol file.  Location: one per location of the symbolized profile, leaf
  * first in each sample, with its frames as lines innermost first (pprof's order: the last line
  * is the real function, the ones before it were inlined into it).  Function: one per distinct
- * name and source file.  Every sample carries its vCPU as the string label vcpu=vcpuN.
+ * name and source file.  Every sample carries its vCPU as the string label vcpu=vcpuN, and,
+ * when its Linux task is known, the labels thread=comm, pid=tgid and tid=pid (numbers).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,6 +43,7 @@ enum {
 
 	LABEL_KEY = 1,
 	LABEL_STR = 2,
+	LABEL_NUM = 3,
 
 	MAPPING_ID = 1,
 	MAPPING_MEMORY_START = 2,
@@ -314,6 +316,22 @@ static void write_sample(struct pprof *w, const struct up_sym_stack *st, int64_t
 
 		up_pb_int64(&w->pb, LABEL_KEY, str(w, "vcpu"));
 		up_pb_int64(&w->pb, LABEL_STR, str(w, vcpu));
+		up_pb_end(&w->pb, SAMPLE_LABEL, l);
+	}
+	if (st->task) {
+		/* As perf's converter labels them: the thread's name, its process and thread ids. */
+		size_t l = up_pb_begin(&w->pb);
+
+		up_pb_int64(&w->pb, LABEL_KEY, str(w, "thread"));
+		up_pb_int64(&w->pb, LABEL_STR, str(w, st->task->comm));
+		up_pb_end(&w->pb, SAMPLE_LABEL, l);
+		l = up_pb_begin(&w->pb);
+		up_pb_int64(&w->pb, LABEL_KEY, str(w, "pid"));
+		up_pb_int64(&w->pb, LABEL_NUM, st->task->tgid);
+		up_pb_end(&w->pb, SAMPLE_LABEL, l);
+		l = up_pb_begin(&w->pb);
+		up_pb_int64(&w->pb, LABEL_KEY, str(w, "tid"));
+		up_pb_int64(&w->pb, LABEL_NUM, st->task->pid);
 		up_pb_end(&w->pb, SAMPLE_LABEL, l);
 	}
 	up_pb_end(&w->pb, PROFILE_SAMPLE, m);

@@ -30,16 +30,20 @@ struct up_error *arm64_regs_from_gdb(const uint8_t *g, size_t len, struct up_reg
 	ret->sp = up_get_le(g + G_SP, 8);
 	ret->pc = up_get_le(g + G_PC, 8);
 	ret->arm64.cpsr = up_get_le(g + G_CPSR, 4);
+	/* M[3:0] = 0: EL0t (AArch64 user); an AArch32 user mode is 0x10 and up. */
+	ret->user = (ret->arm64.cpsr & 0xf) == 0;
 	return NULL;
 }
 
 /*
  * TCR_EL1 first: the frame walker needs its address sizes to strip pointer authentication
- * codes.  The others only matter to translate.  QEMU names SCTLR_EL1 "SCTLR" in its
+ * codes.  SP_EL0 second: Linux's `current` while in EL1 (task attribution; a 'p' more in the
+ * sample's one round trip).  The others only matter to translate.  QEMU names SCTLR_EL1 "SCTLR" in its
  * system-register feature.
  */
 static const char *const sysregs[] = {
 	"TCR_EL1",
+	"SP_EL0",
 	"TTBR0_EL1",
 	"TTBR1_EL1",
 	"SCTLR_EL1|SCTLR",
@@ -53,12 +57,15 @@ static void arm64_set_sysreg(struct up_regs *regs, size_t i, uint64_t value)
 		regs->arm64.tcr = value;
 		break;
 	case 1:
-		regs->arm64.ttbr0 = value;
+		regs->arm64.sp_el0 = value;
 		break;
 	case 2:
-		regs->arm64.ttbr1 = value;
+		regs->arm64.ttbr0 = value;
 		break;
 	case 3:
+		regs->arm64.ttbr1 = value;
+		break;
+	case 4:
 		regs->arm64.sctlr = value;
 		break;
 	}
@@ -101,7 +108,7 @@ const struct up_arch up_arch_arm64 = {
 	.gpr_fp = ARM64_X29,
 	.gpr_lr = ARM64_X30,
 	.gdb_sysregs = sysregs,
-	.gdb_walk_sysregs = 1,
+	.gdb_walk_sysregs = 2,
 	.set_sysreg = arm64_set_sysreg,
 	.gdb_exception_sysregs = exception_sysregs,
 	.set_exception_sysreg = arm64_set_exception_sysreg,

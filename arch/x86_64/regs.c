@@ -10,6 +10,9 @@ enum {
 	G_RSP = 7 * 8,
 	G_RIP = 16 * 8,
 	/* rip is followed by eflags and six 4-byte segment selectors, then three 8-byte bases */
+	G_CS = 16 * 8 + 8 + 4,
+	G_GS_BASE = G_CS + 6 * 4 + 8,
+	G_KERNEL_GS_BASE = G_GS_BASE + 8,
 	G_CR0 = 16 * 8 + 8 + 4 + 6 * 4 + 3 * 8,
 	G_CR3 = G_CR0 + 2 * 8,
 	G_CR4 = G_CR0 + 3 * 8,
@@ -41,6 +44,10 @@ struct up_error *x86_64_regs_from_gdb(const uint8_t *g, size_t len, struct up_re
 	ret->x86_64.cr3 = up_le64(g + G_CR3);
 	ret->x86_64.cr4 = up_le64(g + G_CR4);
 	ret->x86_64.efer = up_le64(g + G_EFER);
+	ret->x86_64.gs_base = up_le64(g + G_GS_BASE);
+	ret->x86_64.kernel_gs_base = up_le64(g + G_KERNEL_GS_BASE);
+	/* The CPL is CS's low bits in protected mode only (real mode's CS is a plain segment). */
+	ret->user = (ret->x86_64.cr0 & 1) && (up_le32(g + G_CS) & 3) == 3;
 	return NULL;
 }
 

@@ -57,6 +57,10 @@ void xen_regs_from_pv_x86_64(const struct vcpu_guest_context_x86_64 *c, struct u
 	ret->x86_64.cr3 = xen_cr3_to_pfn_x86_64(cr3) << XEN_PAGE_SHIFT;
 	ret->x86_64.cr4 = (c->ctrlreg[4] | X86_CR4_PAE) & ~X86_CR4_LA57;
 	ret->x86_64.efer = X86_EFER_LME | X86_EFER_LMA;
+	/* A PV kernel runs in ring 3 too: the mode is Xen's flag, not the CPL. */
+	ret->user = !(c->flags & VGCF_in_kernel_X86_64);
+	ret->x86_64.gs_base = ret->user ? c->gs_base_user : c->gs_base_kernel;
+	ret->x86_64.kernel_gs_base = ret->user ? c->gs_base_kernel : c->gs_base_user;
 	if (cr3 != c->ctrlreg[3])
 		ret->x86_64.kernel_cr3 = xen_cr3_to_pfn_x86_64(c->ctrlreg[3]) << XEN_PAGE_SHIFT;
 }
@@ -93,4 +97,6 @@ void xen_regs_from_arm64(const struct vcpu_guest_context_arm64 *c, struct up_reg
 	up_regs_set_gpr(ret, ARM64_PC, ret->pc);
 	ret->fp = r->x29;
 	ret->lr = r->x30;
+	ret->arm64.sp_el0 = r->sp_el0;
+	ret->user = (r->cpsr & 0xf) == 0;
 }

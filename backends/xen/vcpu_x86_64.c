@@ -49,6 +49,9 @@ void xen_regs_from_hvm_x86_64(const struct hvm_hw_cpu *c, struct up_regs *ret)
 	ret->x86_64.cr3 = c->cr3;
 	ret->x86_64.cr4 = c->cr4;
 	ret->x86_64.efer = c->msr_efer;
+	ret->x86_64.gs_base = c->gs_base;
+	ret->x86_64.kernel_gs_base = c->shadow_gs;
+	ret->user = (c->cs_sel & 3) == 3;
 }
 
 struct up_error *xen_vcpu_get_regs(struct xc_interface_core *xch, uint32_t domid, int hvm,

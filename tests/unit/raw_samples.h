@@ -197,11 +197,13 @@ struct expect {
 
 static inline struct up_error *check_sample(void *ctx, uint64_t time_ns, uint32_t vcpu,
 				     const uint64_t *pcs, uint32_t depth, uint64_t exact,
-				     int truncated)
+				     int truncated, const struct up_task *task, uint32_t flags)
 {
 	struct expect *e = ctx;
 	const struct sample *s;
 
+	assert_null(task);
+	assert_int_equal(flags, 0);
 	assert_true(e->next < e->all->nr);
 	s = &e->all->s[e->next++];
 	assert_true(time_ns == s->time);

@@ -23,6 +23,7 @@
 
 #include "../../backends/kvm/ram_layout.h"
 #include "../../memory/process.h"
+#include "data_path.h"
 
 #define MAX 64
 
@@ -86,24 +87,9 @@ static const struct capture mtree_captures[] = {
 		R(0x40000000, 0x47ffffff, 0, "mach-virt.ram") } },
 };
 
-/* tests/unit/data/ram_layout in the working directory or above it. */
 static void data_path(const char *file, char *ret, size_t len)
 {
-	char dir[PATH_MAX];
-
-	assert_non_null(getcwd(dir, sizeof(dir)));
-	for (;;) {
-		struct stat st;
-		char *slash;
-
-		if ((size_t)snprintf(ret, len, "%s/tests/unit/data/ram_layout/%s", dir, file) < len &&
-		    !stat(ret, &st))
-			return;
-		slash = strrchr(dir, '/');
-		if (!slash || slash == dir)
-			fail_msg("no tests/unit/data/ram_layout/%s above the working directory", file);
-		*slash = '\0';
-	}
+	test_data_path("ram_layout", file, ret, len);
 }
 
 /* A copy of len bytes in a buffer of exactly that size (one byte for none). */

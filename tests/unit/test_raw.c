@@ -21,6 +21,7 @@
 #include "../../record/raw.h"
 #include "../../writers/writer.h"
 #include "raw_samples.h"
+#include "data_path.h"
 
 static void test_round_trip(void **state)
 {
@@ -340,24 +341,9 @@ static void test_apply_slides(void **state)
 	up_symbolizer_deinit(&s);
 }
 
-/* tests/unit/data/raw in the working directory or above it. */
 static void data_path(const char *file, char *ret, size_t len)
 {
-	char dir[PATH_MAX];
-
-	assert_non_null(getcwd(dir, sizeof(dir)));
-	for (;;) {
-		struct stat st;
-		char *slash;
-
-		if ((size_t)snprintf(ret, len, "%s/tests/unit/data/raw/%s", dir, file) < len &&
-		    !stat(ret, &st))
-			return;
-		slash = strrchr(dir, '/');
-		if (!slash || slash == dir)
-			fail_msg("no tests/unit/data/raw/%s above the working directory", file);
-		*slash = '\0';
-	}
+	test_data_path("raw", file, ret, len);
 }
 
 /*
@@ -409,9 +395,10 @@ static void test_version_1_file(void **state)
 	assert_non_null(file);
 	assert_int_equal(fread(file, 1, (size_t)size, f), (size_t)size);
 	fclose(f);
-	assert_int_equal((size_t)size, rec.len);
-	assert_memory_equal(file, rec.buf, rec.len);
+	/* Written by version 1's writer: today's writes version 2 (tasks), so it differs. */
+	assert_memory_not_equal(file, rec.buf, (size_t)size < rec.len ? (size_t)size : rec.len);
 	assert_null(up_raw_read_buffer(file, (size_t)size, check_sample, &e, &r));
+	assert_int_equal(r.version, 1);
 	assert_int_equal(e.next, 4);
 	assert_true(r.complete);
 	assert_meta_equal(&r.profile.meta, &meta);

@@ -213,8 +213,8 @@ static void test_bad_files(void **state)
 	assert_error("", 0, "empty");
 	assert_error("root;leaf 1\n", 12, "not a uniprof recording");
 	assert_error("UNIPR", 5, "cut short inside its header");
-	n = put_prefix(buf, 2, 1);
-	assert_error(buf, n, "newer uniprof (recording format version 2; this uniprof reads version 1)");
+	n = put_prefix(buf, 3, 1);
+	assert_error(buf, n, "newer uniprof (recording format version 3; this uniprof reads version 2)");
 	n = put_prefix(buf, 0, 1);
 	assert_error(buf, n, "format version 0");
 	n = put_prefix(buf, 1, 0);
@@ -275,6 +275,62 @@ static void test_bad_files(void **state)
 		     "the first record is not the header");
 }
 
+/* Version 2: TASK records and the exact pcs, task and flags that end each SAMPLE. */
+static size_t v2_sample(uint8_t *p, uint64_t depth, uint64_t task, uint64_t flags)
+{
+	size_t n = sample_payload(p, 0, depth);
+
+	n += raw_put_uvar(p + n, 0);
+	n += raw_put_uvar(p + n, task);
+	n += raw_put_uvar(p + n, flags);
+	return n;
+}
+
+static size_t task_payload(uint8_t *p, uint64_t id, const char *comm)
+{
+	size_t n = 0, len = strlen(comm);
+
+	n += raw_put_uvar(p + n, id);
+	n += raw_put_uvar(p + n, raw_zigzag(42));
+	n += raw_put_uvar(p + n, raw_zigzag(41));
+	n += raw_put_uvar(p + n, len);
+	memcpy(p + n, comm, len);
+	return n + len;
+}
+
+static void test_bad_tasks(void **state)
+{
+	static uint8_t buf[1 << 12];
+	uint8_t payload[256];
+	size_t n, at, len;
+	struct up_raw_recording r;
+
+	(void)state;
+	n = put_prefix(buf, 2, 1);
+	len = v2_sample(payload, 2, 1, 0);
+	assert_error(buf, put_record(buf, n, RAW_SAMPLE, payload, len), "task not recorded");
+	len = task_payload(payload, 2, "dd");
+	assert_error(buf, put_record(buf, n, RAW_TASK, payload, len), "task id out of order");
+	len = task_payload(payload, 1, "a-name-of-16-chr");
+	assert_error(buf, put_record(buf, n, RAW_TASK, payload, len), "task name too long");
+	len = task_payload(payload, 1, "dd");
+	at = put_record(buf, n, RAW_TASK, payload, len);
+	len = v2_sample(payload, 2, 1, 4);
+	assert_error(buf, put_record(buf, at, RAW_SAMPLE, payload, len), "unknown stack flags");
+	len = v2_sample(payload, 2, 1, UP_STACK_USER);
+	assert_error(buf, put_record(buf, at, RAW_SAMPLE, payload, len), "user-mode stack of more");
+	len = v2_sample(payload, 1, 1, UP_STACK_USER);
+	at = put_record(buf, at, RAW_SAMPLE, payload, len);
+	assert_null(up_raw_read_buffer(buf, at, NULL, NULL, &r));
+	assert_int_equal(r.version, 2);
+	assert_int_equal(r.profile.nr_stacks, 1);
+	assert_int_equal(r.profile.stacks[0]->flags, UP_STACK_USER);
+	assert_string_equal(r.profile.tasks[r.profile.stacks[0]->task].comm, "dd");
+	assert_int_equal(r.profile.tasks[r.profile.stacks[0]->task].pid, 42);
+	assert_int_equal(r.profile.tasks[r.profile.stacks[0]->task].tgid, 41);
+	up_raw_recording_deinit(&r);
+}
+
 /* A crash can leave zeros where the last records should be: the records before them stand. */
 static void test_zero_tail(void **state)
 {
@@ -310,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_every_truncation),
 		cmocka_unit_test(test_corrupted_bytes),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_bad_tasks),
 		cmocka_unit_test(test_zero_tail),
 	};
 

@@ -28,6 +28,8 @@ struct fake {
 	/* From this pause on, vCPU 0 has a frame pointer and its memory is gone (0: never). */
 	unsigned int lost_from;
 	unsigned int memory_reads;
+	/* vCPU 1 runs user code (CPL 3), with a frame pointer a walk would follow. */
+	int user_vcpu1;
 };
 
 static struct fake *to_fake(struct up_target *t)
@@ -91,6 +93,12 @@ static struct up_error *fake_get_regs(struct up_target *t, unsigned int vcpu, st
 	ret->sp = 0xffffc90000001000ULL;
 	if (vcpu == 0 && f->lost_from && f->pauses >= f->lost_from)
 		ret->fp = ret->sp + 0x100;
+	if (vcpu == 1 && f->user_vcpu1) {
+		ret->user = 1;
+		ret->fp = ret->sp + 0x100;
+		ret->x86_64.cr0 = 1;
+		ret->x86_64.kernel_gs_base = 0xffff888000000000ULL;
+	}
 	return NULL;
 }
 
@@ -200,6 +208,48 @@ static int stop_after_three(void *ctx)
 
 	assert_false(f->paused);
 	return f->pauses >= 3;
+}
+
+/*
+ * A vCPU in user mode is not walked: its pc alone, flagged UP_STACK_USER; with tasks, each
+ * vCPU's task is read after its walk, and a task that cannot be read is no task.
+ */
+static void test_user_mode_and_tasks(void **state)
+{
+	struct fake f = { .base.ops = &fake_ops, .user_vcpu1 = 1 };
+	struct sampler_options o = fast_options(4);
+	struct up_task_layout l = { .pid = 0x10, .tgid = 0x14, .comm = 0x20, .comm_len = 16 };
+	struct up_linux_syms syms = { 0 };
+	struct up_task_finder finder;
+	struct sampler_stats st;
+	struct up_profile p;
+
+	(void)state;
+	up_linux_syms_note(&syms, "current_task", 0x1fb80);
+	assert_null(up_task_finder_init(&finder, &up_arch_x86_64, &syms, 0, &l));
+	up_profile_init(&p);
+	assert_null(run(&f, &o, &p, &st));
+	assert_int_equal(st.user, 4);
+	assert_int_equal(st.tasks_known, 0);
+	assert_int_equal(f.memory_reads, 0);  /* neither vCPU had a frame to follow */
+	assert_int_equal(p.nr_stacks, 2);
+	assert_int_equal(p.stacks[1]->vcpu, 1);
+	assert_int_equal(p.stacks[1]->flags, UP_STACK_USER);
+	assert_int_equal(p.stacks[1]->depth, 1);
+	assert_true(p.stacks[1]->pcs[0] == PC(1));
+	assert_int_equal(p.stacks[0]->flags, 0);
+	up_profile_deinit(&p);
+
+	/* With tasks: vCPU 0 has no per-CPU base (GS bases 0): nothing read; vCPU 1's faults. */
+	o.tasks = &finder;
+	f = (struct fake){ .base.ops = &fake_ops, .user_vcpu1 = 1 };
+	up_profile_init(&p);
+	assert_null(run(&f, &o, &p, &st));
+	assert_int_equal(st.tasks_known, 0);
+	assert_int_equal(f.memory_reads, 4);  /* vCPU 1's task pointer, once a sample */
+	assert_int_equal(p.nr_stacks, 2);
+	assert_int_equal(p.nr_tasks, 0);
+	up_profile_deinit(&p);
 }
 
 static void test_should_stop(void **state)
@@ -353,10 +403,12 @@ struct recorded {
 
 static struct up_error *record_stack(void *ctx, uint64_t time_ns, uint32_t vcpu,
 				     const uint64_t *pcs, uint32_t depth, uint64_t exact,
-				     int truncated)
+				     int truncated, const struct up_task *task, uint32_t flags)
 {
 	struct recorded *r = ctx;
 
+	assert_null(task);
+	assert_int_equal(flags, 0);
 	/* Recording happens while the guest runs. */
 	assert_false(r->f->paused);
 	assert_int_equal(depth, 1);
@@ -414,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_lost_memory_ends_run),
 		cmocka_unit_test(test_unwinder_from_options),
 		cmocka_unit_test(test_record_hooks),
+		cmocka_unit_test(test_user_mode_and_tasks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

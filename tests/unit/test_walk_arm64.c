@@ -345,13 +345,17 @@ static void regs_from_gdb(void **state)
 	up_arch_arm64.set_exception_sysreg(&r, 0, 0xffff800008010800);
 	up_arch_arm64.set_exception_sysreg(&r, 1, 0xffff800008123456);
 	up_arch_arm64.set_exception_sysreg(&r, 2, 0x80000005);
-	up_arch_arm64.set_sysreg(&r, 1, 0x40207000);
-	up_arch_arm64.set_sysreg(&r, 2, 0x40203000);
-	up_arch_arm64.set_sysreg(&r, 3, 0x30d0180d);
+	up_arch_arm64.set_sysreg(&r, 1, 0xffff000012345600);
+	up_arch_arm64.set_sysreg(&r, 2, 0x40207000);
+	up_arch_arm64.set_sysreg(&r, 3, 0x40203000);
+	up_arch_arm64.set_sysreg(&r, 4, 0x30d0180d);
 	assert_int_equal(r.arm64.vbar, 0xffff800008010800);
 	assert_int_equal(up_arch_arm64.vector_base(&r), 0xffff800008010800);
 	assert_int_equal(r.arm64.elr, 0xffff800008123456);
 	assert_int_equal(r.arm64.spsr, 0x80000005);
+	assert_true(r.arm64.sp_el0 == 0xffff000012345600);
+	/* cpsr 0xc5 is EL1h: not user mode. */
+	assert_false(r.user);
 	assert_int_equal(r.arm64.ttbr0, 0x40207000);
 	assert_int_equal(r.arm64.ttbr1, 0x40203000);
 	assert_int_equal(r.arm64.tcr, TCR);
@@ -361,8 +365,9 @@ static void regs_from_gdb(void **state)
 	up_error_destroy(err);
 	assert_ptr_equal(up_arch_find("aarch64"), &up_arch_arm64);
 	assert_string_equal(up_arch_arm64.gdb_sysregs[0], "TCR_EL1");
-	assert_string_equal(up_arch_arm64.gdb_sysregs[3], "SCTLR_EL1|SCTLR");
-	assert_int_equal(up_arch_arm64.gdb_walk_sysregs, 1);
+	assert_string_equal(up_arch_arm64.gdb_sysregs[1], "SP_EL0");
+	assert_string_equal(up_arch_arm64.gdb_sysregs[4], "SCTLR_EL1|SCTLR");
+	assert_int_equal(up_arch_arm64.gdb_walk_sysregs, 2);
 	assert_string_equal(up_arch_arm64.gdb_exception_sysregs[0], "VBAR_EL1|VBAR");
 	assert_int_equal(up_arch_arm64.vector_table_size, 0x800);
 }

@@ -2,8 +2,8 @@
 # /init of the Linux test guest (busybox only). The kernel command line picks what it does:
 #
 #   uniprof.mode=kallsyms   dump /proc/kallsyms to the second serial port (ttyS1, or the device
-#                           uniprof.dump=NAME names) between markers, print its line count and
-#                           md5sum on the console, power off
+#                           uniprof.dump=NAME names; the console when there is none) between
+#                           markers, print its line count and md5sum on the console, power off
 #   uniprof.work=LIST       otherwise: run these workloads forever (comma-separated, default
 #                           "loop"), the i-th pinned to CPU i modulo the CPU count:
 #                             loop     busybox sh spinning in `while :; do :; done` (user space)
@@ -39,7 +39,8 @@ echo 0 >/proc/sys/kernel/kptr_restrict
 if [ "$mode" = kallsyms ]; then
 	cat /proc/kallsyms >/tmp/kallsyms
 	out=/dev/$dump
-	[ -c $out ] || out=/dev/console
+	# No such port (arm64's virt machine has one PL011; its ttyS1 node answers EIO): the console.
+	{ [ -c $out ] && stty -F $out raw -echo 2>/dev/null; } || out=/dev/console
 	stty -F $out raw -echo 2>/dev/null
 	{
 		echo "=== BEGIN kallsyms ==="
