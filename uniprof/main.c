@@ -27,6 +27,7 @@
 #include "dump.h"
 #include "guard.h"
 #include "options.h"
+#include "orc_load.h"
 #include "output.h"
 #include "sampler.h"
 #include "slides.h"
@@ -413,6 +414,14 @@ static int finish_output(struct output *output, struct up_error *err)
  * What the unwinders may use besides guest memory: the symbol files' code and function starts,
  * and, when they have unwind tables, the CFI rows and the outermost frames they mark.
  */
+/*
+ * The guest's ORC tables, read once before sampling when --unwind is orc or auto; they live
+ * until the process exits.
+ */
+static struct up_orc *guest_orc;
+/* The unwinder of this run: --unwind's, or orc for auto when the guest has ORC tables. */
+static const struct up_unwinder *run_unwinder;
+
 static struct up_unwind_env unwind_env(struct up_symbolizer *sym, struct up_cfi *cfi)
 {
 	return (struct up_unwind_env){
@@ -425,6 +434,7 @@ static struct up_unwind_env unwind_env(struct up_symbolizer *sym, struct up_cfi 
 		},
 		.cfi_lookup = cfi ? up_cfi_lookup_fn : NULL,
 		.cfi_ctx = cfi,
+		.orc = guest_orc,
 	};
 }
 
@@ -435,7 +445,7 @@ static int run_dump(const struct options *opts, const struct up_target_ops *back
 {
 	struct dump_options dopts = {
 		.max_depth = opts->max_depth,
-		.unwinder = opts->unwinder,
+		.unwinder = run_unwinder,
 		.unwind = unwind_env(sym, cfi),
 	};
 	struct up_backtrace_names names;
@@ -513,11 +523,29 @@ static int run_sampling(const struct options *opts)
 			log_line(NULL, 1, "slide search stopped the guest for %.0f us", slide_pause_us);
 		report_slides(&sym);
 	}
+	run_unwinder = opts->unwinder;
+	if (!err && (opts->unwinder == &up_unwinder_orc || opts->unwinder == &up_unwinder_auto)) {
+		char how[512];
+
+		err = orc_load(target, memory, &sym, &guest_orc, how, sizeof(how));
+		if (err) {
+			err = up_error_prefix(err, "reading the ORC tables");
+		} else if (guest_orc) {
+			log_line(NULL, 1, "unwind: orc: %s", how);
+			if (opts->unwinder == &up_unwinder_auto)
+				run_unwinder = &up_unwinder_orc;
+		} else {
+			log_line(NULL, 1, "unwind: no ORC tables (%s); %s", how,
+				 opts->unwinder == &up_unwinder_orc ? "orc walks frame pointers"
+								    : "auto walks CFI and frame pointers");
+		}
+	}
 	if (!err) {
 		err = load_cfi(&sym, target->ops->arch(target), &cfi);
 		if (err)
 			err = up_error_prefix(err, "reading the unwind tables");
-		else if (!cfi && opts->unwinder != &up_unwinder_fp)
+		else if (!cfi && opts->unwinder != &up_unwinder_fp && !guest_orc &&
+			 opts->unwinder != &up_unwinder_orc)
 			fprintf(stderr, "uniprof: --unwind %s: no symbol file has unwind tables "
 				"(.eh_frame, .debug_frame) for this guest; %s\n", opts->unwinder->name,
 				opts->unwinder == &up_unwinder_cfi ? "walks stop at the leaf"
@@ -526,6 +554,7 @@ static int run_sampling(const struct options *opts)
 	if (!err && opts->dump) {
 		rc = run_dump(opts, backend, target, memory, &sym, cfi, &output);
 		up_cfi_destroy(cfi);
+		up_orc_destroy(guest_orc);
 		up_symbolizer_deinit(&sym);
 		return rc;
 	}
@@ -555,7 +584,7 @@ static int run_sampling(const struct options *opts)
 		.samples = opts->samples,
 		.max_depth = opts->max_depth,
 		.stop = &stop_requested,
-		.unwinder = opts->unwinder,
+		.unwinder = run_unwinder,
 		.unwind = unwind_env(&sym, cfi),
 		.record = opts->raw ? record_stack : NULL,
 		.record_flush = opts->raw ? record_flush : NULL,
