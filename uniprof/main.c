@@ -32,6 +32,14 @@
 #include "sampler.h"
 #include "slides.h"
 
+/*
+ * The guest's ORC tables, read once before sampling when --unwind is orc or auto; they live
+ * until the process exits.
+ */
+static struct up_orc *guest_orc;
+/* The unwinder of this run: --unwind's, or orc for auto when the guest has ORC tables. */
+static const struct up_unwinder *run_unwinder;
+
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -287,7 +295,7 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 			st->held_median_us, st->held_p99_us);
 		fprintf(stderr, "uniprof: unwinding (%s): median %.2f us per stack (p99 %.2f, mean "
 			"%.2f), %.1f frames per stack, %llu moved to another stack\n",
-			opts->unwinder->name, st->walk_median_us, st->walk_p99_us,
+			run_unwinder ? run_unwinder->name : opts->unwinder->name, st->walk_median_us, st->walk_p99_us,
 			st->stacks ? st->walk_ns / 1e3 / st->stacks : 0.0,
 			st->stacks ? (double)st->frames / st->stacks : 0.0,
 			(unsigned long long)st->switched);
@@ -414,13 +422,6 @@ static int finish_output(struct output *output, struct up_error *err)
  * What the unwinders may use besides guest memory: the symbol files' code and function starts,
  * and, when they have unwind tables, the CFI rows and the outermost frames they mark.
  */
-/*
- * The guest's ORC tables, read once before sampling when --unwind is orc or auto; they live
- * until the process exits.
- */
-static struct up_orc *guest_orc;
-/* The unwinder of this run: --unwind's, or orc for auto when the guest has ORC tables. */
-static const struct up_unwinder *run_unwinder;
 
 static struct up_unwind_env unwind_env(struct up_symbolizer *sym, struct up_cfi *cfi)
 {
