@@ -126,7 +126,21 @@ struct up_walk {
 	enum up_walk_stop stop;
 	enum up_walk_fixup fixup;
 	unsigned int switches;   /* moves to another stack (an interrupt frame's saved context) */
+	/*
+	 * Bit i (1 <= i < 64) set: pcs[i] is an exact pc, where an interrupted context was stopped
+	 * (saved by an interrupt, exception or signal frame), named as is; clear: a return address,
+	 * named by the call before it.  The leaf (bit 0) is always exact; frames past 63 are
+	 * taken as return addresses.
+	 */
+	uint64_t exact;
 };
+
+/* Say that pcs[i] of walk is an exact pc (see struct up_walk.exact). */
+static inline void up_walk_mark_exact(struct up_walk *walk, size_t i)
+{
+	if (i < 64)
+		walk->exact |= 1ULL << i;
+}
 
 /* A walk is complete when it reached the outermost frame. */
 static inline int up_walk_truncated(const struct up_walk *walk)

@@ -129,6 +129,7 @@ struct up_error *up_fp_walk(const struct up_record_rules *rules, const struct up
 	pcs[n++] = regs->pc;
 	ret->fixup = UP_FIXUP_NONE;
 	ret->switches = 0;
+	ret->exact = 0;
 	for (;;) {
 		struct up_fp_step step;
 		uint64_t sp = frame.sp;
@@ -145,6 +146,8 @@ struct up_error *up_fp_walk(const struct up_record_rules *rules, const struct up
 		}
 		if (n == 1)
 			ret->fixup = step.fixup;
+		if (step.interrupted)
+			up_walk_mark_exact(ret, n);
 		pcs[n++] = frame.pc;
 		/* An interrupted context is walked as the leaf was: its pc is exact. */
 		exact = step.interrupted && interrupts < UP_MAX_INTERRUPTS;

@@ -119,7 +119,7 @@ static void fake_profile(struct up_profile *p, int flat)
 			pcs[d] = BASE + (uint64_t)frames[k] * FUNC_SIZE +
 				 (d ? 0x10 + 8 * sites[k] : (uint64_t)rand_r(&seed) % FUNC_SIZE);
 		}
-		err = up_profile_add(p, 0, pcs, depth, count);
+		err = up_profile_add(p, 0, pcs, depth, 0, count);
 		if (err)
 			die("adding stacks", err);
 	}

@@ -757,7 +757,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < STACKS; i++) {
 		for (int d = 0; d < DEPTH; d++)
 			pcs[d] = random_address(&probe.files[0]->tab, &seed);
-		if (up_profile_add(&p, 0, pcs, DEPTH, SAMPLES / STACKS))
+		if (up_profile_add(&p, 0, pcs, DEPTH, 0, SAMPLES / STACKS))
 			die("out of memory");
 	}
 	addrs = distinct_addresses(&p, &n);

@@ -18,6 +18,7 @@ struct sample {
 	uint64_t time;
 	uint32_t vcpu, depth;
 	int truncated;
+	uint64_t exact;
 	uint64_t pcs[UP_RAW_MAX_DEPTH];
 };
 
@@ -27,7 +28,7 @@ struct samples {
 };
 
 static struct up_error *keep(void *ctx, uint64_t time_ns, uint32_t vcpu, const uint64_t *pcs,
-			     uint32_t depth, int truncated)
+			     uint32_t depth, uint64_t exact, int truncated)
 {
 	struct samples *all = ctx;
 	struct sample *n = realloc(all->s, (all->nr + 1) * sizeof(*n)), *s;
@@ -40,6 +41,7 @@ static struct up_error *keep(void *ctx, uint64_t time_ns, uint32_t vcpu, const u
 	s->vcpu = vcpu;
 	s->depth = depth;
 	s->truncated = truncated;
+	s->exact = exact & ~1ULL;  /* the leaf's bit is not kept */
 	memcpy(s->pcs, pcs, depth * sizeof(*pcs));
 	return NULL;
 }
@@ -96,7 +98,7 @@ static void check_round_trip(const struct up_raw_recording *r, const struct samp
 	for (size_t i = 0; i < all->nr; i++) {
 		const struct sample *s = &all->s[i];
 
-		if (up_raw_write_stack(w, s->time, s->vcpu, s->pcs, s->depth, s->truncated))
+		if (up_raw_write_stack(w, s->time, s->vcpu, s->pcs, s->depth, s->exact, s->truncated))
 			__builtin_trap();
 	}
 	if (up_raw_writer_finish(w, &r->profile.meta))
@@ -112,7 +114,7 @@ static void check_round_trip(const struct up_raw_recording *r, const struct samp
 		const struct sample *a = &all->s[i], *b = &again.s[i];
 
 		if (a->time != b->time || a->vcpu != b->vcpu || a->depth != b->depth ||
-		    a->truncated != b->truncated || memcmp(a->pcs, b->pcs, a->depth * sizeof(a->pcs[0])))
+		    a->truncated != b->truncated || a->exact != b->exact || memcmp(a->pcs, b->pcs, a->depth * sizeof(a->pcs[0])))
 			__builtin_trap();
 	}
 	up_raw_recording_deinit(&back);

@@ -19,13 +19,16 @@
  *                             uvar vcpu, uvar depth << 1 | truncated,
  *                             depth svars, root first: pc - reference, where the reference
  *                             is the previous SAMPLE's pc at the same distance from the root,
- *                             or, past its depth, the pc before this one (0 for the first)
+ *                             or, past its depth, the pc before this one (0 for the first),
+ *                             then, when any is set, uvar exact: which pcs are exact, not
+ *                             return addresses (struct up_walk.exact; absent: none)
  *   END     (4, last, once: a clean end)
  *                             uvar duration_ns, uvar samples (pauses), uvar truncated walks,
  *                             uvar SAMPLE records
  *
  * The stacks of one pause share its time.  Records of a type this version does not know are
- * skipped.  A file without END (a run that was killed) is read up to its last complete record;
+ * skipped, and so are bytes past the end of the fields it knows (a later addition, as exact
+ * was).  A file without END (a run that was killed) is read up to its last complete record;
  * a tail of zero bytes (a crash before the data reached the disk) counts as cut there too.
  */
 #ifndef UP_RECORD_RAW_H
@@ -62,11 +65,13 @@ struct up_error *up_raw_writer_create(FILE *out, const struct up_profile_meta *m
 				      const struct up_symbolizer *s, struct up_raw_writer **ret);
 
 /*
- * Add one stack: pcs[0..depth) leaf first, 1 <= depth <= UP_RAW_MAX_DEPTH, vcpu below the
- * header's nr_vcpus; the stacks of one pause share time_ns.  Buffered: see up_raw_flush.
+ * Add one stack: pcs[0..depth) leaf first, 1 <= depth <= UP_RAW_MAX_DEPTH, exact as
+ * struct up_walk.exact, vcpu below the header's nr_vcpus; the stacks of one pause share
+ * time_ns.  Buffered: see up_raw_flush.
  */
 struct up_error *up_raw_write_stack(struct up_raw_writer *w, uint64_t time_ns, uint32_t vcpu,
-				    const uint64_t *pcs, uint32_t depth, int truncated);
+				    const uint64_t *pcs, uint32_t depth, uint64_t exact,
+				    int truncated);
 
 /* Hand what was added so far to the file (once per pause, while the guest runs). */
 struct up_error *up_raw_flush(struct up_raw_writer *w);
@@ -102,11 +107,12 @@ struct up_raw_recording {
 };
 
 /*
- * Called for every SAMPLE record, in file order (pcs leaf first, valid for the call only); a
- * returned error ends the read and is returned.
+ * Called for every SAMPLE record, in file order (pcs leaf first, valid for the call only; exact
+ * as struct up_walk.exact); a returned error ends the read and is returned.
  */
 typedef struct up_error *up_raw_sample_fn(void *ctx, uint64_t time_ns, uint32_t vcpu,
-					  const uint64_t *pcs, uint32_t depth, int truncated);
+					  const uint64_t *pcs, uint32_t depth, uint64_t exact,
+					  int truncated);
 
 /*
  * Read a recording from in (to its end) or from the len bytes at data, which are untrusted:

@@ -298,6 +298,7 @@ static struct up_error *read_sample(struct reader *r, struct cursor *c)
 	uint64_t time = r->time + (uint64_t)get_svar(c), vcpu = get_uvar(c), flags = get_uvar(c);
 	uint32_t depth = (uint32_t)(flags >> 1);
 	int truncated = flags & 1;
+	uint64_t exact = 0;
 	struct up_error *err;
 
 	if (!c->bad && vcpu >= r->rec.profile.meta.nr_vcpus)
@@ -310,6 +311,9 @@ static struct up_error *read_sample(struct reader *r, struct cursor *c)
 		r->prev[j] = ref + (uint64_t)get_svar(c);
 		r->pcs[depth - 1 - j] = r->prev[j];
 	}
+	/* Written only when some pc is exact. */
+	if (!c->bad && c->p < c->end)
+		exact = get_uvar(c);
 	if (c->bad)
 		return damaged(r, c->bad);
 	r->prev_depth = depth;
@@ -319,9 +323,9 @@ static struct up_error *read_sample(struct reader *r, struct cursor *c)
 	r->time = time;
 	r->truncated += truncated;
 	r->rec.stacks++;
-	err = up_profile_add(&r->rec.profile, (uint32_t)vcpu, r->pcs, depth, 1);
+	err = up_profile_add(&r->rec.profile, (uint32_t)vcpu, r->pcs, depth, exact, 1);
 	if (!err && r->each)
-		err = r->each(r->ctx, time, (uint32_t)vcpu, r->pcs, depth, truncated);
+		err = r->each(r->ctx, time, (uint32_t)vcpu, r->pcs, depth, exact, truncated);
 	return err;
 }
 

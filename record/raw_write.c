@@ -162,14 +162,15 @@ struct up_error *up_raw_writer_create(FILE *out, const struct up_profile_meta *m
 }
 
 struct up_error *up_raw_write_stack(struct up_raw_writer *w, uint64_t time_ns, uint32_t vcpu,
-				    const uint64_t *pcs, uint32_t depth, int truncated)
+				    const uint64_t *pcs, uint32_t depth, uint64_t exact,
+				    int truncated)
 {
 	if (w->failed)
 		return write_failed(w, 0);
 	if (!depth || depth > UP_RAW_MAX_DEPTH || vcpu >= w->nr_vcpus)
 		return up_error_create(UP_ERR_INVALID, "cannot record a stack of depth %u on vCPU %u",
 				       depth, vcpu);
-	if (reserve(w, (3 + (size_t)depth) * RAW_UVAR_MAX))
+	if (reserve(w, (4 + (size_t)depth) * RAW_UVAR_MAX))
 		return &up_error_nomem;
 	put_svar(w, (int64_t)(time_ns - w->prev_time));
 	put_uvar(w, vcpu);
@@ -183,6 +184,9 @@ struct up_error *up_raw_write_stack(struct up_raw_writer *w, uint64_t time_ns, u
 		/* prev[j - 1] already holds this stack's pc j - 1 when j is past the old depth. */
 		w->prev[j] = pc;
 	}
+	exact &= ~1ULL;  /* the leaf is always exact */
+	if (exact)
+		put_uvar(w, exact);
 	w->prev_depth = depth;
 	w->prev_time = time_ns;
 	w->stacks++;

@@ -107,7 +107,7 @@ struct up_error *up_symprofile_build(const struct up_profile *p, struct up_symbo
 			continue;
 		}
 		for (uint32_t d = 0; d < st->depth; d++) {
-			int is_return = d > 0, found;
+			int is_return = up_pc_is_return(st->exact, d), found;
 			uint32_t *slot = index_slot(&ix, ((st->pcs[d] << 1) | (uint64_t)is_return) + 1,
 						    &found);
 			struct up_location *loc;

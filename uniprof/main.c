@@ -374,10 +374,12 @@ struct recording {
 };
 
 static struct up_error *record_stack(void *ctx, uint64_t time_ns, uint32_t vcpu,
-				     const uint64_t *pcs, uint32_t depth, int truncated)
+				     const uint64_t *pcs, uint32_t depth, uint64_t exact,
+				     int truncated)
 {
 	struct recording *r = ctx;
-	struct up_error *err = up_raw_write_stack(r->writer, time_ns, vcpu, pcs, depth, truncated);
+	struct up_error *err = up_raw_write_stack(r->writer, time_ns, vcpu, pcs, depth, exact,
+						  truncated);
 
 	r->failed |= !!err;
 	return err;

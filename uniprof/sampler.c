@@ -172,11 +172,11 @@ struct up_error *sampler_run(struct up_target *t, struct up_memory *mem,
 			stats->switched += s.walks[i].switches > 0;
 			stats->fixups[s.walks[i].fixup]++;
 			err = up_profile_add(profile, i, s.pcs + (size_t)i * s.max_depth,
-					     s.walks[i].depth, 1);
+					     s.walks[i].depth, s.walks[i].exact, 1);
 			if (!err && opts->record)
 				err = opts->record(opts->record_ctx, wall, i,
 						   s.pcs + (size_t)i * s.max_depth,
-						   (uint32_t)s.walks[i].depth,
+						   (uint32_t)s.walks[i].depth, s.walks[i].exact,
 						   up_walk_truncated(&s.walks[i]));
 			if (err)
 				goto out;

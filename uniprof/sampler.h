@@ -56,11 +56,11 @@ struct sampler_options {
 	struct up_unwind_env unwind;
 	/*
 	 * Called after each resume for every stack walked in that pause (time_ns: CLOCK_REALTIME
-	 * of the pause, leaf first pcs), e.g. to record samples as they come; may be NULL.  An
-	 * error ends the run.
+	 * of the pause, leaf first pcs, exact as struct up_walk.exact), e.g. to record samples as
+	 * they come; may be NULL.  An error ends the run.
 	 */
 	struct up_error *(*record)(void *ctx, uint64_t time_ns, uint32_t vcpu, const uint64_t *pcs,
-				   uint32_t depth, int truncated);
+				   uint32_t depth, uint64_t exact, int truncated);
 	/* Called once after each pause's record calls, e.g. to write them out; may be NULL. */
 	struct up_error *(*record_flush)(void *ctx);
 	void *record_ctx;

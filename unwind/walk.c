@@ -47,6 +47,7 @@ static struct up_error *walk(enum policy policy, const struct up_unwind_env *env
 	pcs[n++] = regs->pc;
 	ret->fixup = UP_FIXUP_NONE;
 	ret->switches = 0;
+	ret->exact = 0;
 	for (;;) {
 		uint64_t sp = frame.sp, pc = frame.pc;
 		enum up_walk_fixup fixup = UP_FIXUP_NONE;
@@ -94,6 +95,8 @@ static struct up_error *walk(enum policy policy, const struct up_unwind_env *env
 		flat = frame.sp == sp;
 		if (n == 1)
 			ret->fixup = fixup;
+		if (next_exact)
+			up_walk_mark_exact(ret, n);
 		pcs[n++] = frame.pc;
 		exact = next_exact;
 	}

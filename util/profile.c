@@ -28,9 +28,9 @@ static uint64_t mix(uint64_t h)
 	return h;
 }
 
-static uint64_t hash_stack(uint32_t vcpu, const uint64_t *pcs, uint32_t depth)
+static uint64_t hash_stack(uint32_t vcpu, const uint64_t *pcs, uint32_t depth, uint64_t exact)
 {
-	uint64_t h = mix(((uint64_t)vcpu << 32) | depth);
+	uint64_t h = mix((((uint64_t)vcpu << 32) | depth) ^ mix(exact));
 
 	for (uint32_t i = 0; i < depth; i++)
 		h = mix(h ^ pcs[i]) + i;
@@ -58,12 +58,12 @@ static struct up_error *grow_buckets(struct up_profile *p)
 }
 
 static struct up_stack *find_stack(const struct up_profile *p, uint64_t h, uint32_t vcpu,
-				   const uint64_t *pcs, uint32_t depth)
+				   const uint64_t *pcs, uint32_t depth, uint64_t exact)
 {
 	if (!p->nr_buckets)
 		return NULL;
 	for (struct up_stack *s = p->buckets[h & (p->nr_buckets - 1)]; s; s = s->next) {
-		if (s->hash == h && s->vcpu == vcpu && s->depth == depth &&
+		if (s->hash == h && s->vcpu == vcpu && s->depth == depth && s->exact == exact &&
 		    !memcmp(s->pcs, pcs, depth * sizeof(*pcs)))
 			return s;
 	}
@@ -71,12 +71,17 @@ static struct up_stack *find_stack(const struct up_profile *p, uint64_t h, uint3
 }
 
 struct up_error *up_profile_add(struct up_profile *p, uint32_t vcpu, const uint64_t *pcs,
-				uint32_t depth, uint64_t count)
+				uint32_t depth, uint64_t exact, uint64_t count)
 {
-	uint64_t h = hash_stack(vcpu, pcs, depth);
-	struct up_stack *s = find_stack(p, h, vcpu, pcs, depth);
+	struct up_stack *s;
+	uint64_t h;
 	struct up_error *err;
 
+	if (depth < 64)
+		exact &= (1ULL << depth) - 1;
+	exact &= ~1ULL;  /* the leaf is always exact: one stack either way */
+	h = hash_stack(vcpu, pcs, depth, exact);
+	s = find_stack(p, h, vcpu, pcs, depth, exact);
 	if (s) {
 		s->count += count;
 		p->total += count;
@@ -84,7 +89,7 @@ struct up_error *up_profile_add(struct up_profile *p, uint32_t vcpu, const uint6
 	}
 	if (depth && p->nr_stacks - p->nr_other_buckets >= p->max_stacks) {
 		/* Full: the vCPU's [other] bucket, the stack of depth 0, counts it. */
-		err = up_profile_add(p, vcpu, pcs, 0, count);
+		err = up_profile_add(p, vcpu, pcs, 0, 0, count);
 		if (!err)
 			p->other += count;
 		return err;
@@ -111,6 +116,7 @@ struct up_error *up_profile_add(struct up_profile *p, uint32_t vcpu, const uint6
 	s->count = count;
 	s->vcpu = vcpu;
 	s->depth = depth;
+	s->exact = exact;
 	memcpy(s->pcs, pcs, depth * sizeof(*pcs));
 	s->next = p->buckets[h & (p->nr_buckets - 1)];
 	p->buckets[h & (p->nr_buckets - 1)] = s;

@@ -18,8 +18,18 @@ struct up_stack {
 	uint64_t count;
 	uint32_t vcpu;
 	uint32_t depth;
+	uint64_t exact;         /* which pcs are exact, not return addresses (struct up_walk) */
 	uint64_t pcs[];         /* leaf first, as the walker stores them */
 };
+
+/*
+ * Whether pcs[i] of a stack whose exact pcs are the bits of exact (struct up_walk.exact) is a
+ * return address, named by the call before it, rather than an exact pc, named as is.
+ */
+static inline int up_pc_is_return(uint64_t exact, size_t i)
+{
+	return i > 0 && (i >= 64 || !(exact >> i & 1));
+}
 
 /* What was sampled, and how: every writer may show it; a raw recording keeps it. */
 struct up_profile_meta {
@@ -59,10 +69,12 @@ void up_profile_init(struct up_profile *p);
 void up_profile_deinit(struct up_profile *p);
 
 /*
- * Count one more occurrence of the stack pcs[0..depth) on vCPU vcpu.  depth >= 1.  A new stack
- * met when max_stacks stacks are kept already is counted in vcpu's [other] bucket instead.
+ * Count count more occurrences of the stack pcs[0..depth) on vCPU vcpu, whose exact pcs are
+ * the bits of exact (see struct up_walk.exact; the same addresses with other bits are another
+ * stack).  depth >= 1.  A new stack met when max_stacks stacks are kept already is counted in
+ * vcpu's [other] bucket instead.
  */
 struct up_error *up_profile_add(struct up_profile *p, uint32_t vcpu, const uint64_t *pcs,
-				uint32_t depth, uint64_t count);
+				uint32_t depth, uint64_t exact, uint64_t count);
 
 #endif

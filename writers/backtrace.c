@@ -62,7 +62,7 @@ struct up_error *up_backtrace_write(FILE *out, const struct up_backtrace *bt,
 	fputc('\n', out);
 	for (size_t i = 0; i < w->depth; i++) {
 		uint64_t addr = bt->pcs[i], start;
-		int is_return = i > 0;
+		int is_return = up_pc_is_return(w->exact, i);
 		const struct up_frame *frames;
 		size_t n = names->frames(names->ctx, addr, is_return, &frames);
 

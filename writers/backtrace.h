@@ -26,6 +26,7 @@
 #include "../arch/arch.h"
 #include "../symbolize/symbolize.h"
 #include "../util/error.h"
+#include "../util/profile.h"
 
 struct up_backtrace_names {
 	/*

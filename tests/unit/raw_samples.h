@@ -26,6 +26,7 @@ struct sample {
 	uint64_t time;
 	uint32_t vcpu, depth;
 	int truncated;
+	uint64_t exact;         /* as struct up_walk.exact, the leaf's bit clear */
 	uint64_t *pcs;          /* leaf first */
 };
 
@@ -83,6 +84,11 @@ static inline void make_samples(size_t pauses, struct samples *ret)
 				s->pcs[0] = UINT64_MAX;
 				s->pcs[1] = 0;
 			}
+			/* Some stacks went through an interrupt frame: an exact pc, even the 63rd. */
+			if (s->depth >= 3 && next_random(&seed) % 4 == 0)
+				s->exact = 1ULL << (1 + next_random(&seed) % (s->depth - 1));
+			if (s->depth > 63 && p == 3)
+				s->exact |= 1ULL << 63;
 			ret->truncated += s->truncated;
 			ret->nr++;
 			any = 1;
@@ -166,7 +172,8 @@ static inline void record(const struct samples *all, const struct up_profile_met
 	for (size_t i = 0; i < all->nr; i++) {
 		const struct sample *s = &all->s[i];
 
-		assert_null(up_raw_write_stack(w, s->time, s->vcpu, s->pcs, s->depth, s->truncated));
+		assert_null(up_raw_write_stack(w, s->time, s->vcpu, s->pcs, s->depth, s->exact,
+					       s->truncated));
 		assert_null(up_raw_flush(w));
 		ret->ends[i] = ret->len;
 	}
@@ -189,7 +196,8 @@ struct expect {
 };
 
 static inline struct up_error *check_sample(void *ctx, uint64_t time_ns, uint32_t vcpu,
-				     const uint64_t *pcs, uint32_t depth, int truncated)
+				     const uint64_t *pcs, uint32_t depth, uint64_t exact,
+				     int truncated)
 {
 	struct expect *e = ctx;
 	const struct sample *s;
@@ -200,6 +208,7 @@ static inline struct up_error *check_sample(void *ctx, uint64_t time_ns, uint32_
 	assert_int_equal(vcpu, s->vcpu);
 	assert_int_equal(depth, s->depth);
 	assert_int_equal(truncated, s->truncated);
+	assert_true(exact == s->exact);
 	assert_memory_equal(pcs, s->pcs, depth * sizeof(*pcs));
 	return NULL;
 }
@@ -227,6 +236,7 @@ static inline void assert_profiles_equal(const struct up_profile *a, const struc
 		assert_int_equal(x->vcpu, y->vcpu);
 		assert_int_equal(x->depth, y->depth);
 		assert_int_equal(x->count, y->count);
+		assert_true(x->exact == y->exact);
 		assert_memory_equal(x->pcs, y->pcs, x->depth * sizeof(x->pcs[0]));
 	}
 }

@@ -186,6 +186,8 @@ static void walk_signal_snapshot(void **state)
 			assert_string_equal(up_symbolizer_name(&sym, pcs[i], i > 2), signal_chain[i]);
 		assert_int_equal(w.switches, 1);
 		assert_int_equal(w.depth, 6);
+		/* The walk says which pc is exact: the interrupted one after the signal frame. */
+		assert_true(w.exact == 1ULL << 2);
 		assert_string_equal(up_symbolizer_name(&sym, pcs[5], 0), "__start_context");
 		/* cfi has no rule there; auto's frame-pointer step finds no record either. */
 		assert_true(up_walk_truncated(&w));

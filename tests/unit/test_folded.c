@@ -53,16 +53,44 @@ static void aggregate_counts(void **state)
 	(void)state;
 	up_profile_init(&p);
 	for (int i = 0; i < 3; i++)
-		assert_null(up_profile_add(&p, 0, a, 3, 1));
-	assert_null(up_profile_add(&p, 0, b, 3, 1));
-	assert_null(up_profile_add(&p, 1, b, 3, 2));
-	assert_null(up_profile_add(&p, 1, b, 2, 1));
+		assert_null(up_profile_add(&p, 0, a, 3, 0, 1));
+	assert_null(up_profile_add(&p, 0, b, 3, 0, 1));
+	assert_null(up_profile_add(&p, 1, b, 3, 0, 2));
+	assert_null(up_profile_add(&p, 1, b, 2, 0, 1));
 	assert_int_equal(p.nr_stacks, 4);
 	assert_int_equal(p.total, 7);
 	assert_int_equal(p.stacks[0]->count, 3);
 	assert_int_equal(p.stacks[2]->count, 2);
 	assert_int_equal(p.stacks[3]->depth, 2);
 	up_profile_deinit(&p);
+}
+
+/*
+ * An exact pc (an interrupted context, struct up_walk.exact) is named as is: at a function's
+ * first instruction it is that function, where a return address there names the one before.
+ * The same addresses with another exact bit are another stack.
+ */
+static void exact_pcs_named_as_is(void **state)
+{
+	struct up_symbolizer s;
+	struct up_profile p;
+	uint64_t pcs[] = { 0x1210, 0x1200, 0x1150, 0x1020 };
+	char *text;
+
+	(void)state;
+	symbolizer(&s);
+	up_profile_init(&p);
+	assert_null(up_profile_add(&p, 0, pcs, 4, 1ULL << 1, 2));
+	assert_null(up_profile_add(&p, 0, pcs, 4, 0, 1));
+	/* The leaf's bit and bits past the depth change nothing. */
+	assert_null(up_profile_add(&p, 0, pcs, 4, 1ULL << 1 | 1 | 1ULL << 40, 1));
+	assert_int_equal(p.nr_stacks, 2);
+	assert_int_equal(p.stacks[0]->count, 3);
+	text = folded(&p, &s, 0);
+	assert_string_equal(text, "root;middle;leaf_a;leaf_a 3\nroot;middle;middle;leaf_a 1\n");
+	free(text);
+	up_profile_deinit(&p);
+	up_symbolizer_deinit(&s);
 }
 
 static void aggregate_many(void **state)
@@ -79,7 +107,7 @@ static void aggregate_many(void **state)
 			pcs[1] = i * 7;
 			pcs[2] = 0x1000;
 			pcs[3] = i % 3;
-			assert_null(up_profile_add(&p, (uint32_t)(i % 2), pcs, 4, 1));
+			assert_null(up_profile_add(&p, (uint32_t)(i % 2), pcs, 4, 0, 1));
 		}
 	}
 	assert_int_equal(p.nr_stacks, 10000);
@@ -99,14 +127,14 @@ static void aggregate_cap(void **state)
 	up_profile_init(&p);
 	assert_int_equal(p.max_stacks, UP_PROFILE_DEFAULT_MAX_STACKS);
 	p.max_stacks = 2;
-	assert_null(up_profile_add(&p, 0, a, 2, 1));
-	assert_null(up_profile_add(&p, 1, b, 2, 1));
+	assert_null(up_profile_add(&p, 0, a, 2, 0, 1));
+	assert_null(up_profile_add(&p, 1, b, 2, 0, 1));
 	/* Full: new stacks go to their vCPU's [other] bucket, kept ones still count. */
-	assert_null(up_profile_add(&p, 0, c, 2, 3));
-	assert_null(up_profile_add(&p, 0, d, 2, 1));
-	assert_null(up_profile_add(&p, 1, c, 2, 2));
-	assert_null(up_profile_add(&p, 0, a, 2, 4));
-	assert_null(up_profile_add(&p, 1, b, 2, 1));
+	assert_null(up_profile_add(&p, 0, c, 2, 0, 3));
+	assert_null(up_profile_add(&p, 0, d, 2, 0, 1));
+	assert_null(up_profile_add(&p, 1, c, 2, 0, 2));
+	assert_null(up_profile_add(&p, 0, a, 2, 0, 4));
+	assert_null(up_profile_add(&p, 1, b, 2, 0, 1));
 	assert_int_equal(p.nr_stacks, 4);
 	assert_int_equal(p.nr_other_buckets, 2);
 	assert_int_equal(p.total, 13);
@@ -132,7 +160,7 @@ static void aggregate_cap_bounds_memory(void **state)
 	p.max_stacks = 1000;
 	for (uint64_t i = 0; i < 100000; i++) {
 		pcs[0] = 0x10000 + i;
-		assert_null(up_profile_add(&p, (uint32_t)(i % 4), pcs, 2, 1));
+		assert_null(up_profile_add(&p, (uint32_t)(i % 4), pcs, 2, 0, 1));
 	}
 	assert_int_equal(p.nr_stacks, 1000 + 4);
 	assert_int_equal(p.total, 100000);
@@ -152,10 +180,10 @@ static void folded_other(void **state)
 	symbolizer(&s);
 	up_profile_init(&p);
 	p.max_stacks = 1;
-	assert_null(up_profile_add(&p, 0, a, 3, 2));
-	assert_null(up_profile_add(&p, 0, b, 3, 5));
-	assert_null(up_profile_add(&p, 1, b, 3, 1));
-	assert_null(up_profile_add(&p, 1, a, 3, 1));
+	assert_null(up_profile_add(&p, 0, a, 3, 0, 2));
+	assert_null(up_profile_add(&p, 0, b, 3, 0, 5));
+	assert_null(up_profile_add(&p, 1, b, 3, 0, 1));
+	assert_null(up_profile_add(&p, 1, a, 3, 0, 1));
 	assert_null(up_symprofile_build(&p, &s, &sp));
 	assert_int_equal(sp.total, 9);
 	assert_int_equal(sp.other, 7);
@@ -192,11 +220,11 @@ static void folded_lines(void **state)
 	(void)state;
 	symbolizer(&s);
 	up_profile_init(&p);
-	assert_null(up_profile_add(&p, 0, a1, 3, 2));
-	assert_null(up_profile_add(&p, 1, a2, 3, 1));
-	assert_null(up_profile_add(&p, 1, b, 3, 5));
-	assert_null(up_profile_add(&p, 0, unknown, 2, 1));
-	assert_null(up_profile_add(&p, 0, edge, 2, 1));
+	assert_null(up_profile_add(&p, 0, a1, 3, 0, 2));
+	assert_null(up_profile_add(&p, 1, a2, 3, 0, 1));
+	assert_null(up_profile_add(&p, 1, b, 3, 0, 5));
+	assert_null(up_profile_add(&p, 0, unknown, 2, 0, 1));
+	assert_null(up_profile_add(&p, 0, edge, 2, 0, 1));
 	text = folded(&p, &s, 0);
 	/* Different addresses in the same functions merge into one line; lines are sorted. */
 	assert_string_equal(text,
@@ -227,7 +255,7 @@ static void folded_sanitizes_names(void **state)
 	(void)state;
 	symbolizer(&s);
 	up_profile_init(&p);
-	assert_null(up_profile_add(&p, 0, odd, 2, 4));
+	assert_null(up_profile_add(&p, 0, odd, 2, 0, 4));
 	text = folded(&p, &s, 0);
 	assert_string_equal(text, "root;odd:name?with controls 4\n");
 	free(text);
@@ -255,6 +283,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(aggregate_counts),
+		cmocka_unit_test(exact_pcs_named_as_is),
 		cmocka_unit_test(aggregate_many),
 		cmocka_unit_test(aggregate_cap),
 		cmocka_unit_test(aggregate_cap_bounds_memory),

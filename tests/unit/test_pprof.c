@@ -450,10 +450,10 @@ static void pprof_samples_and_labels(void **state)
 	symbolizer(&s);
 	up_profile_init(&p);
 	meta(&p);
-	assert_null(up_profile_add(&p, 0, a, 3, 3));
-	assert_null(up_profile_add(&p, 1, b, 3, 2));
-	assert_null(up_profile_add(&p, 1, a, 3, 1));
-	assert_null(up_profile_add(&p, 0, unknown, 2, 1));
+	assert_null(up_profile_add(&p, 0, a, 3, 0, 3));
+	assert_null(up_profile_add(&p, 1, b, 3, 0, 2));
+	assert_null(up_profile_add(&p, 1, a, 3, 0, 1));
+	assert_null(up_profile_add(&p, 0, unknown, 2, 0, 1));
 	pprof(&p, &s, 0, &d);
 
 	assert_string_equal(s_at(&d, 0), "");
@@ -543,9 +543,9 @@ static void pprof_per_vcpu_roots(void **state)
 	symbolizer(&s);
 	up_profile_init(&p);
 	meta(&p);
-	assert_null(up_profile_add(&p, 0, a, 3, 2));
-	assert_null(up_profile_add(&p, 1, a, 3, 1));
-	assert_null(up_profile_add(&p, 7, a, 2, 1));
+	assert_null(up_profile_add(&p, 0, a, 3, 0, 2));
+	assert_null(up_profile_add(&p, 1, a, 3, 0, 1));
+	assert_null(up_profile_add(&p, 7, a, 2, 0, 1));
 	pprof(&p, &s, 1, &d);
 	/* A "vcpuN" location at the root of each sample, one per vCPU, after the real ones. */
 	assert_int_equal(d.nr_samples, 3);
@@ -579,9 +579,9 @@ static void pprof_other(void **state)
 	up_profile_init(&p);
 	meta(&p);
 	p.max_stacks = 1;
-	assert_null(up_profile_add(&p, 0, a, 3, 2));
-	assert_null(up_profile_add(&p, 0, b, 3, 3));
-	assert_null(up_profile_add(&p, 0, b, 2, 1));
+	assert_null(up_profile_add(&p, 0, a, 3, 0, 2));
+	assert_null(up_profile_add(&p, 0, b, 3, 0, 3));
+	assert_null(up_profile_add(&p, 0, b, 2, 0, 1));
 	pprof(&p, &s, 0, &d);
 	assert_int_equal(d.nr_samples, 2);
 	assert_int_equal(d.samples[1].nr_locs, 1);
@@ -674,7 +674,7 @@ static void pprof_inline_lines(void **state)
 	pcs[1] = main_sym->start + 1;  /* as a return address: the byte before it is main's */
 	up_profile_init(&p);
 	meta(&p);
-	assert_null(up_profile_add(&p, 1, pcs, 2, 5));
+	assert_null(up_profile_add(&p, 1, pcs, 2, 0, 5));
 	pprof(&p, &s, 0, &d);
 
 	assert_int_equal(d.nr_samples, 1);

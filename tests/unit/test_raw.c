@@ -162,7 +162,8 @@ static void test_report_equals_direct(void **state)
 	up_profile_init(&direct);
 	direct.meta = meta;
 	for (size_t i = 0; i < all.nr; i++)
-		assert_null(up_profile_add(&direct, all.s[i].vcpu, all.s[i].pcs, all.s[i].depth, 1));
+		assert_null(up_profile_add(&direct, all.s[i].vcpu, all.s[i].pcs, all.s[i].depth,
+					    all.s[i].exact, 1));
 	record(&all, &meta, &sym, &rec);
 	assert_null(up_raw_read_buffer(rec.buf, rec.len, NULL, NULL, &r));
 	assert_profiles_equal(&r.profile, &direct);
@@ -207,10 +208,10 @@ static void test_writer_refuses_what_reader_would(void **state)
 	(void)state;
 	assert_non_null(f);
 	assert_null(up_raw_writer_create(f, &meta, NULL, &w));
-	err = up_raw_write_stack(w, 1, 2, pcs, 1, 0);
+	err = up_raw_write_stack(w, 1, 2, pcs, 1, 0, 0);
 	assert_non_null(err);
 	up_error_destroy(err);
-	err = up_raw_write_stack(w, 1, 0, pcs, 0, 0);
+	err = up_raw_write_stack(w, 1, 0, pcs, 0, 0, 0);
 	assert_non_null(err);
 	up_error_destroy(err);
 	up_raw_writer_destroy(w);
@@ -263,14 +264,14 @@ static void test_write_failure(void **state)
 	assert_non_null(f);
 	assert_null(up_raw_writer_create(f, &meta, NULL, &w));
 	for (int i = 0; i < 100 && !err; i++) {
-		err = up_raw_write_stack(w, 1, 0, pcs, 4, 0);
+		err = up_raw_write_stack(w, 1, 0, pcs, 4, 0, 0);
 		if (!err)
 			err = up_raw_flush(w);
 	}
 	assert_non_null(err);
 	assert_non_null(strstr(err->message, "No space left on device"));
 	up_error_destroy(err);
-	err = up_raw_write_stack(w, 1, 0, pcs, 4, 0);
+	err = up_raw_write_stack(w, 1, 0, pcs, 4, 0, 0);
 	assert_non_null(strstr(err->message, "No space left on device"));
 	up_error_destroy(err);
 	err = up_raw_writer_finish(w, &meta);
@@ -366,10 +367,10 @@ static void data_path(const char *file, char *ret, size_t len)
 static const uint64_t v1_a[] = { FUNC(2) + 0x10, FUNC(1) + 0x20, FUNC(0) + 0x30 };
 static const uint64_t v1_b[] = { FUNC(3), FUNC(1) + 0x20, FUNC(0) + 0x30 };
 static struct sample v1_samples[] = {
-	{ START_NS + 1000, 0, 3, 0, (uint64_t *)v1_a },
-	{ START_NS + 1000, 1, 3, 1, (uint64_t *)v1_b },
-	{ START_NS + 2000, 1, 3, 0, (uint64_t *)v1_a },
-	{ START_NS + 1500, 0, 1, 1, (uint64_t *)v1_b },  /* the wall clock stepped back */
+	{ START_NS + 1000, 0, 3, 0, 0, (uint64_t *)v1_a },
+	{ START_NS + 1000, 1, 3, 1, 0, (uint64_t *)v1_b },
+	{ START_NS + 2000, 1, 3, 0, 0, (uint64_t *)v1_a },
+	{ START_NS + 1500, 0, 1, 1, 0, (uint64_t *)v1_b },  /* the wall clock stepped back */
 };
 
 /* The recording tests/unit/data/raw/v1.uniprof holds. */

@@ -352,7 +352,8 @@ struct recorded {
 };
 
 static struct up_error *record_stack(void *ctx, uint64_t time_ns, uint32_t vcpu,
-				     const uint64_t *pcs, uint32_t depth, int truncated)
+				     const uint64_t *pcs, uint32_t depth, uint64_t exact,
+				     int truncated)
 {
 	struct recorded *r = ctx;
 
@@ -361,6 +362,7 @@ static struct up_error *record_stack(void *ctx, uint64_t time_ns, uint32_t vcpu,
 	assert_int_equal(depth, 1);
 	assert_true(pcs[0] == PC(vcpu));
 	assert_true(truncated == 0 || truncated == 1);
+	assert_true(exact == 0);
 	if (time_ns != r->time)
 		r->times++;
 	r->time = time_ns;

@@ -469,8 +469,8 @@ static void from_raw_profile(void **state)
 	s.files[0] = file;
 	s.nr_files = 1;
 	up_profile_init(&p);
-	assert_null(up_profile_add(&p, 0, a, 3, 2));
-	assert_null(up_profile_add(&p, 1, b, 3, 1));
+	assert_null(up_profile_add(&p, 0, a, 3, 0, 2));
+	assert_null(up_profile_add(&p, 1, b, 3, 0, 1));
 	assert_null(up_symprofile_build(&p, &s, &sp));
 	svg = write_svg(&sp, &opts);
 	assert_well_formed(svg);
@@ -482,9 +482,9 @@ static void from_raw_profile(void **state)
 	up_profile_deinit(&p);
 	up_profile_init(&p);
 	p.max_stacks = 1;
-	assert_null(up_profile_add(&p, 0, a, 3, 2));
-	assert_null(up_profile_add(&p, 1, b, 3, 1));
-	assert_null(up_profile_add(&p, 0, b, 3, 1));
+	assert_null(up_profile_add(&p, 0, a, 3, 0, 2));
+	assert_null(up_profile_add(&p, 1, b, 3, 0, 1));
+	assert_null(up_profile_add(&p, 0, b, 3, 0, 1));
 	assert_null(up_symprofile_build(&p, &s, &sp));
 	svg = write_svg(&sp, &opts);
 	assert_well_formed(svg);

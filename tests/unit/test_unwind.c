@@ -471,6 +471,7 @@ static void interrupt_stack_switch(void **state)
 	assert_int_equal(pcs[1], LEAF);
 	assert_int_equal(pcs[2], MID + 0x20);
 	assert_int_equal(looked_up[1], LEAF);
+	assert_true(w.exact == 1ULL << 1);
 	/* MID's saved rbp and ASM's record as before: cfi stops at ASM, auto goes on to ENTRY. */
 	assert_int_equal(w.stop, UP_WALK_NO_RULE);
 	nr_looked_up = 0;
@@ -479,6 +480,7 @@ static void interrupt_stack_switch(void **state)
 	assert_int_equal(w.depth, 6);
 	assert_int_equal(pcs[5], ENTRY + 0x8);
 	assert_int_equal(w.switches, 1);
+	assert_true(w.exact == 1ULL << 1);
 }
 
 /*
@@ -515,6 +517,7 @@ static void interrupt_stub_without_cfi(void **state)
 	assert_int_equal(pcs[2], MID + 0x20);
 	assert_int_equal(w.stop, UP_WALK_END);
 	assert_int_equal(w.depth, 6);
+	assert_true(w.exact == 1ULL << 1);
 	/* cfi alone has no rule for the stub. */
 	assert_null(up_unwinder_cfi.walk(&env, &r, pcs, 16, &w));
 	assert_int_equal(w.stop, UP_WALK_NO_RULE);

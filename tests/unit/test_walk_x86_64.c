@@ -468,6 +468,8 @@ static void interrupt_entry(void **state)
 	assert_int_equal(pcs[1], FRAMED + 9);
 	assert_int_equal(pcs[2], CALL_RET);
 	assert_int_equal(pcs[3], 0xffffffff81001000ULL);
+	/* The interrupted pc is exact; the return addresses above it are not. */
+	assert_true(w.exact == 1ULL << 1);
 	/* The interrupted stack lies below the interrupt stack: one move to another stack. */
 	assert_int_equal(w.switches, 1);
 	/* With an error code pushed first; interrupted at FRAMED's first instruction, whose own
@@ -511,6 +513,7 @@ static void interrupt_entry_refused(void **state)
 	WALK(&r, &env, pcs, 16, &w);
 	assert_int_equal(w.fixup, UP_FIXUP_ENTRY);
 	assert_int_equal(pcs[1], CALL_RET);
+	assert_true(w.exact == 0);
 	/* Not a function's first instruction: no interrupt frame either. */
 	iret_frame_at(0x100, FRAMED + 9, STACK_BASE + 0x180);
 	r.pc = FRAMELESS + 1;
