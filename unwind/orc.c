@@ -214,6 +214,7 @@ static struct up_error *orc_walk(const struct up_unwind_env *env, const struct u
 	pcs[n++] = regs->pc;
 	ret->fixup = UP_FIXUP_NONE;
 	ret->switches = 0;
+	ret->exact = 0;
 	ret->stop = UP_WALK_END;
 	if (user_address(regs->pc)) {
 		/* A user-mode sample: no kernel stack to walk. */
@@ -246,6 +247,8 @@ static struct up_error *orc_walk(const struct up_unwind_env *env, const struct u
 			}
 			ret->switches++;
 		}
+		if (step.exact)
+			up_walk_mark_exact(ret, n);
 		pcs[n++] = frame.pc;
 		exact = step.exact;
 	}

@@ -217,6 +217,7 @@ static void test_walk_to_user_every_version(void **state)
 		assert_int_equal(pcs[0], F0 + 0x10);
 		assert_int_equal(pcs[1], F1 + 0x20);
 		assert_int_equal(pcs[2], ENTRY + 0x10);
+		assert_int_equal(w.exact, 0);
 		/* The depth cap holds. */
 		w = walk(orc, regs_at(F0 + 0x10, STACK + 0x100, 0), pcs, 2);
 		assert_int_equal(w.stop, UP_WALK_DEPTH);
@@ -243,6 +244,8 @@ static void test_iret_frame_switches_stack(void **state)
 	assert_int_equal(pcs[1], F1);   /* looked up as is: F1's entry, not F0's */
 	assert_int_equal(pcs[2], ENTRY + 0x10);
 	assert_int_equal(w.switches, 0);
+	/* The interrupted pc is exact; the return address after it is not. */
+	assert_int_equal(w.exact, 1ULL << 1);
 
 	/* The same frame with the interrupted context below: a switch, counted. */
 	put(IRQ_STACK + 0x200 + 24, IRQ_STACK + 0x100);
