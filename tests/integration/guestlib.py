@@ -201,7 +201,7 @@ def efi_arm64_guest():
     return Guest("qemu-system-aarch64", args, timeout=120), os.path.join(out, "guest.elf")
 
 
-def linux_guest(work="dd"):
+def linux_guest(work="dd", extra=()):
     """Debian's kernel with KASLR and a busybox workload (tests/guests/linux/prepare.sh)."""
     out = subprocess.run([os.path.join(ROOT, "tests", "guests", "linux", "prepare.sh")],
                          capture_output=True, text=True, timeout=900)
@@ -211,7 +211,7 @@ def linux_guest(work="dd"):
     args = ["-smp", "1", "-m", "512M", "-kernel", paths["kernel"], "-initrd", paths["initrd"],
             "-no-reboot", "-append",
             "console=ttyS0 loglevel=4 panic=-1 tsc=reliable uniprof.work=" + work]
-    return Guest("qemu-system-x86_64", args, timeout=180), paths["system_map"]
+    return Guest("qemu-system-x86_64", args, timeout=180, extra=extra), paths["system_map"]
 
 
 def run_uniprof(args, timeout=120, command=None):
