@@ -184,8 +184,12 @@ $(BUILD)/fuzz/corpus/fuzz_unwind/seed: fuzz/unwind_seed.py
 	@mkdir -p $(@D)
 	python3 fuzz/unwind_seed.py > $@
 
+$(BUILD)/fuzz/corpus/fuzz_orc/seed: fuzz/orc_seed.py
+	@mkdir -p $(@D)
+	python3 fuzz/orc_seed.py > $@
+
 fuzz-run: $(FUZZ_BINS) $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS) $(RAW_SEEDS) \
-		$(BUILD)/fuzz/corpus/fuzz_unwind/seed
+		$(BUILD)/fuzz/corpus/fuzz_unwind/seed $(BUILD)/fuzz/corpus/fuzz_orc/seed
 	@for f in $(foreach f,$(FUZZERS),$(f):$(or $($(f)_MAX_LEN),$(FUZZ_MAX_LEN))); do \
 		max=$${f#*:}; f=$${f%%:*}; \
 		mkdir -p $(BUILD)/fuzz/corpus/$$f; \
