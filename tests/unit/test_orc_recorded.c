@@ -145,76 +145,61 @@ static const char *name_of(const struct sample *s, uint64_t addr)
 	return "?";
 }
 
-static void walk_sample(const struct sample *s)
+/* Walk sample s with its entries read as format version. */
+static struct up_walk walk_as(const struct sample *s, unsigned int version, uint64_t pcs[64])
 {
 	int32_t ips[MAX_ORC];
 	struct up_orc *orc = NULL;
 	struct fake_memory mem = { .nr = 1 };
 	struct up_regs regs = { .pc = s->pc, .sp = s->sp, .fp = s->bp };
-	uint64_t pcs[64];
+	struct up_unwind_env env = {
+		.walk = { .read = fake_read, .read_ctx = &mem },
+		.arch = &up_arch_x86_64,
+	};
 	struct up_walk w;
 
 	for (size_t i = 0; i < s->nr_orc; i++)
 		ips[i] = (int32_t)(int64_t)(s->ips[i] - (s->ips[0] + 4 * i));
-	assert_null(up_orc_create(up_orc_version_from_release(major, minor), s->ips[0], ips,
-				  &s->raw[0][0], s->nr_orc, &orc));
+	assert_null(up_orc_create(version, s->ips[0], ips, &s->raw[0][0], s->nr_orc, &orc));
 	mem.regions[0] = (struct fake_region){ s->sp, s->stack_len, (uint8_t *)s->stack };
 	up_regs_set_gpr(&regs, 16, s->pc);
 	up_regs_set_gpr(&regs, 7, s->sp);
 	up_regs_set_gpr(&regs, 6, s->bp);
-	{
-		struct up_unwind_env env = {
-			.walk = { .read = fake_read, .read_ctx = &mem },
-			.arch = &up_arch_x86_64,
-			.orc = orc,
-		};
-
-		assert_null(up_unwinder_orc.walk(&env, &regs, pcs, 64, &w));
-	}
-	assert_int_equal(w.stop, UP_WALK_END);
-	assert_int_equal(w.depth, s->nr_expect);
-	for (size_t i = 0; i < w.depth; i++) {
-		uint64_t at = i && !(w.exact & (1ULL << i)) ? pcs[i] - 1 : pcs[i];
-
-		assert_string_equal(name_of(s, at), s->expect[i]);
-	}
+	env.orc = orc;
+	assert_null(up_unwinder_orc.walk(&env, &regs, pcs, 64, &w));
 	up_orc_destroy(orc);
+	return w;
 }
 
 static void recorded_walks(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < nr_samples; i++)
-		walk_sample(&samples[i]);
+	for (size_t i = 0; i < nr_samples; i++) {
+		const struct sample *s = &samples[i];
+		uint64_t pcs[64];
+		struct up_walk w = walk_as(s, up_orc_version_from_release(major, minor), pcs);
+
+		assert_int_equal(w.stop, UP_WALK_END);
+		assert_int_equal(w.depth, s->nr_expect);
+		for (size_t j = 0; j < w.depth; j++) {
+			uint64_t at = j && !(w.exact & (1ULL << j)) ? pcs[j] - 1 : pcs[j];
+
+			assert_string_equal(name_of(s, at), s->expect[j]);
+		}
+	}
 }
 
-/* The same data read as the wrong format must not give the recorded chains. */
+/* The same data read as the wrong format (6.4's layout) must not give the recorded chains. */
 static void wrong_format_differs(void **state)
 {
 	size_t same = 0;
 
 	(void)state;
 	for (size_t i = 0; i < nr_samples; i++) {
-		const struct sample *s = &samples[i];
-		int32_t ips[MAX_ORC];
-		struct up_orc *orc = NULL;
-		struct fake_memory mem = { .nr = 1 };
-		struct up_regs regs = { .pc = s->pc, .sp = s->sp, .fp = s->bp };
 		uint64_t pcs[64];
-		struct up_walk w;
-		struct up_unwind_env env = {
-			.walk = { .read = fake_read, .read_ctx = &mem },
-			.arch = &up_arch_x86_64,
-		};
+		struct up_walk w = walk_as(&samples[i], 3, pcs);
 
-		for (size_t j = 0; j < s->nr_orc; j++)
-			ips[j] = (int32_t)(int64_t)(s->ips[j] - (s->ips[0] + 4 * j));
-		assert_null(up_orc_create(3, s->ips[0], ips, &s->raw[0][0], s->nr_orc, &orc));
-		mem.regions[0] = (struct fake_region){ s->sp, s->stack_len, (uint8_t *)s->stack };
-		env.orc = orc;
-		assert_null(up_unwinder_orc.walk(&env, &regs, pcs, 64, &w));
-		same += w.stop == UP_WALK_END && w.depth == s->nr_expect;
-		up_orc_destroy(orc);
+		same += w.stop == UP_WALK_END && w.depth == samples[i].nr_expect;
 	}
 	assert_int_equal(same, 0);
 }
