@@ -8,6 +8,8 @@
 #                             loop     busybox sh spinning in `while :; do :; done` (user space)
 #                             dd       dd if=/dev/zero of=/dev/null bs=1M (kernel: clear_user)
 #                             urandom  dd if=/dev/urandom of=/dev/null bs=64k (kernel: chacha20)
+#                             pipe     yes | cat >/dev/null, writer on CPU i, reader on CPU i+1
+#                                      (kernel: pipe_write, pipe_read, wake-ups between vCPUs)
 #
 # Console lines for the host (each on its own line, in this order):
 #   uniprof-guest: _text 0x<addr>       the kernel's runtime _text (KASLR slide = this - System.map's)
@@ -57,6 +59,7 @@ for w in $(echo "$work" | tr ',' ' '); do
 	loop) taskset -c $cpu sh -c 'while :; do :; done' & ;;
 	dd) taskset -c $cpu dd if=/dev/zero of=/dev/null bs=1M 2>/dev/null & ;;
 	urandom) taskset -c $cpu dd if=/dev/urandom of=/dev/null bs=64k 2>/dev/null & ;;
+	pipe) sh -c "taskset -c $cpu yes | taskset -c $(((cpu + 1) % ncpu)) cat >/dev/null" & ;;
 	*) echo "uniprof-guest: unknown workload $w"; poweroff -f ;;
 	esac
 	echo "uniprof-guest: work $w cpu $cpu pid $!"
