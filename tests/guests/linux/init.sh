@@ -3,6 +3,10 @@
 #
 #   uniprof.mode=kallsyms   dump /proc/kallsyms to the second serial port (ttyS1) between markers,
 #                           print its line count and md5sum on the console, power off
+#   uniprof.perf=SEC        with the workloads running, `perf record -e cpu-clock -g -a` for SEC
+#                           seconds (initramfs-perf.cpio.gz: prepare.sh --perf), then the
+#                           `perf script` output to ttyS1 between markers and
+#                           "uniprof-guest: perf done" on the console
 #   uniprof.work=LIST       otherwise: run these workloads forever (comma-separated, default
 #                           "loop"), the i-th pinned to CPU i modulo the CPU count:
 #                             loop     busybox sh spinning in `while :; do :; done` (user space)
@@ -27,6 +31,7 @@ for arg in $(cat /proc/cmdline); do
 	case $arg in
 	uniprof.mode=*) mode=${arg#uniprof.mode=} ;;
 	uniprof.work=*) work=${arg#uniprof.work=} ;;
+	uniprof.perf=*) perf=${arg#uniprof.perf=} ;;
 	esac
 done
 
@@ -66,6 +71,16 @@ for w in $(echo "$work" | tr ',' ' '); do
 	i=$((i + 1))
 done
 echo "uniprof-guest: ready"
+if [ -n "${perf:-}" ]; then
+	perf record -q -e cpu-clock -g -a -o /tmp/perf.data -- sleep "$perf" >/dev/null 2>&1
+	stty -F /dev/ttyS1 raw -echo 2>/dev/null
+	{
+		echo "=== BEGIN perf ==="
+		PAGER=cat perf --no-pager script -i /tmp/perf.data -F comm,ip,sym 2>/dev/null
+		echo "=== END perf ==="
+	} >/dev/ttyS1
+	echo "uniprof-guest: perf done"
+fi
 # PID 1 must not exit; it sleeps in wait() while the workloads run.
 wait
 while :; do sleep 3600; done

@@ -20,11 +20,12 @@ REPO=$(cd "$HERE/../../.." && pwd)
 # shellcheck source=../../xen/lib.sh
 . "$REPO/tests/xen/lib.sh"
 
-out=$REPO/build/guests/linux force=0 timeout=300
+out=$REPO/build/guests/linux force=0 timeout=300 perf=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--out) out=$2; shift 2 ;;
 	--force) force=1; shift ;;
+	--perf) perf=1; shift ;;
 	--timeout) timeout=$2; shift 2 ;;
 	-h|--help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
@@ -53,6 +54,21 @@ for applet in $("$work/root/usr/bin/busybox" --list); do
 done
 install -m 755 "$HERE/init.sh" "$work/root/init"
 pack_cpio "$work/root" "$out/initramfs.cpio.gz"
+if [ $perf -eq 1 ]; then
+	# Debian's linux-perf (apt-get download, dpkg -x), its libraries copied from the host as
+	# the Xen harness copies dom0's: a second initramfs, initramfs-perf.cpio.gz.
+	need_host_tools apt-get:apt dpkg:dpkg ldd:libc-bin
+	pcache=${UNIPROF_CACHE:-/var/cache/uniprof}/linux/perf
+	mkdir -p "$pcache"
+	ls "$pcache"/linux-perf_*.deb >/dev/null 2>&1 || (cd "$pcache" && apt-get download linux-perf >/dev/null) ||
+		die "apt-get download linux-perf failed"
+	dpkg -x "$(ls "$pcache"/linux-perf_*.deb | tail -n 1)" "$work/perf"
+	perf_bin=$work/perf/usr/bin/perf
+	[ -x "$perf_bin" ] || die "no usr/bin/perf in linux-perf"
+	install -m 755 "$perf_bin" "$work/root/usr/bin/perf"
+	x86_64_copy_elf_libs "$work/root" "$perf_bin"
+	pack_cpio "$work/root" "$out/initramfs-perf.cpio.gz"
+fi
 ln -sfn "$vmlinuz" "$out/vmlinuz"
 
 # The System.map, cached per kernel version and checked against the vmlinuz it came from.
@@ -103,5 +119,6 @@ cp "$cache/System.map" "$out/System.map"
 
 echo "kernel=$out/vmlinuz"
 echo "initrd=$out/initramfs.cpio.gz"
+[ $perf -eq 0 ] || echo "perf_initrd=$out/initramfs-perf.cpio.gz"
 echo "system_map=$out/System.map"
 echo "version=$kver"
