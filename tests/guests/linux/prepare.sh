@@ -3,12 +3,14 @@
 # initramfs with init.sh as /init, and a System.map for that kernel made from its own
 # /proc/kallsyms (Debian ships only a placeholder System.map).
 #
-#   tests/guests/linux/prepare.sh [--out DIR] [--force] [--timeout SEC]
+#   tests/guests/linux/prepare.sh [--out DIR] [--force] [--timeout SEC] [--perf]
 #
 #   --out DIR      where to put vmlinuz (a link into the cache), initramfs.cpio.gz and System.map
 #                  (default: build/guests/linux at the top of the repository)
 #   --force        make the System.map again even if the cache has one for this kernel
 #   --timeout SEC  give up on the kallsyms boot after SEC seconds (default 300)
+#   --perf         also initramfs-perf.cpio.gz: the same with Debian's linux-perf (cached in
+#                  $UNIPROF_CACHE/linux/perf), for uniprof.perf=SEC (init.sh); prints perf_initrd=PATH
 #
 # The System.map is cached in $UNIPROF_CACHE/linux/<kernel version>/ (default
 # /var/cache/uniprof); making it boots the kernel once under QEMU TCG with
