@@ -41,6 +41,7 @@ LIB_SRCS := \
 	arch/arm64/regs.c arch/arm64/frames.c arch/arm64/pgtable.c \
 	memory/memory.c memory/process.c \
 	unwind/cfi.c unwind/cfi_eval.c unwind/fp.c unwind/walk.c unwind/registry.c \
+	unwind/orc.c unwind/orc_table.c \
 	backends/registry.c backends/kvm/rsp.c backends/kvm/gdbstub.c backends/kvm/qmp.c backends/kvm/qmp_replies.c \
 	backends/kvm/target_xml.c backends/kvm/ram_layout.c backends/kvm/qemu_ram.c backends/kvm/kvm.c \
 	symbolize/symtab.c symbolize/code.c symbolize/symfile.c symbolize/elf_symbols.c \
@@ -51,7 +52,7 @@ LIB_SRCS := \
 	record/raw_write.c record/raw_read.c record/raw_slides.c \
 	linux/btf_layout.c linux/current.c
 CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c uniprof/slides.c uniprof/guard.c uniprof/output.c \
-	uniprof/dump.c uniprof/tasks.c
+	uniprof/dump.c uniprof/tasks.c uniprof/orc_load.c
 
 # ---- Xen backend (uniprof -d) -------------------------------------------------------------
 # Built when libxen-dev's libraries are there (pkg-config knows them); otherwise left out, and
@@ -112,7 +113,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_RUNS ?= 20000
 FUZZ_MAX_LEN ?= 4096
 FUZZERS := fuzz_rsp fuzz_walk fuzz_symfile fuzz_target_xml fuzz_pgtable fuzz_ram_layout fuzz_raw fuzz_svg \
-	fuzz_unwind fuzz_qmp fuzz_btf
+	fuzz_unwind fuzz_qmp fuzz_btf fuzz_orc
 fuzz_rsp_SRCS := backends/kvm/rsp.c
 fuzz_qmp_SRCS := backends/kvm/qmp.c backends/kvm/qmp_replies.c util/sock.c util/error.c
 fuzz_target_xml_SRCS := backends/kvm/target_xml.c util/error.c
@@ -120,8 +121,10 @@ fuzz_walk_SRCS := arch/frame_records.c arch/x86_64/frames.c arch/x86_64/regs.c a
 fuzz_symfile_SRCS := symbolize/symfile.c symbolize/elf_symbols.c symbolize/map_symbols.c \
 	symbolize/pe.c symbolize/dwarf.c symbolize/symtab.c symbolize/code.c util/error.c
 fuzz_unwind_SRCS := unwind/cfi_eval.c unwind/walk.c unwind/fp.c unwind/registry.c \
+	unwind/orc.c unwind/orc_table.c \
 	arch/frame_records.c arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c \
 	arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
+fuzz_orc_SRCS := $(fuzz_unwind_SRCS)
 # Registers and four rows come first: the stack page after them.
 fuzz_unwind_MAX_LEN := 6144
 fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/x86_64/regs.c arch/frame_records.c arch/arch.c arch/arm64/pgtable.c arch/arm64/frames.c arch/arm64/regs.c util/error.c
@@ -207,8 +210,12 @@ $(BUILD)/fuzz/corpus/fuzz_unwind/seed: fuzz/unwind_seed.py
 	@mkdir -p $(@D)
 	python3 fuzz/unwind_seed.py > $@
 
+$(BUILD)/fuzz/corpus/fuzz_orc/seed: fuzz/orc_seed.py
+	@mkdir -p $(@D)
+	python3 fuzz/orc_seed.py > $@
+
 FUZZ_SEEDS := $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS) $(RAW_SEEDS) $(QMP_SEEDS) $(BTF_SEEDS) \
-	$(BUILD)/fuzz/corpus/fuzz_unwind/seed
+	$(BUILD)/fuzz/corpus/fuzz_unwind/seed $(BUILD)/fuzz/corpus/fuzz_orc/seed
 
 FUZZ_SPECS = $(foreach f,$(FUZZERS),$(f):$(or $($(f)_MAX_LEN),$(FUZZ_MAX_LEN)))
 

@@ -29,10 +29,19 @@
 #include "dump.h"
 #include "guard.h"
 #include "options.h"
+#include "orc_load.h"
 #include "output.h"
 #include "sampler.h"
 #include "slides.h"
 #include "tasks.h"
+
+/*
+ * The guest's ORC tables, read once before sampling when --unwind is orc or auto; they live
+ * until the process exits.
+ */
+static struct up_orc *guest_orc;
+/* The unwinder of this run: --unwind's, or orc for auto when the guest has ORC tables. */
+static const struct up_unwinder *run_unwinder;
 
 static volatile sig_atomic_t stop_requested;
 
@@ -291,8 +300,9 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 			st->held_median_us, st->held_p99_us);
 		fprintf(stderr, "uniprof: unwinding (%s): median %.2f us per stack (p99 %.2f, mean "
 			"%.2f, max %.2f), %.1f frames per stack, %llu moved to another stack\n",
-			opts->unwinder->name, st->walk_median_us, st->walk_p99_us,
-			st->stacks ? st->walk_ns / 1e3 / st->stacks : 0.0, st->walk_max_us,
+			run_unwinder ? run_unwinder->name : opts->unwinder->name, st->walk_median_us,
+			st->walk_p99_us, st->stacks ? st->walk_ns / 1e3 / st->stacks : 0.0,
+			st->walk_max_us,
 			st->stacks ? (double)st->frames / st->stacks : 0.0,
 			(unsigned long long)st->switched);
 		fprintf(stderr, "uniprof: walks ended at a root %llu; truncated:",
@@ -448,6 +458,7 @@ static struct up_unwind_env unwind_env(struct up_guest_code *code, struct up_cfi
 		},
 		.cfi_lookup = cfi ? up_cfi_lookup_fn : NULL,
 		.cfi_ctx = cfi,
+		.orc = guest_orc,
 	};
 }
 
@@ -499,7 +510,7 @@ static int run_dump(const struct options *opts, const struct up_target_ops *back
 {
 	struct dump_options dopts = {
 		.max_depth = opts->max_depth,
-		.unwinder = opts->unwinder,
+		.unwinder = run_unwinder,
 		.tasks = tasks,
 		.task_names = opts->tasks ? (enum up_task_frames)opts->tasks : UP_TASK_FRAMES_PID,
 	};
@@ -588,11 +599,29 @@ static int run_sampling(const struct options *opts)
 			log_line(NULL, 1, "slide search stopped the guest for %.0f us", slide_pause_us);
 		report_slides(&sym);
 	}
+	run_unwinder = opts->unwinder;
+	if (!err && (opts->unwinder == &up_unwinder_orc || opts->unwinder == &up_unwinder_auto)) {
+		char how[512];
+
+		err = orc_load(target, memory, &sym, &guest_orc, how, sizeof(how));
+		if (err) {
+			err = up_error_prefix(err, "reading the ORC tables");
+		} else if (guest_orc) {
+			log_line(NULL, 1, "unwind: orc: %s", how);
+			if (opts->unwinder == &up_unwinder_auto)
+				run_unwinder = &up_unwinder_orc;
+		} else {
+			log_line(NULL, 1, "unwind: no ORC tables (%s); %s", how,
+				 opts->unwinder == &up_unwinder_orc ? "orc walks frame pointers"
+								    : "auto walks CFI and frame pointers");
+		}
+	}
 	if (!err) {
 		err = load_cfi(&sym, target->ops->arch(target), &cfi);
 		if (err)
 			err = up_error_prefix(err, "reading the unwind tables");
-		else if (!cfi && opts->unwinder != &up_unwinder_fp)
+		else if (!cfi && opts->unwinder != &up_unwinder_fp && !guest_orc &&
+			 opts->unwinder != &up_unwinder_orc)
 			fprintf(stderr, "uniprof: --unwind %s: no symbol file has unwind tables "
 				"(.eh_frame, .debug_frame) for this guest; %s\n", opts->unwinder->name,
 				opts->unwinder == &up_unwinder_cfi ? "walks stop at the leaf"
@@ -610,6 +639,7 @@ static int run_sampling(const struct options *opts)
 		rc = run_dump(opts, backend, target, guard, memory, &sym, cfi,
 			      opts->tasks ? &tasks.finder : NULL, &output);
 		up_cfi_destroy(cfi);
+		up_orc_destroy(guest_orc);
 		up_symbolizer_deinit(&sym);
 		return rc;
 	}
@@ -641,7 +671,7 @@ static int run_sampling(const struct options *opts)
 		.samples = opts->samples,
 		.max_depth = opts->max_depth,
 		.stop = &stop_requested,
-		.unwinder = opts->unwinder,
+		.unwinder = run_unwinder,
 		.unwind = unwind_env(code.code, cfi),
 		.tasks = opts->tasks ? &tasks.finder : NULL,
 		.record = opts->raw ? record_stack : NULL,

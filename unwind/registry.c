@@ -6,6 +6,7 @@ static const struct up_unwinder *const unwinders[] = {
 	&up_unwinder_fp,
 	&up_unwinder_cfi,
 	&up_unwinder_auto,
+	&up_unwinder_orc,
 };
 
 const struct up_unwinder *up_unwinder_find(const char *name)
@@ -19,5 +20,5 @@ const struct up_unwinder *up_unwinder_find(const char *name)
 
 const char *up_unwinder_names(void)
 {
-	return "fp, cfi or auto";
+	return "fp, cfi, auto or orc";
 }

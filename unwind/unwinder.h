@@ -4,7 +4,8 @@
  *
  *   fp    frame-pointer records (arch/frame_records.c) with the arch's leaf fixups;
  *   cfi   DWARF call-frame information of the symbol files (cfi.h);
- *   auto  per frame: CFI where the frame's pc has usable CFI, frame pointers otherwise.
+ *   auto  per frame: CFI where the frame's pc has usable CFI, frame pointers otherwise;
+ *   orc   Linux's own ORC tables (orc.h), read from the guest: x86_64 Linux kernels.
  *
  * Every walk is bounded (the depth cap, a stack that must grow, at most UP_MAX_STACK_SWITCHES
  * moves to another stack, each where a frame's unwind rules say where it saved the interrupted
@@ -18,6 +19,7 @@
 
 #include "../arch/arch.h"
 #include "cfi.h"
+#include "orc.h"
 
 /*
  * Moves to another stack one walk may make: where an interrupt or signal frame says the
@@ -36,6 +38,8 @@ struct up_unwind_env {
 	 */
 	const struct up_cfi_row *(*cfi_lookup)(void *cfi_ctx, uint64_t addr);
 	void *cfi_ctx;
+	/* Linux's ORC tables, read once from the guest (orc.h).  May be NULL: none found. */
+	const struct up_orc *orc;
 };
 
 struct up_unwinder {
@@ -54,11 +58,12 @@ struct up_unwinder {
 extern const struct up_unwinder up_unwinder_fp;
 extern const struct up_unwinder up_unwinder_cfi;
 extern const struct up_unwinder up_unwinder_auto;
+extern const struct up_unwinder up_unwinder_orc;
 
-/* The unwinder called name ("fp", "cfi", "auto"), or NULL. */
+/* The unwinder called name ("fp", "cfi", "auto", "orc"), or NULL. */
 const struct up_unwinder *up_unwinder_find(const char *name);
 
-/* The names, for messages: "fp, cfi or auto". */
+/* The names, for messages: "fp, cfi, auto or orc". */
 const char *up_unwinder_names(void);
 
 #endif

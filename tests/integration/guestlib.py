@@ -214,13 +214,13 @@ def prepare_linux(arch="x86_64"):
     return dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
 
 
-def linux_guest(work="dd"):
+def linux_guest(work="dd", extra=()):
     """Debian's kernel with KASLR and a busybox workload (tests/guests/linux/prepare.sh)."""
     paths = prepare_linux()
     args = ["-smp", "1", "-m", "512M", "-kernel", paths["kernel"], "-initrd", paths["initrd"],
             "-no-reboot", "-append",
             "console=ttyS0 loglevel=4 panic=-1 tsc=reliable uniprof.work=" + work]
-    return Guest("qemu-system-x86_64", args, timeout=180), paths["system_map"]
+    return Guest("qemu-system-x86_64", args, timeout=180, extra=extra), paths["system_map"]
 
 
 def sigkill_and_wait(guest, args, delay, timeout=15):
@@ -249,6 +249,8 @@ def sigkill_and_wait(guest, args, delay, timeout=15):
             return time.monotonic() - killed
         time.sleep(0.005)
     return None
+
+
 def linux_arm64_guest(work="dd", smp=1):
     """Debian's arm64 kernel with KASLR (QEMU virt gives the seed) and a busybox workload."""
     paths = prepare_linux("arm64")

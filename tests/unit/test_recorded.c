@@ -858,7 +858,7 @@ static void malformed_files_are_refused(void **state)
 		{ "arch x86_64\nsample 1\n", "in order" },
 		{ "arch x86_64\nunwind cfi\nsample 0\nvcpu 0\ng 00\nfixup none\nexpect 0x1 f\n",
 		  "needs an elf line" },
-		{ "arch x86_64\nunwind orc\n", "unknown unwinder" },
+		{ "arch x86_64\nunwind dwarf\n", "unknown unwinder" },
 		{ "arch x86_64\nelf ../x.elf\n", "in tests/recorded" },
 		{ "arch x86_64\nsample 0\nvcpu 0\ng 0\n", "odd length" },
 		{ "arch x86_64\nsample 0\nvcpu 0\ng zz\n", "hex digit" },

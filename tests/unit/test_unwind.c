@@ -592,8 +592,9 @@ static void registry(void **state)
 	assert_ptr_equal(up_unwinder_find("fp"), &up_unwinder_fp);
 	assert_ptr_equal(up_unwinder_find("cfi"), &up_unwinder_cfi);
 	assert_ptr_equal(up_unwinder_find("auto"), &up_unwinder_auto);
-	assert_null(up_unwinder_find("orc"));
-	assert_string_equal(up_unwinder_names(), "fp, cfi or auto");
+	assert_ptr_equal(up_unwinder_find("orc"), &up_unwinder_orc);
+	assert_null(up_unwinder_find("dwarf"));
+	assert_string_equal(up_unwinder_names(), "fp, cfi, auto or orc");
 }
 
 int main(void)

@@ -4,11 +4,17 @@
 #   uniprof.mode=kallsyms   dump /proc/kallsyms to the second serial port (ttyS1, or the device
 #                           uniprof.dump=NAME names; the console when there is none) between
 #                           markers, print its line count and md5sum on the console, power off
+#   uniprof.perf=SEC        with the workloads running, `perf record -e cpu-clock -g -a` for SEC
+#                           seconds (initramfs-perf.cpio.gz: prepare.sh --perf), then the
+#                           `perf script` output to ttyS1 between markers and
+#                           "uniprof-guest: perf done" on the console
 #   uniprof.work=LIST       otherwise: run these workloads forever (comma-separated, default
 #                           "loop"), the i-th pinned to CPU i modulo the CPU count:
 #                             loop     busybox sh spinning in `while :; do :; done` (user space)
 #                             dd       dd if=/dev/zero of=/dev/null bs=1M (kernel: clear_user)
 #                             urandom  dd if=/dev/urandom of=/dev/null bs=64k (kernel: chacha20)
+#                             pipe     yes | cat >/dev/null, writer on CPU i, reader on CPU i+1
+#                                      (kernel: pipe_write, pipe_read, wake-ups between vCPUs)
 #
 # Console lines for the host (each on its own line, in this order):
 #   uniprof-guest: _text 0x<addr>       the kernel's runtime _text (KASLR slide = this - System.map's)
@@ -30,6 +36,7 @@ for arg in $(cat /proc/cmdline); do
 	uniprof.mode=*) mode=${arg#uniprof.mode=} ;;
 	uniprof.work=*) work=${arg#uniprof.work=} ;;
 	uniprof.dump=*) dump=${arg#uniprof.dump=} ;;
+	uniprof.perf=*) perf=${arg#uniprof.perf=} ;;
 	esac
 done
 
@@ -64,12 +71,23 @@ for w in $(echo "$work" | tr ',' ' '); do
 	loop) taskset -c $cpu sh -c 'while :; do :; done' & ;;
 	dd) taskset -c $cpu dd if=/dev/zero of=/dev/null bs=1M 2>/dev/null & ;;
 	urandom) taskset -c $cpu dd if=/dev/urandom of=/dev/null bs=64k 2>/dev/null & ;;
+	pipe) sh -c "taskset -c $cpu yes | taskset -c $(((cpu + 1) % ncpu)) cat >/dev/null" & ;;
 	*) echo "uniprof-guest: unknown workload $w"; poweroff -f ;;
 	esac
 	echo "uniprof-guest: work $w cpu $cpu pid $!"
 	i=$((i + 1))
 done
 echo "uniprof-guest: ready"
+if [ -n "${perf:-}" ]; then
+	perf record -q -e cpu-clock -g -a -o /tmp/perf.data -- sleep "$perf" >/dev/null 2>&1
+	stty -F /dev/ttyS1 raw -echo 2>/dev/null
+	{
+		echo "=== BEGIN perf ==="
+		PAGER=cat perf --no-pager script -i /tmp/perf.data -F comm,ip,sym 2>/dev/null
+		echo "=== END perf ==="
+	} >/dev/ttyS1
+	echo "uniprof-guest: perf done"
+fi
 # PID 1 must not exit; it sleeps in wait() while the workloads run.
 wait
 while :; do sleep 3600; done

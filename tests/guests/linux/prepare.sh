@@ -4,13 +4,15 @@
 # /init, and a System.map for that kernel made from its own /proc/kallsyms (Debian ships only a
 # placeholder System.map).
 #
-#   tests/guests/linux/prepare.sh [--arch x86_64|arm64] [--out DIR] [--force] [--timeout SEC]
+#   tests/guests/linux/prepare.sh [--arch x86_64|arm64] [--out DIR] [--force] [--timeout SEC] [--perf]
 #
 #   --arch ARCH    the guest's architecture (default x86_64)
 #   --out DIR      where to put vmlinuz (a link into the cache), initramfs.cpio.gz and System.map
 #                  (default: build/guests/linux, or build/guests/linux-arm64)
 #   --force        make the System.map again even if the cache has one for this kernel
 #   --timeout SEC  give up on the kallsyms boot after SEC seconds (default 300)
+#   --perf         also initramfs-perf.cpio.gz: the same with Debian's linux-perf (cached in
+#                  $UNIPROF_CACHE/linux/perf), for uniprof.perf=SEC (init.sh); prints perf_initrd=PATH
 #
 # The System.map is cached in $UNIPROF_CACHE/linux/<kernel version>/ (default
 # /var/cache/uniprof); making it boots the kernel once under QEMU TCG with
@@ -22,12 +24,13 @@ REPO=$(cd "$HERE/../../.." && pwd)
 # shellcheck source=../../xen/lib.sh
 . "$REPO/tests/xen/lib.sh"
 
-arch=x86_64 out='' force=0 timeout=300
+arch=x86_64 out='' force=0 timeout=300 perf=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--arch) arch=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--force) force=1; shift ;;
+	--perf) perf=1; shift ;;
 	--timeout) timeout=$2; shift 2 ;;
 	-h|--help) sed -n '2,19s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "unknown argument $1 (see --help)" ;;
@@ -92,6 +95,22 @@ if "$work/root/usr/bin/busybox" true 2>/dev/null; then
 fi
 install -m 755 "$HERE/init.sh" "$work/root/init"
 pack_cpio "$work/root" "$out/initramfs.cpio.gz"
+if [ $perf -eq 1 ]; then
+	[ "$arch" = x86_64 ] || die "--perf is for the x86_64 guest only"
+	# Debian's linux-perf (apt-get download, dpkg -x), its libraries copied from the host as
+	# the Xen harness copies dom0's: a second initramfs, initramfs-perf.cpio.gz.
+	need_host_tools apt-get:apt dpkg:dpkg ldd:libc-bin
+	pcache=${UNIPROF_CACHE:-/var/cache/uniprof}/linux/perf
+	mkdir -p "$pcache"
+	ls "$pcache"/linux-perf_*.deb >/dev/null 2>&1 || (cd "$pcache" && apt-get download linux-perf >/dev/null) ||
+		die "apt-get download linux-perf failed"
+	dpkg -x "$(ls "$pcache"/linux-perf_*.deb | tail -n 1)" "$work/perf"
+	perf_bin=$work/perf/usr/bin/perf
+	[ -x "$perf_bin" ] || die "no usr/bin/perf in linux-perf"
+	install -m 755 "$perf_bin" "$work/root/usr/bin/perf"
+	x86_64_copy_elf_libs "$work/root" "$perf_bin"
+	pack_cpio "$work/root" "$out/initramfs-perf.cpio.gz"
+fi
 ln -sfn "$vmlinuz" "$out/vmlinuz"
 
 # The System.map, cached per kernel version and checked against the vmlinuz it came from.
@@ -141,5 +160,6 @@ cp "$cache/System.map" "$out/System.map"
 
 echo "kernel=$out/vmlinuz"
 echo "initrd=$out/initramfs.cpio.gz"
+[ $perf -eq 0 ] || echo "perf_initrd=$out/initramfs-perf.cpio.gz"
 echo "system_map=$out/System.map"
 echo "version=$kver"

@@ -1,0 +1,85 @@
+"""--unwind orc on Debian's Linux kernel (tests/guests/linux, KASLR, no frame pointers), under
+QEMU TCG with the dd workload (dd if=/dev/zero of=/dev/null).
+
+uniprof reads the kernel's own ORC tables from guest memory, located through the System.map at
+the slide it found.  At least 95% of the kernel samples must unwind to the syscall entry
+(entry_SYSCALL_64...), the median depth must be at least 6, and most samples must be the dd
+chain entry_SYSCALL_64 ... ksys_read ... read_zero ... clear_user_*.  --unwind fp on the same
+guest must stay shallow (the test discriminates), and --unwind auto must pick ORC.
+"""
+import os
+import re
+import statistics
+import unittest
+
+from guestlib import linux_guest, parse_folded, run_uniprof, tempdir
+
+HEX = re.compile(r"^0x[0-9a-f]+$")
+
+
+def dd_chain(frames):
+    """entry_SYSCALL_64* ... ksys_read ... read_zero ... clear_user_*, root first."""
+    try:
+        i = frames.index("ksys_read")
+        j = frames.index("read_zero", i)
+    except ValueError:
+        return False
+    return (frames[0].startswith("entry_SYSCALL_64") and
+            any(f.startswith("clear_user") for f in frames[j + 1:]))
+
+
+class LinuxOrc(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.guest, cls.system_map = linux_guest(work="dd")
+        cls.tmp = tempdir("uniprof-orc-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.guest.stop()
+
+    def profile(self, unwind, seconds=5):
+        out = os.path.join(self.tmp, "%s.folded" % unwind)
+        rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.system_map, "-F", "200",
+                                  "-t", str(seconds), "-v", "--unwind", unwind, "-o", out])
+        self.assertEqual(rc, 0, err)
+        stacks = parse_folded(open(out).read())
+        # Kernel samples: a named leaf (a user-mode sample is one hex user address).
+        kernel = [(f, n) for f, n in stacks if not HEX.match(f[-1])]
+        total = sum(n for _, n in kernel)
+        self.assertGreater(total, 100, err)
+        entry = sum(n for f, n in kernel if f[0].startswith("entry_SYSCALL_64"))
+        chain = sum(n for f, n in kernel if dd_chain(f))
+        depth = statistics.median([len(f) for f, n in kernel for _ in range(n)])
+        top = sorted(kernel, key=lambda s: -s[1])[:3]
+        cost = re.search(r"unwinding \(\w+\): (.*)", err).group(1)
+        print("\n    --unwind %s: %d kernel samples, %.1f%% to entry_SYSCALL_64, %.1f%% the dd "
+              "chain, median depth %g; %s\n    top: %s" %
+              (unwind, total, 100.0 * entry / total, 100.0 * chain / total, depth, cost,
+               "; ".join("%s %d" % (";".join(f), n) for f, n in top)))
+        self.assertEqual(self.guest.status(), "running")
+        return err, total, entry, chain, depth
+
+    def test_orc_full_kernel_stacks(self):
+        err, total, entry, chain, depth = self.profile("orc")
+        self.assertRegex(err, r"unwind: orc: .*System\.map: \d+ ORC entries at 0x[0-9a-f]+, "
+                              r"format 1 \(kernel version\)")
+        self.assertGreaterEqual(entry, 0.95 * total)
+        self.assertGreaterEqual(chain, 0.80 * total)
+        self.assertGreaterEqual(depth, 6)
+
+    def test_auto_picks_orc(self):
+        err, total, entry, chain, depth = self.profile("auto", seconds=3)
+        self.assertIn("unwind: orc:", err)
+        self.assertIn("unwinding (orc)", err)
+        self.assertGreaterEqual(entry, 0.95 * total)
+
+    def test_fp_stays_shallow(self):
+        err, total, entry, chain, depth = self.profile("fp", seconds=3)
+        self.assertLessEqual(depth, 2)
+        self.assertLess(entry, 0.05 * total)
+        self.assertEqual(chain, 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
