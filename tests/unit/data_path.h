@@ -3,13 +3,18 @@
 #define UP_TESTS_DATA_PATH_H
 
 #include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cmocka.h>
 
 /* tests/unit/data/SUBDIR/FILE in the working directory or above it, into ret; fails the test
- * when there is none.  Include after cmocka.h. */
+ * when there is none. */
 static inline void test_data_path(const char *subdir, const char *file, char *ret, size_t len)
 {
 	char dir[PATH_MAX];
