@@ -451,6 +451,9 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 		if (opts->tasks && !opts->nr_kernels)
 			return usage_error("%s", "--tasks reads the kernel's current task with its "
 					   "symbols: give -k System.map, /proc/kallsyms or vmlinux");
+		if (opts->unwinder == &up_unwinder_orc && !opts->nr_kernels)
+			return usage_error("%s", "--unwind orc finds the kernel's ORC tables through its "
+					   "symbols: give -k System.map, /proc/kallsyms or vmlinux");
 		if (opts->unwinder != &up_unwinder_fp && !opts->nr_kernels)
 			return usage_error("--unwind %s reads the unwind tables of the -k files: give one",
 					   opts->unwinder->name);

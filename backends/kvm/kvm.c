@@ -147,13 +147,7 @@ static struct up_error *query_vcpus(struct kvm_target *k, long *ret_thread_id)
 	k->nr_vcpus = n;
 	k->regs = calloc(n, sizeof(*k->regs));
 	k->exc_pause = calloc(n, sizeof(*k->exc_pause));
-	if (!k->regs || !k->exc_pause) {
-		json_decref(val);
-		return &up_error_nomem;
-	}
-	*ret_thread_id = json_integer_value(json_object_get(json_array_get(val, 0), "thread-id"));
-	json_decref(val);
-	return NULL;
+	return k->regs && k->exc_pause ? NULL : &up_error_nomem;
 }
 
 /* The private directory and the path of the gdbstub socket start_stub asks QEMU for. */

@@ -102,13 +102,15 @@ class UnwindUsage(unittest.TestCase):
         self.assertIn(needle, err)
 
     def test_unknown_unwinder(self):
-        self.check_refused(["--qmp", "/nonexistent.sock", "--unwind", "orc"],
-                           "bad --unwind 'orc': give fp, cfi or auto")
+        self.check_refused(["--qmp", "/nonexistent.sock", "--unwind", "dwarf"],
+                           "bad --unwind 'dwarf': give fp, cfi, auto or orc")
 
     def test_cfi_needs_a_symbol_file(self):
         for how in ("cfi", "auto"):
             self.check_refused(["--qmp", "/nonexistent.sock", "--unwind", how],
                                "--unwind %s reads the unwind tables of the -k files" % how)
+        self.check_refused(["--qmp", "/nonexistent.sock", "--unwind", "orc"],
+                           "--unwind orc finds the kernel's ORC tables through its symbols")
 
 
 class X86_64FramePointersByCfi(UnwindBase, unittest.TestCase):
