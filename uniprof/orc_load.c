@@ -91,12 +91,12 @@ struct up_error *orc_load(struct up_target *t, struct up_memory *mem,
 	loc.ip_stop = addrs[STOP_IP] + (uint64_t)file->slide;
 	loc.entries = addrs[START_ENTRIES] + (uint64_t)file->slide;
 	loc.header = addrs[START_HEADER] ? addrs[START_HEADER] + (uint64_t)file->slide : 0;
-	err = t->ops->pause(t);
+	err = up_target_pause(t);
 	if (!err && file->banner)
 		banner_version(mem, file->banner + (uint64_t)file->slide, &loc);
 	if (!err)
 		err = up_orc_read(&loc, read_one, mem, ret);
-	rerr = t->ops->resume(t);
+	rerr = up_target_resume(t);
 	if (err && (err->code == UP_ERR_INVALID || err->code == UP_ERR_FAULT)) {
 		snprintf(how, howlen, "%s: %s", file->path, err->message);
 		up_error_destroy(err);

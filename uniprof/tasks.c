@@ -34,6 +34,25 @@ static const struct up_symfile *kernel_file(const struct up_symbolizer *s)
 	return best;
 }
 
+/*
+ * A vCPU whose view maps the kernel in this pause: one in kernel mode (under KPTI a vCPU in
+ * user mode maps little of it), else vCPU 0.
+ */
+static unsigned int kernel_vcpu(struct up_target *t)
+{
+	unsigned int n = t->ops->nr_vcpus(t);
+
+	for (unsigned int v = 0; v < n; v++) {
+		struct up_regs regs;
+		struct up_error *err = t->ops->get_regs(t, v, &regs);
+
+		if (!err && !regs.user)
+			return v;
+		up_error_destroy(err);
+	}
+	return 0;
+}
+
 /* Read the kernel's BTF out of guest memory, in one pause, and parse its layout. */
 static struct up_error *layout_from_guest(struct up_target *t, struct up_memory *mem,
 					  const struct up_symfile *f, struct up_task_layout *layout,
@@ -42,6 +61,7 @@ static struct up_error *layout_from_guest(struct up_target *t, struct up_memory 
 	uint64_t start = f->linux_syms.value[UP_LSYM_START_BTF] + (uint64_t)f->slide;
 	uint64_t stop = f->linux_syms.value[UP_LSYM_STOP_BTF] + (uint64_t)f->slide;
 	struct up_error *err, *rerr;
+	unsigned int vcpu;
 	uint8_t *blob;
 	double t0;
 
@@ -54,15 +74,16 @@ static struct up_error *layout_from_guest(struct up_target *t, struct up_memory 
 	if (!blob)
 		return &up_error_nomem;
 	t0 = now_us();
-	err = t->ops->pause(t);
+	err = up_target_pause(t);
+	vcpu = err ? 0 : kernel_vcpu(t);
 	/* Page by page: the memory layer translates each page once. */
 	for (uint64_t off = 0; !err && off < *size; ) {
 		size_t n = *size - off < 65536 ? *size - off : 65536;
 
-		err = up_memory_read(mem, 0, start + off, blob + off, n);
+		err = up_memory_read(mem, vcpu, start + off, blob + off, n);
 		off += n;
 	}
-	rerr = t->ops->resume(t);
+	rerr = up_target_resume(t);
 	*pause_us = now_us() - t0;
 	if (!err)
 		err = rerr;
@@ -94,12 +115,14 @@ static struct up_error *layout_by_scan(struct up_target *t, struct up_memory *me
 	size_t have = 0, from = 0;
 	struct up_error *err, *rerr, *found = NULL;
 	int done = 0, last = 0;
+	unsigned int vcpu;
 	double t0;
 
 	if (!buf)
 		return &up_error_nomem;
 	t0 = now_us();
-	err = t->ops->pause(t);
+	err = up_target_pause(t);
+	vcpu = err ? 0 : kernel_vcpu(t);
 	while (!err && !done) {
 		size_t blob;
 		long o = up_btf_find_header(buf, have, from, &blob);
@@ -111,7 +134,7 @@ static struct up_error *layout_by_scan(struct up_target *t, struct up_memory *me
 			/* Searched up to here: a header may straddle the chunks. */
 			if (o < 0)
 				from = have > 24 ? have - 24 : 0;
-			err = up_memory_read(mem, 0, start + have, buf + have, BTF_SCAN_CHUNK);
+			err = up_memory_read(mem, vcpu, start + have, buf + have, BTF_SCAN_CHUNK);
 			if (!up_error_catch(&err, UP_ERR_FAULT)) {
 				have += BTF_SCAN_CHUNK;
 				continue;
@@ -121,7 +144,7 @@ static struct up_error *layout_by_scan(struct up_target *t, struct up_memory *me
 			 * read-only data): keep the pages before it, search them, and stop.
 			 */
 			for (size_t page = 0; !err && page < BTF_SCAN_CHUNK; page += 4096) {
-				err = up_memory_read(mem, 0, start + have, buf + have, 4096);
+				err = up_memory_read(mem, vcpu, start + have, buf + have, 4096);
 				if (up_error_catch(&err, UP_ERR_FAULT))
 					break;
 				if (!err)
@@ -141,7 +164,7 @@ static struct up_error *layout_by_scan(struct up_target *t, struct up_memory *me
 		}
 		from = (size_t)o + 4;
 	}
-	rerr = t->ops->resume(t);
+	rerr = up_target_resume(t);
 	*pause_us = now_us() - t0;
 	free(buf);
 	if (err) {
