@@ -139,4 +139,23 @@ static inline struct up_error *up_target_resume(struct up_target *t)
 	return err;
 }
 
+/*
+ * While t is paused: a vCPU whose view maps the kernel, one in kernel mode (under KPTI a vCPU
+ * in user mode maps little of it), else vCPU 0.  For reads of kernel data outside sampling.
+ */
+static inline unsigned int up_target_kernel_vcpu(struct up_target *t)
+{
+	unsigned int n = t->ops->nr_vcpus(t);
+
+	for (unsigned int v = 0; v < n; v++) {
+		struct up_regs regs;
+		struct up_error *err = t->ops->get_regs(t, v, &regs);
+
+		if (!err && !regs.user)
+			return v;
+		up_error_destroy(err);
+	}
+	return 0;
+}
+
 #endif

@@ -39,11 +39,12 @@ static int scan_map(const char *path, uint64_t addrs[NR_NAMES])
 }
 
 /* "Linux version X.Y..." at the banner: the kernel's major and minor version. */
-static void banner_version(struct up_memory *mem, uint64_t banner, struct up_orc_location *loc)
+static void banner_version(struct up_memory *mem, unsigned int vcpu, uint64_t banner,
+			   struct up_orc_location *loc)
 {
 	char text[40];
 	unsigned int major, minor;
-	struct up_error *err = up_memory_read(mem, 0, banner, text, sizeof(text) - 1);
+	struct up_error *err = up_memory_read(mem, vcpu, banner, text, sizeof(text) - 1);
 
 	if (err) {
 		up_error_destroy(err);
@@ -56,9 +57,17 @@ static void banner_version(struct up_memory *mem, uint64_t banner, struct up_orc
 	}
 }
 
+/* Guest memory through one vCPU's view. */
+struct kernel_view {
+	struct up_memory *mem;
+	unsigned int vcpu;
+};
+
 static struct up_error *read_one(void *ctx, uint64_t addr, void *buf, size_t len)
 {
-	return up_memory_read(ctx, 0, addr, buf, len);
+	const struct kernel_view *view = ctx;
+
+	return up_memory_read(view->mem, view->vcpu, addr, buf, len);
 }
 
 struct up_error *orc_load(struct up_target *t, struct up_memory *mem,
@@ -67,6 +76,7 @@ struct up_error *orc_load(struct up_target *t, struct up_memory *mem,
 {
 	const struct up_symfile *file = NULL;
 	struct up_orc_location loc = { 0 };
+	struct kernel_view view = { .mem = mem };
 	uint64_t addrs[NR_NAMES];
 	struct up_error *err, *rerr;
 
@@ -92,10 +102,12 @@ struct up_error *orc_load(struct up_target *t, struct up_memory *mem,
 	loc.entries = addrs[START_ENTRIES] + (uint64_t)file->slide;
 	loc.header = addrs[START_HEADER] ? addrs[START_HEADER] + (uint64_t)file->slide : 0;
 	err = up_target_pause(t);
-	if (!err && file->banner)
-		banner_version(mem, file->banner + (uint64_t)file->slide, &loc);
 	if (!err)
-		err = up_orc_read(&loc, read_one, mem, ret);
+		view.vcpu = up_target_kernel_vcpu(t);
+	if (!err && file->banner)
+		banner_version(mem, view.vcpu, file->banner + (uint64_t)file->slide, &loc);
+	if (!err)
+		err = up_orc_read(&loc, read_one, &view, ret);
 	rerr = up_target_resume(t);
 	if (err && (err->code == UP_ERR_INVALID || err->code == UP_ERR_FAULT)) {
 		snprintf(how, howlen, "%s: %s", file->path, err->message);

@@ -34,25 +34,6 @@ static const struct up_symfile *kernel_file(const struct up_symbolizer *s)
 	return best;
 }
 
-/*
- * A vCPU whose view maps the kernel in this pause: one in kernel mode (under KPTI a vCPU in
- * user mode maps little of it), else vCPU 0.
- */
-static unsigned int kernel_vcpu(struct up_target *t)
-{
-	unsigned int n = t->ops->nr_vcpus(t);
-
-	for (unsigned int v = 0; v < n; v++) {
-		struct up_regs regs;
-		struct up_error *err = t->ops->get_regs(t, v, &regs);
-
-		if (!err && !regs.user)
-			return v;
-		up_error_destroy(err);
-	}
-	return 0;
-}
-
 /* Read the kernel's BTF out of guest memory, in one pause, and parse its layout. */
 static struct up_error *layout_from_guest(struct up_target *t, struct up_memory *mem,
 					  const struct up_symfile *f, struct up_task_layout *layout,
@@ -75,7 +56,7 @@ static struct up_error *layout_from_guest(struct up_target *t, struct up_memory 
 		return &up_error_nomem;
 	t0 = now_us();
 	err = up_target_pause(t);
-	vcpu = err ? 0 : kernel_vcpu(t);
+	vcpu = err ? 0 : up_target_kernel_vcpu(t);
 	/* Page by page: the memory layer translates each page once. */
 	for (uint64_t off = 0; !err && off < *size; ) {
 		size_t n = *size - off < 65536 ? *size - off : 65536;
@@ -122,7 +103,7 @@ static struct up_error *layout_by_scan(struct up_target *t, struct up_memory *me
 		return &up_error_nomem;
 	t0 = now_us();
 	err = up_target_pause(t);
-	vcpu = err ? 0 : kernel_vcpu(t);
+	vcpu = err ? 0 : up_target_kernel_vcpu(t);
 	while (!err && !done) {
 		size_t blob;
 		long o = up_btf_find_header(buf, have, from, &blob);
