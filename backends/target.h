@@ -39,6 +39,8 @@ struct up_target;
 
 struct up_target_options {
 	const char *qmp;        /* KVM: QMP socket, "PATH" or "HOST:PORT" */
+	const char *libvirt;    /* KVM: instead of qmp, a libvirt domain (name, UUID or id)... */
+	const char *libvirt_uri;  /* ...at this libvirt URI; NULL: the default (qemu:///system) */
 	const char *gdb;        /* KVM: an already-open gdbstub; NULL = start one through QMP */
 	enum up_memory_access memory;  /* KVM */
 	const char *domain;     /* Xen: domain id or name */

@@ -18,18 +18,24 @@ for spec in "$@"; do
 	f=${spec%%:*} max=${spec#*:}
 	corpus=$build/fuzz/corpus/$f log=$build/fuzz/$f.log
 	mkdir -p "$corpus"
-	start=$(date +%s)
-	"$build/fuzz/$f" "$limit" -max_len="$max" -print_final_stats=1 \
+	start=$(date +%s) cpu=$build/fuzz/$f.cpu
+	# CPU time (user + system) tells how much fuzzing a harness got on a busy machine.
+	timer=
+	[ -x /usr/bin/time ] && timer="/usr/bin/time -f %U+%S -o $cpu"
+	$timer "$build/fuzz/$f" "$limit" -max_len="$max" -print_final_stats=1 \
 		-artifact_prefix="$build/fuzz/$f-" "$corpus" >"$log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - start))
+	cpus=
+	[ -n "$timer" ] && cpus=$(tail -n 1 "$cpu" | sed -n 's/^\([0-9.]*\)+\([0-9.]*\)$/\1 \2/p' |
+		awk '{ printf ", %.0f CPU-s", $1 + $2 }')
 	runs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
 	if [ $rc -eq 0 ]; then
-		echo "fuzz: $f: ${runs:-?} inputs ran clean in $secs s (corpus: $(ls "$corpus" | wc -l) inputs)"
+		echo "fuzz: $f: ${runs:-?} inputs ran clean in $secs s$cpus (corpus: $(ls "$corpus" | wc -l) inputs)"
 	else
 		# No final stats after a crash: libFuzzer's last progress line counts the inputs run.
 		last=$(sed -n 's/^#\([0-9]*\).*/\1/p' "$log" | tail -n 1)
-		echo "fuzz: $f: FAILED after about ${last:-0} inputs in $secs s ($log):"
+		echo "fuzz: $f: FAILED after about ${last:-0} inputs in $secs s$cpus ($log):"
 		tail -n 30 "$log"
 		status=1
 	fi

@@ -6,10 +6,11 @@ set -eu
 # golang-go: `go tool pprof`, the reader tests/integration/test_pprof.py checks our pprof files with.
 # clang: the fuzzers and CI's second compiler; valgrind: CI's leak check of the unit tier;
 # gdb: the real gdb session tests/integration/test_gdb_first.py attaches before uniprof.
+# time: the CPU seconds make fuzz-long reports for each harness.
 PACKAGES="
 gcc make pkg-config binutils
 libelf-dev libdw-dev libjansson-dev libcmocka-dev libiberty-dev zlib1g-dev libexpat1-dev
-clang libclang-rt-14-dev valgrind gdb
+clang libclang-rt-14-dev valgrind gdb time
 qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu python3
 gnu-efi ovmf qemu-efi-aarch64
 libxen-dev cpio groff-base libbpf-dev

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../backends/libvirt.h"
 #include "../backends/target.h"
 #include "../record/raw.h"
 #include "../memory/memory.h"
@@ -537,9 +538,56 @@ static int run_dump(const struct options *opts, const struct up_target_ops *back
 	return finish_output(output, err);
 }
 
+/*
+ * The backend for the target given: --qmp, and --libvirt to a domain of libvirt's QEMU driver,
+ * are KVM's; -d, and --libvirt to one of its Xen (libxl) driver, by the domain id libvirt
+ * gives (written in domid), are Xen's.
+ */
+static struct up_error *choose_backend(const struct options *opts,
+				       const struct up_target_ops **ret,
+				       struct up_target_options *topts, char *domid, size_t domid_len)
+{
+	const char *name = opts->domain ? "xen" : "kvm";
+
+	topts->qmp = opts->qmp;
+	topts->domain = opts->domain;
+	if (opts->libvirt) {
+		struct up_libvirt *lv;
+		struct up_error *err = up_libvirt_open(opts->libvirt_uri, opts->libvirt, &lv);
+		const char *driver;
+
+		if (err)
+			return err;
+		driver = up_libvirt_driver(lv);
+		if (!strcmp(driver, "Xen")) {
+			snprintf(domid, domid_len, "%d", up_libvirt_id(lv));
+			topts->domain = domid;
+			name = "xen";
+			log_line(NULL, 1, "libvirt domain %s is Xen domain %s", up_libvirt_name(lv),
+				 domid);
+		} else if (!strcmp(driver, "QEMU")) {
+			topts->libvirt = opts->libvirt;
+			topts->libvirt_uri = opts->libvirt_uri;
+		} else {
+			err = up_error_create(UP_ERR_UNSUPPORTED, "libvirt domain %s runs on libvirt's "
+					      "%s driver: uniprof profiles QEMU and Xen domains",
+					      up_libvirt_name(lv), driver);
+		}
+		up_libvirt_close(lv);
+		if (err)
+			return err;
+	}
+	*ret = up_backend_find(name);
+	if (!*ret)
+		return up_error_create(UP_ERR_UNSUPPORTED, "this build has no Xen support (libxen-dev "
+				       "was missing when it was built)");
+	return NULL;
+}
+
 static int run_sampling(const struct options *opts)
 {
 	struct up_target_options topts = { .log = log_line };
+	char libvirt_domid[16];
 	struct recording recording = { 0 };
 	struct up_cfi *cfi = NULL;
 	struct tasks_setup tasks;
@@ -558,11 +606,9 @@ static int run_sampling(const struct options *opts)
 	int rc = 0;
 
 	/* Check every input before touching the guest. */
-	backend = up_backend_find(opts->domain ? "xen" : "kvm");
-	if (!backend) {
-		fprintf(stderr, "uniprof: this build has no Xen support (libxen-dev was missing when it was built)\n");
-		return 1;
-	}
+	err = choose_backend(opts, &backend, &topts, libvirt_domid, sizeof(libvirt_domid));
+	if (err)
+		return report(err);
 	err = load_symbols(opts, &sym);
 	if (err)
 		return report(err);
@@ -573,10 +619,8 @@ static int run_sampling(const struct options *opts)
 	}
 
 	install_signals();
-	topts.qmp = opts->qmp;
 	topts.gdb = opts->gdb;
 	topts.memory = opts->memory;
-	topts.domain = opts->domain;
 	topts.prepare_rescue = start_guardian;
 	topts.prepare_rescue_ctx = &guard;
 	err = backend->attach(&topts, &target);

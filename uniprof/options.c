@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../backends/libvirt.h"
 #include "options.h"
 #include "version.h"
 
@@ -18,6 +19,7 @@
 
 enum {
 	OPT_GDB = 256,
+	OPT_LIBVIRT,
 	OPT_MAX_DEPTH,
 	OPT_PER_VCPU,
 	OPT_VERSION,
@@ -40,6 +42,8 @@ static const struct option long_options[] = {
 	{ "gdb", required_argument, NULL, OPT_GDB },
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "domain", required_argument, NULL, 'd' },
+	{ "libvirt", required_argument, NULL, OPT_LIBVIRT },
+	{ "connect", required_argument, NULL, 'c' },
 	{ "kernel", required_argument, NULL, 'k' },
 	{ "frequency", required_argument, NULL, 'F' },
 	{ "duration", required_argument, NULL, 't' },
@@ -67,10 +71,11 @@ static const struct option long_options[] = {
 static void print_help(void)
 {
 	printf("Usage: uniprof --qmp SOCKET [options]\n"
+	       "       uniprof --libvirt DOMAIN [-c URI] [options]\n"
 	       "       uniprof -d DOMAIN [options]\n"
-	       "       uniprof record --qmp SOCKET|-d DOMAIN [options]\n"
+	       "       uniprof record TARGET [options]\n"
 	       "       uniprof report FILE [-k FILE...] [symbol and output options]\n"
-	       "       uniprof dump --qmp SOCKET | -d DOMAIN [options]   (same as --dump)\n"
+	       "       uniprof dump TARGET [options]   (same as --dump)\n"
 	       "Sample the call stacks of a running virtual machine from the host and write\n"
 	       "folded stacks (root;...;leaf COUNT), an SVG flame graph or a pprof profile,\n"
 	       "or print every vCPU's stack once as a backtrace (--dump).\n"
@@ -85,6 +90,10 @@ static void print_help(void)
 	       "      --memory HOW      how guest memory is read (QEMU): auto (default), process\n"
 	       "                        (out of QEMU's process), shared (QEMU's shared RAM file,\n"
 	       "                        mapped here), gdbstub ('m' packets); -v tells which\n"
+	       "      --libvirt DOMAIN  a libvirt domain (name, UUID or id) on this host: QMP goes\n"
+	       "                        through libvirt, which holds QEMU's monitor; a domain of\n"
+	       "                        libvirt's Xen (libxl) driver is profiled as with -d\n"
+	       "  -c, --connect URI     the libvirt to ask (default %s)\n"
 	       "  -d, --domain DOMAIN   Xen domain id or name\n"
 	       "\n"
 	       "Sampling:\n"
@@ -133,7 +142,8 @@ static void print_help(void)
 	       "                        terminal, after 1 s); long option only: -q is --qmp\n"
 	       "  -h, --help            show this help\n"
 	       "      --version         show the version\n",
-	       DEFAULT_FREQUENCY, DEFAULT_MAX_DEPTH, up_writer_names(), UP_PROFILE_DEFAULT_MAX_STACKS);
+	       UP_LIBVIRT_DEFAULT_URI, DEFAULT_FREQUENCY, DEFAULT_MAX_DEPTH, up_writer_names(),
+	       UP_PROFILE_DEFAULT_MAX_STACKS);
 }
 
 __attribute__((format(printf, 1, 2)))
@@ -261,7 +271,7 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 		argv++;
 	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":q:d:k:F:t:n:o:f:vh", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":q:c:d:k:F:t:n:o:f:vh", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			opts->qmp = optarg;
@@ -288,6 +298,14 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 		case 'd':
 			opts->domain = optarg;
 			sampling_option = sampling_option ? sampling_option : "-d";
+			break;
+		case OPT_LIBVIRT:
+			opts->libvirt = optarg;
+			sampling_option = sampling_option ? sampling_option : "--libvirt";
+			break;
+		case 'c':
+			opts->libvirt_uri = optarg;
+			sampling_option = sampling_option ? sampling_option : "-c";
 			break;
 		case 'k':
 			if (opts->nr_kernels == UP_MAX_KERNELS)
@@ -437,11 +455,13 @@ enum parse_result parse_options(int argc, char **argv, struct options *opts)
 		if (!opts->dump &&
 		    (record || (!format && opts->output && has_extension(opts->output, RAW_EXTENSION))))
 			opts->raw = 1;
-		if (!!opts->qmp + !!opts->domain != 1) {
+		if (!!opts->qmp + !!opts->domain + !!opts->libvirt != 1) {
 			if (opts->gdb && !opts->domain)
 				return usage_error("%s needs --qmp too: QMP tells the vCPUs and keeps the guest running", "--gdb");
-			return usage_error("%s", "give exactly one target: --qmp SOCKET or -d DOMAIN");
+			return usage_error("%s", "give exactly one target: --qmp SOCKET, --libvirt DOMAIN or -d DOMAIN");
 		}
+		if (opts->libvirt_uri && !opts->libvirt)
+			return usage_error("%s names the libvirt that --libvirt DOMAIN is looked up in", "-c/--connect");
 		if (opts->gdb && opts->domain)
 			return usage_error("%s is for QEMU targets, not Xen domains", "--gdb");
 		if (opts->memory_given && opts->domain)

@@ -23,6 +23,8 @@ struct options {
 	enum up_memory_access memory;  /* --memory */
 	int memory_given;
 	const char *domain;
+	const char *libvirt;      /* --libvirt DOMAIN */
+	const char *libvirt_uri;  /* -c/--connect URI; NULL: the default */
 	struct kernel_option kernels[UP_MAX_KERNELS];
 	size_t nr_kernels;
 	int has_slide;          /* --slide for the first -k file */

@@ -168,3 +168,45 @@ pid_t up_sock_peer_pid(int fd)
 		return -1;
 	return cred.pid;
 }
+
+/* /proc/net/unix: "Num RefCount Protocol Flags Type St Inode Path"; Flags has this bit set on
+ * a listening socket, St is 3 on a connection accepted (or made), 2 on one still waiting in a
+ * listener's backlog (such a connection has no inode yet). */
+#define UNIX_LISTENING 0x10000
+#define SS_CONNECTING 2
+#define SS_CONNECTED 3
+
+int up_sock_unix_busy(const char *path)
+{
+	char line[4096 + 128], *resolved = realpath(path, NULL);
+	unsigned int listening = 0, served = 0, waiting = 0;
+	FILE *f = fopen("/proc/net/unix", "re");
+
+	if (!f || !resolved) {
+		if (f)
+			fclose(f);
+		free(resolved);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long flags, type, state, inode;
+		int end = 0;
+		size_t n;
+
+		if (sscanf(line, "%*x: %*x %*x %lx %lx %lx %lu %n", &flags, &type, &state, &inode,
+			   &end) != 4 || !end)
+			continue;
+		n = strcspn(line + end, "\n");
+		if (n != strlen(resolved) || strncmp(line + end, resolved, n))
+			continue;
+		if (flags & UNIX_LISTENING)
+			listening++;
+		else if (state == SS_CONNECTED)
+			served++;
+		else if (state == SS_CONNECTING && inode == 0)
+			waiting++;
+	}
+	fclose(f);
+	free(resolved);
+	return listening && served && waiting;
+}

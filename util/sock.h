@@ -28,4 +28,11 @@ struct up_error *up_sock_send(int fd, const void *buf, size_t len);
  */
 pid_t up_sock_peer_pid(int fd);
 
+/*
+ * Whether the unix socket listening at path serves a connection while another waits in its
+ * backlog, unaccepted: a server that takes one client at a time (QEMU's monitor) is busy
+ * with someone else.  1 yes, 0 no, -1 unknown (no /proc/net/unix).
+ */
+int up_sock_unix_busy(const char *path);
+
 #endif

@@ -17,10 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../../util/bytes.h"
+#include "../libvirt.h"
 #include "../target.h"
 #include "gdbstub.h"
 #include "kvm.h"
@@ -78,6 +80,8 @@ struct kvm_target {
 	size_t nr_vector_bases;
 	uint64_t *exc_pause;     /* per vCPU: the pause whose exception state was read */
 	unsigned int regs_read;  /* vCPUs whose registers were read in this pause */
+	pid_t qemu_pid;          /* QEMU's process on this host, or -1 */
+	long vcpu_thread;        /* the host thread of a vCPU, as QMP gives it */
 	char *stub_dir;          /* our private gdbstub socket lives here, when we started it */
 	char *stub_path;
 	struct qemu_ram *ram;    /* guest RAM read out of QEMU; NULL: through the gdbstub */
@@ -150,10 +154,39 @@ static struct up_error *query_vcpus(struct kvm_target *k, long *ret_thread_id)
 	return k->regs && k->exc_pause ? NULL : &up_error_nomem;
 }
 
-/* The private directory and the path of the gdbstub socket start_stub asks QEMU for. */
+/* The real user and group a process runs as, from /proc; -1 when unknown. */
+static int process_owner(pid_t pid, uid_t *ret_uid, gid_t *ret_gid)
+{
+	char path[64], line[256];
+	long uid = -1, gid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Uid: %ld", &uid) == 1 || sscanf(line, "Gid: %ld", &gid) == 1)
+			continue;
+	}
+	fclose(f);
+	if (uid < 0 || gid < 0)
+		return -1;
+	*ret_uid = (uid_t)uid;
+	*ret_gid = (gid_t)gid;
+	return 0;
+}
+
+/*
+ * The private directory and the path of the gdbstub socket start_stub asks QEMU for.  QEMU
+ * makes the socket itself, as the user it runs as (libvirt's QEMU runs as libvirt-qemu): the
+ * directory is given to that user, and stays closed to everyone else.
+ */
 static struct up_error *make_stub_dir(struct kvm_target *k)
 {
 	char tmpl[] = "/tmp/uniprof.XXXXXX";
+	uid_t uid;
+	gid_t gid;
 
 	if (!mkdtemp(tmpl))
 		return up_error_errno(errno, "creating a directory for the gdbstub socket");
@@ -161,6 +194,12 @@ static struct up_error *make_stub_dir(struct kvm_target *k)
 	if (!k->stub_dir || asprintf(&k->stub_path, "%s/gdb.sock", tmpl) < 0) {
 		k->stub_path = NULL;
 		return &up_error_nomem;
+	}
+	if (k->qemu_pid > 0 && !process_owner(k->qemu_pid, &uid, &gid) && uid != geteuid()) {
+		if (chown(tmpl, uid, gid) < 0)
+			return up_error_errno(errno, "QEMU runs as user %ld, which cannot make its "
+					      "gdbstub socket in %s unless we are root", (long)uid, tmpl);
+		LOG(k, 1, "gdbstub socket directory %s given to QEMU's user %ld", tmpl, (long)uid);
 	}
 	return NULL;
 }
@@ -215,26 +254,35 @@ static char *chardev_address(const char *spec)
 	return addr;
 }
 
-/* Find the gdbstub QEMU was started with (-gdb DEV or -s) from its command line. */
-static char *find_existing_stub(long vcpu_thread)
+/* The process a thread of this host belongs to; -1 when unknown. */
+static pid_t thread_group(long tid)
+{
+	char path[64], line[256];
+	long pid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Tgid: %ld", &pid) == 1)
+			break;
+	}
+	fclose(f);
+	return pid > 0 ? (pid_t)pid : -1;
+}
+
+/* Find the gdbstub QEMU (process pid) was started with (-gdb DEV or -s) from its command line. */
+static char *find_existing_stub(pid_t pid)
 {
 	char path[64], buf[65536], *addr = NULL;
 	FILE *f;
 	size_t n;
-	long pid = -1;
 
-	snprintf(path, sizeof(path), "/proc/%ld/status", vcpu_thread);
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	while (fgets(buf, sizeof(buf), f)) {
-		if (sscanf(buf, "Tgid: %ld", &pid) == 1)
-			break;
-	}
-	fclose(f);
 	if (pid <= 0)
 		return NULL;
-	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
 	f = fopen(path, "r");
 	if (!f)
 		return NULL;
@@ -303,8 +351,7 @@ static struct up_error *list_threads(struct kvm_target *k)
 	return NULL;
 }
 
-static struct up_error *connect_stub(struct kvm_target *k, const struct up_target_options *opts,
-				     long vcpu_thread)
+static struct up_error *connect_stub(struct kvm_target *k, const struct up_target_options *opts)
 {
 	char *found = NULL;
 	const char *address = opts->gdb;
@@ -331,7 +378,8 @@ static struct up_error *connect_stub(struct kvm_target *k, const struct up_targe
 		if (err)
 			return err;
 		if (busy) {
-			found = find_existing_stub(vcpu_thread);
+			found = find_existing_stub(k->qemu_pid > 0 ? k->qemu_pid :
+						   thread_group(k->vcpu_thread));
 			if (!found)
 				return up_error_create(UP_ERR_INVALID,
 						       "QEMU already runs a gdbstub; give its address with --gdb");
@@ -405,6 +453,40 @@ static struct up_error *find_sysregs(struct kvm_target *k)
 	return NULL;
 }
 
+/* Whether process pid runs a QEMU binary ("qemu-system-x86_64", "qemu-kvm"...). */
+static int runs_qemu(pid_t pid)
+{
+	char path[64], exe[4096];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/exe", (long)pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return 0;
+	exe[n] = '\0';
+	return strstr(strrchr(exe, '/') ? strrchr(exe, '/') : exe, "qemu") != NULL;
+}
+
+/*
+ * QEMU's process: the peer of a QMP unix socket; through libvirt (on this host: remote URIs
+ * are refused), the process its vCPU threads belong to.  Over TCP it may be on another host.
+ */
+static void find_qemu(struct kvm_target *k)
+{
+	k->qemu_pid = qmp_peer_pid(k->qmp);
+	if (k->qemu_pid > 0 || !qmp_via_libvirt(k->qmp))
+		return;
+	k->qemu_pid = thread_group(k->vcpu_thread);
+	if (k->qemu_pid > 0 && !runs_qemu(k->qemu_pid)) {
+		LOG(k, 1, "vCPU thread %ld belongs to process %ld, which is no QEMU: libvirt's QEMU "
+		    "runs in another pid namespace?", k->vcpu_thread, (long)k->qemu_pid);
+		k->qemu_pid = -1;
+	} else if (k->qemu_pid > 0) {
+		LOG(k, 1, "QEMU is process %ld (found from vCPU thread %ld)", (long)k->qemu_pid,
+		    k->vcpu_thread);
+	}
+}
+
 /* Read guest RAM out of QEMU's process unless told otherwise or impossible (remote QMP). */
 static struct up_error *open_ram(struct kvm_target *k, enum up_memory_access access)
 {
@@ -415,10 +497,11 @@ static struct up_error *open_ram(struct kvm_target *k, enum up_memory_access acc
 
 	if (access == UP_MEMORY_GDBSTUB)
 		return NULL;
-	pid = qmp_peer_pid(k->qmp);
+	pid = k->qemu_pid;
 	if (pid < 0)
-		err = up_error_create(UP_ERR_UNSUPPORTED, "QMP is not a unix socket, so QEMU's "
-				      "process is not known to be on this host");
+		err = up_error_create(UP_ERR_UNSUPPORTED, qmp_via_libvirt(k->qmp) ?
+				      "QEMU's process was not found from its vCPU threads" :
+				      "QMP is not a unix socket, so QEMU's process is not known to be on this host");
 	else
 		err = qemu_ram_open(k->qmp, pid, mode, &k->ram);
 	if (err && access == UP_MEMORY_AUTO) {
@@ -545,6 +628,25 @@ static struct up_error *confirm_ram(struct kvm_target *k, enum up_memory_access 
 	return err;
 }
 
+/* QMP through libvirt, to a domain of its QEMU driver. */
+static struct up_error *open_libvirt(struct kvm_target *k, const struct up_target_options *opts)
+{
+	struct up_libvirt *lv;
+	struct up_error *err = up_libvirt_open(opts->libvirt_uri, opts->libvirt, &lv);
+
+	if (err)
+		return err;
+	if (strcmp(up_libvirt_driver(lv), "QEMU")) {
+		err = up_error_create(UP_ERR_UNSUPPORTED, "libvirt domain %s runs on libvirt's %s driver, "
+				      "not QEMU's", up_libvirt_name(lv), up_libvirt_driver(lv));
+		up_libvirt_close(lv);
+		return err;
+	}
+	LOG(k, 1, "QMP through libvirt at %s, domain %s (id %d)", up_libvirt_uri(lv),
+	    up_libvirt_name(lv), up_libvirt_id(lv));
+	return qmp_open_libvirt(lv, &k->qmp);
+}
+
 static void kvm_detach(struct up_target *t);
 static struct up_error *kvm_pause(struct up_target *t);
 static struct up_error *kvm_resume(struct up_target *t);
@@ -554,7 +656,6 @@ static struct up_error *kvm_attach(const struct up_target_options *opts, struct 
 	struct kvm_target *k = calloc(1, sizeof(*k));
 	struct up_error *err;
 	char *status = NULL;
-	long vcpu_thread = 0;
 	int running;
 
 	if (!k)
@@ -562,7 +663,8 @@ static struct up_error *kvm_attach(const struct up_target_options *opts, struct 
 	k->base.ops = &up_target_kvm;
 	k->log = opts->log;
 	k->log_ctx = opts->log_ctx;
-	err = qmp_connect(opts->qmp, &k->qmp);
+	k->qemu_pid = -1;
+	err = opts->libvirt ? open_libvirt(k, opts) : qmp_connect(opts->qmp, &k->qmp);
 	if (err) {
 		free(k);
 		return err;
@@ -575,11 +677,13 @@ static struct up_error *kvm_attach(const struct up_target_options *opts, struct 
 	if (!err)
 		err = query_arch(k);
 	if (!err)
-		err = query_vcpus(k, &vcpu_thread);
+		err = query_vcpus(k, &k->vcpu_thread);
+	if (!err)
+		find_qemu(k);
 	if (!err)
 		err = open_ram(k, opts->memory);
 	if (!err)
-		err = connect_stub(k, opts, vcpu_thread);
+		err = connect_stub(k, opts);
 	if (!err)
 		err = list_threads(k);
 	if (!err)
