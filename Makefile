@@ -104,6 +104,8 @@ $(CONFIG_H): FORCE
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 $(BUILD)/obj/backends/registry.o: $(CONFIG_H)
 $(BUILD)/obj/backends/registry.o: ALL_CFLAGS += -I$(BUILD)
+$(BUILD)/tests/test_libvirt: $(CONFIG_H)
+$(BUILD)/tests/test_libvirt: ALL_CFLAGS += -I$(BUILD)
 FORCE:
 # ---- end of the optional parts -------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))

@@ -19,6 +19,7 @@ struct up_libvirt {
 	char *name;
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	int id;
+	pid_t owner;    /* the process that opened conn */
 };
 
 /* libvirt prints its errors on stderr unless told otherwise: library code never prints. */
@@ -116,6 +117,7 @@ static struct up_error *open_domain(struct up_libvirt *lv, const char *domain)
 	lv->conn = virConnectOpen(lv->uri);
 	if (!lv->conn)
 		return connect_error(lv->uri);
+	lv->owner = getpid();
 	lv->dom = lookup(lv->conn, domain);
 	if (!lv->dom) {
 		if (last_code() != VIR_ERR_NO_DOMAIN && last_code() != 0 &&
@@ -132,6 +134,8 @@ static struct up_error *open_domain(struct up_libvirt *lv, const char *domain)
 		return up_error_create(UP_ERR_INVALID, "libvirt domain %s is not running (shut off); "
 				       "start it first (virsh -c %s start %s)", domain, lv->uri, domain);
 	type = virConnectGetType(lv->conn);
+	free(lv->driver);
+	free(lv->name);
 	lv->driver = strdup(type ? type : "unknown");
 	lv->name = strdup(virDomainGetName(lv->dom) ? virDomainGetName(lv->dom) : domain);
 	if (!lv->driver || !lv->name)
@@ -140,6 +144,23 @@ static struct up_error *open_domain(struct up_libvirt *lv, const char *domain)
 		lv->uuid[0] = '\0';
 	lv->id = (int)virDomainGetID(lv->dom);
 	return NULL;
+}
+
+/*
+ * Let go of the connection: closed when this process opened it; else (a forked process's,
+ * the guardian's) left open, as a close would talk on a stream that the process that died
+ * may have left half-written, and wait for an answer that may never come.
+ */
+static void forget(struct up_libvirt *lv)
+{
+	if (lv->owner == getpid()) {
+		if (lv->dom)
+			virDomainFree(lv->dom);
+		if (lv->conn)
+			virConnectClose(lv->conn);
+	}
+	lv->dom = NULL;
+	lv->conn = NULL;
 }
 
 struct up_error *up_libvirt_open(const char *uri, const char *domain, struct up_libvirt **ret)
@@ -172,10 +193,7 @@ void up_libvirt_close(struct up_libvirt *lv)
 {
 	if (!lv)
 		return;
-	if (lv->dom)
-		virDomainFree(lv->dom);
-	if (lv->conn)
-		virConnectClose(lv->conn);
+	forget(lv);
 	free(lv->uri);
 	free(lv->driver);
 	free(lv->name);
@@ -225,8 +243,6 @@ struct up_error *up_libvirt_qmp(struct up_libvirt *lv, const char *command, char
 
 struct up_error *up_libvirt_reconnect(struct up_libvirt *lv)
 {
-	/* Not closed: a close would talk on the stream the dead process left half-written. */
-	lv->dom = NULL;
-	lv->conn = NULL;
+	forget(lv);
 	return open_domain(lv, lv->uuid[0] ? lv->uuid : lv->name);
 }

@@ -27,7 +27,7 @@ struct up_error *up_libvirt_open(const char *uri, const char *domain, struct up_
 /* Disconnect; NULL is a no-op. */
 void up_libvirt_close(struct up_libvirt *lv);
 
-/* The connection's driver as libvirt names it: "QEMU", "Xen" (libxl), "LXC", "Test"... */
+/* The connection's driver as libvirt names it: "QEMU", "Xen" (libxl), "LXC", "TEST"... */
 const char *up_libvirt_driver(const struct up_libvirt *lv);
 
 /* The domain's name, its id (the Xen domid under libxl) and the URI connected to. */
@@ -42,9 +42,9 @@ const char *up_libvirt_uri(const struct up_libvirt *lv);
 struct up_error *up_libvirt_qmp(struct up_libvirt *lv, const char *command, char **ret);
 
 /*
- * Connect afresh to the same domain, forgetting the connection this process has (the
- * guardian's case: it inherited the connection of a process that died mid-call, whose
- * stream libvirtd may no longer parse).  The old connection is left open, unused.
+ * Connect afresh to the same domain, forgetting the connection held so far (the guardian's
+ * case: it inherited the connection of a process that died mid-call, whose stream libvirtd
+ * may no longer parse).  An inherited connection is left open, unused; our own is closed.
  */
 struct up_error *up_libvirt_reconnect(struct up_libvirt *lv);
 

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,26 +15,50 @@
 
 #include "sock.h"
 
+/* How long a unix socket whose queue is full is retried (its server takes nobody new). */
+#define UNIX_QUEUE_WAIT_MS 5000
+#define UNIX_QUEUE_RETRY_MS 20
+
 static struct up_error *connect_unix(const char *path, int *ret)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
+	int fd, waited = 0;
 
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return up_error_create(UP_ERR_INVALID, "%s: socket path too long", path);
 	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/*
+	 * Non-blocking: a blocking connect to a server whose queue is full waits for as long as
+	 * the server takes no client (QEMU's monitor while another client holds it), forever.
+	 */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return up_error_errno(errno, "socket");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		int e = errno;
 		struct stat st;
 
+		if (e == EAGAIN && waited < UNIX_QUEUE_WAIT_MS) {
+			poll(NULL, 0, UNIX_QUEUE_RETRY_MS);
+			waited += UNIX_QUEUE_RETRY_MS;
+			continue;
+		}
 		close(fd);
+		if (e == EAGAIN)
+			return up_error_create(UP_ERR_TIMEOUT, "%s: the socket's queue stayed full for "
+					       "%d ms: its server takes no new client", path,
+					       UNIX_QUEUE_WAIT_MS);
 		if (e == ECONNREFUSED && !stat(path, &st) && !S_ISSOCK(st.st_mode))
 			return up_error_create(UP_ERR_INVALID, "%s: not a socket", path);
 		if (e == ECONNREFUSED)
 			return up_error_create(UP_ERR_INVALID, "%s: nobody listens on this socket", path);
+		return up_error_errno(e, "%s", path);
+	}
+	/* Blocking from now on: reads wait with poll(), writes to their end. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		int e = errno;
+
+		close(fd);
 		return up_error_errno(e, "%s", path);
 	}
 	*ret = fd;

@@ -237,6 +237,12 @@ static const struct qmp_transport socket_transport = {
 	.close = socket_close,
 };
 
+static struct up_error *busy_error(const char *address)
+{
+	return up_error_create(UP_ERR_INVALID, "%s: QMP socket busy: another client (libvirt?) "
+			       "holds it; try --libvirt NAME", address);
+}
+
 struct up_error *qmp_open(int fd, const char *address, struct qmp **ret)
 {
 	struct qmp *q = calloc(1, sizeof(*q));
@@ -265,8 +271,7 @@ struct up_error *qmp_open(int fd, const char *address, struct qmp **ret)
 		qmp_close(q);
 		up_error_destroy(err);
 		if (busy)
-			return up_error_create(UP_ERR_INVALID, "%s: QMP socket busy: another client "
-					       "(libvirt?) holds it; try --libvirt NAME", address);
+			return busy_error(address);
 		return up_error_create(UP_ERR_INVALID, "%s: not a QMP socket (no QMP greeting)",
 				       address);
 	}
@@ -293,6 +298,10 @@ struct up_error *qmp_connect(const char *address, struct qmp **ret)
 	int fd;
 
 	err = up_sock_connect(address, &fd);
+	if (err && err->code == UP_ERR_TIMEOUT && up_sock_unix_busy(address) == 1) {
+		up_error_destroy(err);
+		return busy_error(address);
+	}
 	if (err)
 		return up_error_prefix(err, "connecting to QMP");
 	return qmp_open(fd, address, ret);

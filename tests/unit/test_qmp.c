@@ -16,12 +16,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "../../backends/kvm/qmp.h"
 #include "../../backends/kvm/qmp_replies.h"
+#include "../../util/sock.h"
 
 /* A client whose peer has sent text (len bytes) and hung up; *ret_peer is the peer's end. */
 static struct up_error *open_stream(const char *text, size_t len, struct qmp **ret, int *ret_peer)
@@ -250,6 +252,69 @@ static void long_messages(void **state)
 	free(text);
 }
 
+static int listen_at(const char *path, int backlog)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(fd, backlog), 0);
+	return fd;
+}
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return fd;
+}
+
+/*
+ * A monitor that serves one client and leaves the next unaccepted (QEMU's, held by libvirt)
+ * is busy; a silent listener that serves nobody is not.  The QMP client says which, after
+ * its wait for a greeting or for room in the socket's queue.
+ */
+static void busy_socket(void **state)
+{
+	char dir[] = "/tmp/uniprof-test-busy.XXXXXX", path[64];
+	int srv, held, served, waiting;
+	struct qmp *q = NULL;
+	struct up_error *err;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/qmp.sock", dir);
+	assert_int_equal(up_sock_unix_busy(path), -1);  /* nothing there */
+	srv = listen_at(path, 0);
+	assert_int_equal(up_sock_unix_busy(path), 0);
+	waiting = connect_to(path);
+	assert_int_equal(up_sock_unix_busy(path), 0);    /* waits, but nobody is served */
+	held = accept(srv, NULL, NULL);
+	assert_true(held >= 0);
+	served = waiting;
+	waiting = connect_to(path);
+	assert_int_equal(up_sock_unix_busy(path), 1);    /* one served, one waiting */
+	/* The queue is full now: the client retries, then says who holds the socket. */
+	err = qmp_connect(path, &q);
+	assert_non_null(err);
+	assert_null(q);
+	if (!strstr(err->message, "QMP socket busy: another client (libvirt?) holds it; try --libvirt NAME"))
+		fail_msg("%s", err->message);
+	up_error_destroy(err);
+	close(waiting);
+	close(served);
+	close(held);
+	close(srv);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +322,7 @@ int main(void)
 		cmocka_unit_test(bad_greetings),
 		cmocka_unit_test(replies),
 		cmocka_unit_test(long_messages),
+		cmocka_unit_test(busy_socket),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
