@@ -307,6 +307,7 @@ bench: all guests unit $(BUILD)/bench/symbolize_throughput $(BUILD)/bench/many_f
 	BUILD=$(BUILD) python3 bench/kvm_sigkill.py
 	BUILD=$(BUILD) python3 bench/unwind_cost.py
 	BUILD=$(BUILD) python3 bench/tasks_cost.py
+	BUILD=$(BUILD) python3 bench/libvirt_pause.py
 
 # Test data, built with GCC whatever CC is: the tests expect what GCC makes of these programs
 # (which calls it inlines, how it lays out frames).

@@ -19,19 +19,27 @@ for spec in "$@"; do
 	corpus=$build/fuzz/corpus/$f log=$build/fuzz/$f.log
 	mkdir -p "$corpus"
 	start=$(date +%s) cpu=$build/fuzz/$f.cpu
-	# CPU time (user + system) tells how much fuzzing a harness got on a busy machine.
-	timer=
+	# In seconds mode, with /usr/bin/time, the harness gets $amount seconds of CPU (user +
+	# system), not of wall clock: on a busy machine it is run again, from the corpus it grew,
+	# until it had them.  The inputs of every run are summed.
+	timer= cpus=0 runs=0 left=$amount
 	[ -x /usr/bin/time ] && timer="/usr/bin/time -f %U+%S -o $cpu"
-	$timer "$build/fuzz/$f" "$limit" -max_len="$max" -print_final_stats=1 \
-		-artifact_prefix="$build/fuzz/$f-" "$corpus" >"$log" 2>&1
-	rc=$?
+	while :; do
+		[ "$mode" = seconds ] && limit="-max_total_time=$left"
+		$timer "$build/fuzz/$f" "$limit" -max_len="$max" -print_final_stats=1 \
+			-artifact_prefix="$build/fuzz/$f-" "$corpus" >"$log" 2>&1
+		rc=$?
+		n=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+		runs=$((runs + ${n:-0}))
+		[ -n "$timer" ] && cpus=$(tail -n 1 "$cpu" | awk -F+ -v c="$cpus" '{ printf "%d", c + $1 + $2 }')
+		[ $rc -ne 0 ] || [ "$mode" != seconds ] || [ -z "$timer" ] && break
+		left=$((amount - cpus))
+		[ $left -lt 10 ] && break
+	done
 	secs=$(($(date +%s) - start))
-	cpus=
-	[ -n "$timer" ] && cpus=$(tail -n 1 "$cpu" | sed -n 's/^\([0-9.]*\)+\([0-9.]*\)$/\1 \2/p' |
-		awk '{ printf ", %.0f CPU-s", $1 + $2 }')
-	runs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+	cpus=${timer:+, $cpus CPU-s}
 	if [ $rc -eq 0 ]; then
-		echo "fuzz: $f: ${runs:-?} inputs ran clean in $secs s$cpus (corpus: $(ls "$corpus" | wc -l) inputs)"
+		echo "fuzz: $f: $runs inputs ran clean in $secs s$cpus (corpus: $(ls "$corpus" | wc -l) inputs)"
 	else
 		# No final stats after a crash: libFuzzer's last progress line counts the inputs run.
 		last=$(sed -n 's/^#\([0-9]*\).*/\1/p' "$log" | tail -n 1)
