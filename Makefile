@@ -43,7 +43,7 @@ LIB_SRCS := \
 	unwind/cfi.c unwind/cfi_eval.c unwind/fp.c unwind/walk.c unwind/registry.c \
 	unwind/orc.c unwind/orc_table.c \
 	backends/registry.c backends/kvm/rsp.c backends/kvm/gdbstub.c backends/kvm/qmp.c backends/kvm/qmp_replies.c \
-	backends/kvm/target_xml.c backends/kvm/ram_layout.c backends/kvm/qemu_ram.c backends/kvm/kvm.c \
+	backends/kvm/target_xml.c backends/kvm/ram_layout.c backends/kvm/qemu_ram.c backends/kvm/qemu_process.c backends/kvm/kvm.c \
 	symbolize/symtab.c symbolize/code.c symbolize/symfile.c symbolize/elf_symbols.c \
 	symbolize/map_symbols.c symbolize/pe.c symbolize/dwarf.c symbolize/demangle.c \
 	symbolize/slide.c symbolize/guest_code.c symbolize/symbolize.c symbolize/symprofile.c \

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +25,7 @@
 #include "../target.h"
 #include "gdbstub.h"
 #include "kvm.h"
+#include "qemu_process.h"
 #include "qemu_ram.h"
 #include "ram_layout.h"
 #include "qmp.h"
@@ -154,29 +154,6 @@ static struct up_error *query_vcpus(struct kvm_target *k, long *ret_thread_id)
 	return k->regs && k->exc_pause ? NULL : &up_error_nomem;
 }
 
-/* The real user and group a process runs as, from /proc; -1 when unknown. */
-static int process_owner(pid_t pid, uid_t *ret_uid, gid_t *ret_gid)
-{
-	char path[64], line[256];
-	long uid = -1, gid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Uid: %ld", &uid) == 1 || sscanf(line, "Gid: %ld", &gid) == 1)
-			continue;
-	}
-	fclose(f);
-	if (uid < 0 || gid < 0)
-		return -1;
-	*ret_uid = (uid_t)uid;
-	*ret_gid = (gid_t)gid;
-	return 0;
-}
-
 /*
  * The private directory and the path of the gdbstub socket start_stub asks QEMU for.  QEMU
  * makes the socket itself, as the user it runs as (libvirt's QEMU runs as libvirt-qemu): the
@@ -195,7 +172,7 @@ static struct up_error *make_stub_dir(struct kvm_target *k)
 		k->stub_path = NULL;
 		return &up_error_nomem;
 	}
-	if (k->qemu_pid > 0 && !process_owner(k->qemu_pid, &uid, &gid) && uid != geteuid()) {
+	if (k->qemu_pid > 0 && !qemu_process_owner(k->qemu_pid, &uid, &gid) && uid != geteuid()) {
 		if (chown(tmpl, uid, gid) < 0)
 			return up_error_errno(errno, "QEMU runs as user %ld, which cannot make its "
 					      "gdbstub socket in %s unless we are root", (long)uid, tmpl);
@@ -233,71 +210,6 @@ static struct up_error *start_stub(struct kvm_target *k, int *ret_busy)
 		k->stub_path = NULL;
 	}
 	return err;
-}
-
-/* Turn a QEMU -gdb chardev ("tcp::1234", "tcp:host:1234,server=on", "unix:/p,server")
- * into an address we can connect to. */
-static char *chardev_address(const char *spec)
-{
-	char *addr = NULL;
-	size_t n;
-
-	if (!strncmp(spec, "tcp:", 4)) {
-		spec += 4;
-		n = strcspn(spec, ",");
-		if (asprintf(&addr, "%s%.*s", spec[0] == ':' ? "localhost" : "", (int)n, spec) < 0)
-			return NULL;
-	} else if (!strncmp(spec, "unix:", 5)) {
-		spec += 5;
-		addr = strndup(spec, strcspn(spec, ","));
-	}
-	return addr;
-}
-
-/* The process a thread of this host belongs to; -1 when unknown. */
-static pid_t thread_group(long tid)
-{
-	char path[64], line[256];
-	long pid = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/status", tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "Tgid: %ld", &pid) == 1)
-			break;
-	}
-	fclose(f);
-	return pid > 0 ? (pid_t)pid : -1;
-}
-
-/* Find the gdbstub QEMU (process pid) was started with (-gdb DEV or -s) from its command line. */
-static char *find_existing_stub(pid_t pid)
-{
-	char path[64], buf[65536], *addr = NULL;
-	FILE *f;
-	size_t n;
-
-	if (pid <= 0)
-		return NULL;
-	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	for (size_t i = 0; i < n && !addr; i += strlen(buf + i) + 1) {
-		const char *arg = buf + i, *next = i + strlen(arg) + 1 < n ? arg + strlen(arg) + 1 : "";
-
-		if (!strcmp(arg, "-s"))
-			addr = strdup("localhost:1234");
-		else if (!strcmp(arg, "-gdb") || !strcmp(arg, "--gdb"))
-			addr = chardev_address(next);
-	}
-	return addr;
 }
 
 static struct up_error *list_threads(struct kvm_target *k)
@@ -378,8 +290,8 @@ static struct up_error *connect_stub(struct kvm_target *k, const struct up_targe
 		if (err)
 			return err;
 		if (busy) {
-			found = find_existing_stub(k->qemu_pid > 0 ? k->qemu_pid :
-						   thread_group(k->vcpu_thread));
+			found = qemu_process_gdbstub(k->qemu_pid > 0 ? k->qemu_pid :
+						     qemu_process_of_thread(k->vcpu_thread));
 			if (!found)
 				return up_error_create(UP_ERR_INVALID,
 						       "QEMU already runs a gdbstub; give its address with --gdb");
@@ -453,20 +365,6 @@ static struct up_error *find_sysregs(struct kvm_target *k)
 	return NULL;
 }
 
-/* Whether process pid runs a QEMU binary ("qemu-system-x86_64", "qemu-kvm"...). */
-static int runs_qemu(pid_t pid)
-{
-	char path[64], exe[4096];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%ld/exe", (long)pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return 0;
-	exe[n] = '\0';
-	return strstr(strrchr(exe, '/') ? strrchr(exe, '/') : exe, "qemu") != NULL;
-}
-
 /*
  * QEMU's process: the peer of a QMP unix socket; through libvirt (on this host: remote URIs
  * are refused), the process its vCPU threads belong to.  Over TCP it may be on another host.
@@ -476,8 +374,8 @@ static void find_qemu(struct kvm_target *k)
 	k->qemu_pid = qmp_peer_pid(k->qmp);
 	if (k->qemu_pid > 0 || !qmp_via_libvirt(k->qmp))
 		return;
-	k->qemu_pid = thread_group(k->vcpu_thread);
-	if (k->qemu_pid > 0 && !runs_qemu(k->qemu_pid)) {
+	k->qemu_pid = qemu_process_of_thread(k->vcpu_thread);
+	if (k->qemu_pid > 0 && !qemu_process_is_qemu(k->qemu_pid)) {
 		LOG(k, 1, "vCPU thread %ld belongs to process %ld, which is no QEMU: libvirt's QEMU "
 		    "runs in another pid namespace?", k->vcpu_thread, (long)k->qemu_pid);
 		k->qemu_pid = -1;
