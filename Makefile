@@ -46,7 +46,7 @@ LIB_SRCS := \
 	backends/kvm/target_xml.c backends/kvm/ram_layout.c backends/kvm/qemu_ram.c backends/kvm/qemu_process.c backends/kvm/kvm.c \
 	symbolize/symtab.c symbolize/code.c symbolize/symfile.c symbolize/elf_symbols.c \
 	symbolize/map_symbols.c symbolize/pe.c symbolize/dwarf.c symbolize/demangle.c \
-	symbolize/slide.c symbolize/guest_code.c symbolize/symbolize.c symbolize/symprofile.c \
+	symbolize/slide.c symbolize/guest_code.c symbolize/elf_image.c symbolize/symbolize.c symbolize/symprofile.c \
 	writers/registry.c writers/protobuf.c writers/pprof.c flamegraph/folded.c \
 	flamegraph/tree.c flamegraph/svg.c writers/backtrace.c \
 	record/raw_write.c record/raw_read.c record/raw_slides.c \

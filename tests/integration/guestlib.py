@@ -214,6 +214,24 @@ def prepare_linux(arch="x86_64"):
     return dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
 
 
+def debian_vmlinux(system_map, tmp):
+    """The vmlinux ELF inside Debian's vmlinuz (next to system_map), written to tmp/vmlinux.
+    It keeps its sections (.BTF, .orc_unwind...) but no symbols: one is added, so that the
+    symbol loader takes the file."""
+    import lzma
+    data = open(os.path.join(os.path.dirname(system_map), "vmlinuz"), "rb").read()
+    elf = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(data[data.find(b"\xfd7zXZ\0"):])
+    if elf[:4] != b"\x7fELF":
+        raise RuntimeError("no vmlinux ELF in the vmlinuz")
+    bare, vmlinux = os.path.join(tmp, "vmlinux.bare"), os.path.join(tmp, "vmlinux")
+    with open(bare, "wb") as f:
+        f.write(elf)
+    subprocess.run(["objcopy", "--add-symbol", "startup_64=.text:0,global,function", bare,
+                    vmlinux], check=True)
+    os.unlink(bare)
+    return vmlinux
+
+
 def linux_guest(work="dd", extra=()):
     """Debian's kernel with KASLR and a busybox workload (tests/guests/linux/prepare.sh)."""
     paths = prepare_linux()

@@ -2,7 +2,7 @@
 QEMU TCG with the dd workload (dd if=/dev/zero of=/dev/null).
 
 uniprof reads the kernel's own ORC tables from guest memory, located through the System.map at
-the slide it found.  At least 95% of the kernel samples must unwind to the syscall entry
+the slide it found, or from a -k vmlinux's .orc_unwind sections (checked against the guest).  At least 95% of the kernel samples must unwind to the syscall entry
 (entry_SYSCALL_64...), the median depth must be at least 6, and most samples must be the dd
 chain entry_SYSCALL_64 ... ksys_read ... read_zero ... clear_user_*.  --unwind fp on the same
 guest must stay shallow (the test discriminates), and --unwind auto must pick ORC.
@@ -10,9 +10,10 @@ guest must stay shallow (the test discriminates), and --unwind auto must pick OR
 import os
 import re
 import statistics
+import subprocess
 import unittest
 
-from guestlib import linux_guest, parse_folded, run_uniprof, tempdir
+from guestlib import debian_vmlinux, linux_guest, parse_folded, run_uniprof, tempdir
 
 HEX = re.compile(r"^0x[0-9a-f]+$")
 
@@ -38,10 +39,11 @@ class LinuxOrc(unittest.TestCase):
     def tearDownClass(cls):
         cls.guest.stop()
 
-    def profile(self, unwind, seconds=5):
+    def profile(self, unwind, seconds=5, files=()):
         out = os.path.join(self.tmp, "%s.folded" % unwind)
+        k = [a for f in files for a in ("-k", f)]
         rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.system_map, "-F", "200",
-                                  "-t", str(seconds), "-v", "--unwind", unwind, "-o", out])
+                                  "-t", str(seconds), "-v", "--unwind", unwind, "-o", out] + k)
         self.assertEqual(rc, 0, err)
         stacks = parse_folded(open(out).read())
         # Kernel samples: a named leaf (a user-mode sample is one hex user address).
@@ -67,6 +69,28 @@ class LinuxOrc(unittest.TestCase):
         self.assertGreaterEqual(entry, 0.95 * total)
         self.assertGreaterEqual(chain, 0.80 * total)
         self.assertGreaterEqual(depth, 6)
+
+    def test_orc_from_a_vmlinux(self):
+        # Debian's vmlinux keeps .orc_unwind_ip and .orc_unwind (no symbols: the System.map of
+        # the same build gives the slide and the banner): read from the file, not the guest.
+        vmlinux = debian_vmlinux(self.system_map, self.tmp)
+        err, total, entry, chain, depth = self.profile("orc", seconds=3, files=[vmlinux])
+        self.assertRegex(err, r"unwind: orc: .*vmlinux: \d+ ORC entries from its \.orc_unwind "
+                              r"sections, format 1 \(kernel version\)")
+        self.assertGreaterEqual(entry, 0.95 * total)
+        self.assertGreaterEqual(chain, 0.80 * total)
+        # A vmlinux whose tables are not the running kernel's is not used: the guest's are.
+        other = os.path.join(self.tmp, "vmlinux.other")
+        data = bytearray(open(vmlinux, "rb").read())
+        sections = subprocess.run(["readelf", "-S", "-W", vmlinux], capture_output=True,
+                                  text=True, check=True).stdout
+        offset = int(re.search(r"\.orc_unwind_ip\s+PROGBITS\s+[0-9a-f]+ ([0-9a-f]+)", sections).group(1), 16)
+        data[offset:offset + 8] = bytes(8)
+        open(other, "wb").write(data)
+        err, total, entry, _, _ = self.profile("orc", seconds=2, files=[other])
+        self.assertIn("its ORC tables are not the running kernel's", err)
+        self.assertRegex(err, r"unwind: orc: .*System\.map: \d+ ORC entries at 0x")
+        self.assertGreaterEqual(entry, 0.95 * total)
 
     def test_auto_picks_orc(self):
         err, total, entry, chain, depth = self.profile("auto", seconds=3)

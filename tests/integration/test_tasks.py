@@ -6,14 +6,13 @@ console says each workload's pid.  Also: user-mode samples as [user] with and wi
 --tasks=pid, raw recordings, pprof labels, --dump, and a kernel without BTF symbols refused."""
 import glob
 import hashlib
-import lzma
 import os
 import re
 import shutil
 import subprocess
 import unittest
 
-from guestlib import BUILD, ROOT, Guest, parse_folded, run_uniprof, tempdir
+from guestlib import BUILD, ROOT, Guest, debian_vmlinux, parse_folded, run_uniprof, tempdir
 from test_pprof import parse_traces
 
 SMP = 3
@@ -179,16 +178,8 @@ class LinuxTasks(unittest.TestCase):
 
     def test_layout_from_a_vmlinux(self):
         # A vmlinux given with -k carries .BTF: the layout comes from it, the symbols from the
-        # System.map.  Debian's vmlinuz holds the vmlinux ELF (xz), .BTF kept, symbols not:
-        # one is added so that the loader takes it.
-        vmlinuz = os.path.join(os.path.dirname(self.system_map), "vmlinuz")
-        data = open(vmlinuz, "rb").read()
-        elf = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(data[data.find(b"\xfd7zXZ\0"):])
-        self.assertEqual(elf[:4], b"\x7fELF")
-        bare, vmlinux = os.path.join(self.tmp, "vmlinux.bare"), os.path.join(self.tmp, "vmlinux")
-        open(bare, "wb").write(elf)
-        subprocess.run(["objcopy", "--add-symbol", "startup_64=.text:0,global,function", bare,
-                        vmlinux], check=True)
+        # System.map.
+        vmlinux = debian_vmlinux(self.system_map, self.tmp)
         out = os.path.join(self.tmp, "vmlinux.folded")
         rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.system_map, "-k",
                                   vmlinux, "-n", "200", "--tasks", "--per-vcpu", "-v", "-o", out])
