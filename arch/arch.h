@@ -208,12 +208,14 @@ struct up_arch {
 	/*
 	 * The exception state (arm64: VBAR_EL1, ELR_EL1, SPSR_EL1), read by a gdbstub backend
 	 * only when needed: in a run's first pauses (the slide search wants the vector base),
-	 * now and then, and when the pc lies within vector_table_size bytes of a vector base
-	 * already seen; set_exception_sysreg stores gdb_exception_sysregs[i].  NULL: none.
+	 * now and then, and when the pc lies within exception_window bytes of a vector base
+	 * already seen (the vector table and the entry code that follows it, which runs before
+	 * the interrupted context is saved); set_exception_sysreg stores
+	 * gdb_exception_sysregs[i].  NULL: none.
 	 */
 	const char *const *gdb_exception_sysregs;
 	void (*set_exception_sysreg)(struct up_regs *regs, size_t i, uint64_t value);
-	uint64_t vector_table_size;
+	uint64_t exception_window;
 	/*
 	 * Decode a gdbstub 'g' reply (already converted from hex to len bytes) into *ret, the
 	 * general registers included.  Fails with UP_ERR_PROTOCOL when len is too short.  Fields

@@ -47,12 +47,16 @@ struct up_error *up_fp_step(const struct up_record_rules *rules, const struct up
 	ret->fixup = UP_FIXUP_NONE;
 	ret->interrupted = 0;
 	if (exact && rules->leaf_caller) {
-		struct up_leaf_caller leaf;
+		struct up_leaf_caller leaf = { 0 };
 
 		err = rules->leaf_caller(regs, env, &leaf);
 		if (err) {
 			ret->stop = UP_WALK_FAULT;
 			return err;
+		}
+		if (leaf.root) {
+			ret->stop = UP_WALK_END;
+			return NULL;
 		}
 		if (leaf.fixup != UP_FIXUP_NONE) {
 			/*
@@ -60,6 +64,10 @@ struct up_error *up_fp_step(const struct up_record_rules *rules, const struct up
 			 * them): they stay, the frame pointer with them.
 			 */
 			caller_regs(rules, regs, leaf.pc, leaf.sp, leaf.sp_exact, fp, ~0ULL);
+			if (leaf.interrupted && leaf.lr_valid && rules->arch->gpr_lr >= 0) {
+				regs->lr = leaf.lr;
+				set_gpr(regs, rules->arch->gpr_lr, leaf.lr);
+			}
 			ret->fixup = leaf.fixup;
 			ret->interrupted = leaf.interrupted;
 			ret->stepped = 1;

@@ -19,6 +19,13 @@ struct up_error *arm64_regs_from_gdb(const uint8_t *g, size_t len, struct up_reg
 /* The frame-record rules and leaf fixups of this architecture. */
 extern const struct up_record_rules arm64_records;
 
+/*
+ * Bytes from VBAR_EL1 whose code runs before the interrupted context is saved: the vector
+ * table (0x800) and the exception entry code after it (Linux's el1h_64_irq, el0t_64_sync...
+ * and ret_to_user: 6.1 puts them within 0x1a00 bytes).
+ */
+#define ARM64_EXCEPTION_WINDOW 0x2000
+
 /* exception_context of struct up_arch: the context an exception being taken interrupted. */
 int arm64_exception_context(const struct up_regs *regs, struct up_regs *ret);
 

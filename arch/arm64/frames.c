@@ -148,6 +148,9 @@ static enum up_walk_fixup leaf_fixup(const struct up_regs *regs, const struct up
 	return UP_FIXUP_NONE;
 }
 
+static int entry_code_leaf(const struct up_regs *regs, const struct up_walk_env *env,
+			   struct up_leaf_caller *ret);
+
 static struct up_error *leaf_caller(const struct up_regs *regs, const struct up_walk_env *env,
 				    struct up_leaf_caller *ret)
 {
@@ -155,6 +158,8 @@ static struct up_error *leaf_caller(const struct up_regs *regs, const struct up_
 	uint32_t call;
 
 	ret->interrupted = 0;
+	if (entry_code_leaf(regs, env, ret))
+		return NULL;
 	ret->fixup = leaf_fixup(regs, env, &start);
 	if (ret->fixup == UP_FIXUP_NONE)
 		return NULL;
@@ -199,6 +204,45 @@ static int builds_no_record(const struct up_walk_env *env, uint64_t start)
 		if (is_stp_fp_lr(insn) || is_set_fp(insn))
 			return 0;
 	}
+	return 1;
+}
+
+/*
+ * A leaf in exception entry code: after the vector table, within ARM64_EXCEPTION_WINDOW of
+ * VBAR_EL1, in code that builds no record of its own.  Before the entry pointed x29 at the
+ * record it stores in the saved registers (x29 not yet within them, just above sp), the
+ * interrupted context is still ELR_EL1 and SPSR_EL1, with x29 and x30 as they were: from EL1
+ * it is the caller, its pc exact; from EL0 the leaf is the kernel's outermost frame.  (In
+ * ret_to_user, once x29 is restored, ELR_EL1 holds where the exit returns: the same.)  Once
+ * the record is made, it is followed; x30 is the interrupted context's, no caller of the
+ * entry.  Returns 0 when the leaf is no entry code, else 1 with the decision in *ret.
+ */
+static int entry_code_leaf(const struct up_regs *regs, const struct up_walk_env *env,
+			   struct up_leaf_caller *ret)
+{
+	uint64_t vbar = regs->arm64.vbar, mode = regs->arm64.spsr & SPSR_MODE_MASK, start;
+
+	if (!vbar || regs->pc - vbar < VECTORS_SIZE || regs->pc - vbar >= ARM64_EXCEPTION_WINDOW ||
+	    !regs->sp || !env->func_start || !env->read_code)
+		return 0;
+	start = env->func_start(env->code_ctx, regs->pc);
+	if (!start || !builds_no_record(env, start))
+		return 0;
+	ret->fixup = UP_FIXUP_NONE;
+	if (regs->fp - regs->sp < PT_RECORD_MAX || !regs->arm64.elr ||
+	    (mode != 0 && mode != SPSR_EL1T && mode != SPSR_EL1H) || (regs->arm64.spsr & 0x10))
+		return 1;
+	if (mode == 0) {
+		ret->root = 1;
+		return 1;
+	}
+	ret->fixup = UP_FIXUP_INTERRUPT;
+	ret->pc = strip_pac(regs, regs->arm64.elr);
+	ret->sp = regs->sp;  /* the entry made room below the interrupted sp */
+	ret->sp_exact = 0;
+	ret->lr = regs->lr;
+	ret->lr_valid = 1;
+	ret->interrupted = 1;
 	return 1;
 }
 

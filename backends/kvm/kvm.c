@@ -871,7 +871,7 @@ static int wants_exception_state(const struct kvm_target *k, unsigned int vcpu)
 	if (k->base.pauses <= EXC_EARLY_PAUSES || k->base.pauses % EXC_REFRESH_PAUSES == 0)
 		return 1;
 	for (size_t i = 0; i < k->nr_vector_bases; i++)
-		if (pc - k->vector_bases[i] < k->arch->vector_table_size)
+		if (pc - k->vector_bases[i] < k->arch->exception_window)
 			return 1;
 	return 0;
 }

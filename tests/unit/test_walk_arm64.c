@@ -369,7 +369,7 @@ static void regs_from_gdb(void **state)
 	assert_string_equal(up_arch_arm64.gdb_sysregs[4], "SCTLR_EL1|SCTLR");
 	assert_int_equal(up_arch_arm64.gdb_walk_sysregs, 2);
 	assert_string_equal(up_arch_arm64.gdb_exception_sysregs[0], "VBAR_EL1|VBAR");
-	assert_int_equal(up_arch_arm64.vector_table_size, 0x800);
+	assert_int_equal(up_arch_arm64.exception_window, 0x2000);
 }
 
 /*
@@ -456,11 +456,79 @@ static void on_the_vectors(void **state)
 	assert_int_equal(pcs[0], CODE_BASE + 0x880);
 }
 
+/*
+ * In entry code after the vectors, before the entry made its record: the interrupted context
+ * (ELR_EL1, x29, x30) is the caller of the entry pc; from EL0 the entry pc is the root.
+ */
+static void in_entry_code_before_its_record(void **state)
+{
+	static const uint32_t entry[] = { NOP, NOP, NOP, NOP, BL, NOP, RET };
+	uint64_t pcs[16];
+	struct up_walk w;
+	struct up_regs r;
+
+	(void)state;
+	put_insns(ENTRY, entry, 7);
+	code.funcs[code.nr_funcs++] = (struct fake_function){ ENTRY, 7 * 4 };
+	two_callers();
+	/* An IRQ from EL1 interrupted FRAMELESS, called by CALLER: sp is below the pt_regs. */
+	r = regs(ENTRY + 8, STACK_BASE + 0x100, CALLER + 12);
+	r.sp = STACK_BASE + 0x100 - 0x400;
+	r.arm64.vbar = ENTRY - 0x900;
+	r.arm64.elr = FRAMELESS + 8;
+	r.arm64.spsr = 0x600003c5;  /* EL1h, interrupts masked */
+	w = walk(&r, 1, pcs, 16);
+	assert_int_equal(w.depth, 5);
+	assert_int_equal(pcs[0], ENTRY + 8);
+	assert_int_equal(pcs[1], FRAMELESS + 8);
+	assert_int_equal(pcs[2], CALLER + 12);
+	assert_int_equal(pcs[3], CALLER2 + 12);
+	assert_int_equal(w.exact, 1ULL << 1);
+	assert_int_equal(w.fixup, UP_FIXUP_INTERRUPT);
+	assert_int_equal(w.stop, UP_WALK_END);
+
+	/* From EL0: the entry pc alone, a complete walk (user mode is not walked). */
+	r.arm64.spsr = 0x80000000;
+	r.fp = 0x0000ffffc0001000ULL;  /* the user's x29 */
+	w = walk(&r, 1, pcs, 16);
+	assert_int_equal(w.depth, 1);
+	assert_int_equal(pcs[0], ENTRY + 8);
+	assert_int_equal(w.stop, UP_WALK_END);
+
+	/* Once x29 points into the saved registers just above sp, the record chain is followed. */
+	r.arm64.spsr = 0x600003c5;
+	r.sp = STACK_BASE + 0x100 - 0x130;
+	r.fp = STACK_BASE + 0x100;
+	w = walk(&r, 1, pcs, 16);
+	assert_int_equal(pcs[0], ENTRY + 8);
+	assert_int_equal(pcs[1], CALLER2 + 12);
+	assert_int_equal(w.exact, 0);
+
+	/*
+	 * Outside the window, without the code oracle, or in a function with a record, the rule
+	 * is off: code without a record is a frameless leaf there, whose caller is x30.
+	 */
+	r.sp = STACK_BASE + 0x100 - 0x400;
+	r.arm64.vbar = ENTRY - 0x2000 - 8;
+	w = walk(&r, 1, pcs, 16);
+	assert_int_equal(pcs[1], CALLER + 12);
+	assert_int_equal(w.fixup, UP_FIXUP_FRAMELESS);
+	r.arm64.vbar = ENTRY - 0x900;
+	w = walk(&r, 0, pcs, 16);
+	assert_int_equal(pcs[1], CALLER2 + 12);
+	r.pc = FRAMED + 12;
+	r.arm64.vbar = FRAMED + 12 - 0x900;
+	w = walk(&r, 1, pcs, 16);
+	assert_int_equal(pcs[1], CALLER2 + 12);
+	assert_int_equal(w.exact, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(exception_record_mid_walk, setup),
 		cmocka_unit_test_setup(on_the_vectors, setup),
+		cmocka_unit_test_setup(in_entry_code_before_its_record, setup),
 		cmocka_unit_test_setup(framed_leaf_with_record, setup),
 		cmocka_unit_test_setup(frameless_leaf_takes_lr, setup),
 		cmocka_unit_test_setup(prologue_takes_lr, setup),
