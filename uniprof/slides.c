@@ -95,9 +95,9 @@ static struct up_error *read_any_vcpu(void *ctx, uint64_t addr, void *buf, size_
 }
 
 /*
- * Pause for the search, at a moment when some vCPU runs in the upper half (a kernel), if one
- * comes within PROBE_PAUSES tries; *ret_t0 is when the pause kept began.  On failure the caller
- * still resumes.
+ * Pause for the search, at a moment when some vCPU runs in kernel mode (a user-mode vCPU may
+ * map no kernel: KPTI), if one comes within PROBE_PAUSES tries; *ret_t0 is when the pause kept
+ * began.  The same test as up_target_kernel_vcpu.  On failure the caller still resumes.
  */
 static struct up_error *pause_in_kernel(struct up_target *t, double *ret_t0)
 {
@@ -116,7 +116,7 @@ static struct up_error *pause_in_kernel(struct up_target *t, double *ret_t0)
 			struct up_regs regs;
 
 			err = t->ops->get_regs(t, v, &regs);
-			if (err || regs.pc >> 63)
+			if (err || !regs.user)
 				return err;
 		}
 		err = up_target_resume(t);
