@@ -63,7 +63,13 @@ struct up_error *up_fp_step(const struct up_record_rules *rules, const struct up
 			 * The leaf has not touched its callee-saved registers (or has restored
 			 * them): they stay, the frame pointer with them.
 			 */
-			caller_regs(rules, regs, leaf.pc, leaf.sp, leaf.sp_exact, fp, ~0ULL);
+			if (leaf.interrupted && leaf.fp_valid) {
+				/* Read from saved registers: the others are not loaded. */
+				caller_regs(rules, regs, leaf.pc, leaf.sp, leaf.sp_exact, leaf.fp, 0);
+				*from_record = 1;
+			} else {
+				caller_regs(rules, regs, leaf.pc, leaf.sp, leaf.sp_exact, fp, ~0ULL);
+			}
 			if (leaf.interrupted && leaf.lr_valid && rules->arch->gpr_lr >= 0) {
 				regs->lr = leaf.lr;
 				set_gpr(regs, rules->arch->gpr_lr, leaf.lr);

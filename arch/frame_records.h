@@ -25,6 +25,8 @@ struct up_leaf_caller {
 	int interrupted;
 	uint64_t lr;               /* interrupted: its link register, when lr_valid */
 	int lr_valid;
+	uint64_t fp;               /* interrupted: its frame pointer when fp_valid, else the leaf's */
+	int fp_valid;
 	/* The leaf is the kernel's outermost frame (entry code from user mode): the walk ends. */
 	int root;
 };

@@ -7,6 +7,7 @@ set -eu
 # clang: the fuzzers and CI's second compiler; valgrind: CI's leak check of the unit tier;
 # gdb: the real gdb session tests/integration/test_gdb_first.py attaches before uniprof.
 # time: the CPU seconds make fuzz-long reports for each harness.
+# libvirt-*: --libvirt's backend (libvirt-dev) and the libvirtd test_libvirt.py profiles through.
 PACKAGES="
 gcc make pkg-config binutils
 libelf-dev libdw-dev libjansson-dev libcmocka-dev libiberty-dev zlib1g-dev libexpat1-dev
@@ -15,6 +16,7 @@ qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu python3
 gnu-efi ovmf qemu-efi-aarch64
 libxen-dev cpio groff-base libbpf-dev
 golang-go
+libvirt-dev libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu
 chromium chromium-driver
 "
 

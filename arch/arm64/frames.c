@@ -207,15 +207,82 @@ static int builds_no_record(const struct up_walk_env *env, uint64_t start)
 	return 1;
 }
 
+/* stp x0, x1, [sp]: the first store of an entry saving the interrupted registers. */
+#define STP_X0_X1_SP 0xa90007e0u
+
+/*
+ * Code that saves the interrupted registers from x0 and x1 at sp, among its first
+ * instructions, and stores no frame record there: what an exception entry starts with.
+ */
+static int saves_entry_registers(const struct up_walk_env *env, uint64_t start)
+{
+	uint32_t insn;
+	int saves = 0;
+
+	for (int i = 0; i < PROLOGUE_INSNS; i++) {
+		if (read_insn(env, start + 4 * i, &insn))
+			return 0;
+		if (is_stp_fp_lr(insn) || is_set_fp(insn))
+			return 0;
+		saves |= insn == STP_X0_X1_SP;
+	}
+	return saves;
+}
+
+/*
+ * Whether entry code has made its record: x29 points into the registers saved at sp, at a
+ * record [x29, pc] that repeats the saved x29 and pc.  Then the interrupted context is the
+ * one saved there (*ret), its pc exact and x30 known; from EL0 the leaf is the root.
+ */
+static int entry_record_made(const struct up_regs *regs, const struct up_walk_env *env,
+			     struct up_leaf_caller *ret)
+{
+	uint8_t saved[PT_PSTATE + 8], rec[16];
+	uint64_t off = regs->fp - regs->sp, pstate, mode;
+	struct up_error *err;
+
+	if (off < PT_RECORD_MIN || off > PT_RECORD_MAX)
+		return 0;
+	err = env->read(env->read_ctx, regs->sp, saved, sizeof(saved));
+	if (!err)
+		err = env->read(env->read_ctx, regs->fp, rec, sizeof(rec));
+	if (err) {
+		up_error_destroy(err);
+		return 0;
+	}
+	if (up_le64(rec) != up_le64(saved + PT_X29) || up_le64(rec + 8) != up_le64(saved + PT_PC))
+		return 0;
+	pstate = up_le64(saved + PT_PSTATE);
+	mode = pstate & SPSR_MODE_MASK;
+	ret->fixup = UP_FIXUP_NONE;
+	if ((pstate & 0x10) || (pstate >> 32) ||
+	    (mode != 0 && mode != SPSR_EL1T && mode != SPSR_EL1H))
+		return 1;  /* no state of ours: the record alone */
+	if (mode == 0) {
+		ret->root = 1;
+		return 1;
+	}
+	ret->fixup = UP_FIXUP_INTERRUPT;
+	ret->pc = strip_pac(regs, up_le64(saved + PT_PC));
+	ret->sp = up_le64(saved + PT_SP);
+	ret->sp_exact = 1;
+	ret->lr = up_le64(saved + PT_X30);
+	ret->lr_valid = 1;
+	ret->fp = up_le64(saved + PT_X29);
+	ret->fp_valid = 1;
+	ret->interrupted = 1;
+	return 1;
+}
+
 /*
  * A leaf in exception entry code: after the vector table, within ARM64_EXCEPTION_WINDOW of
- * VBAR_EL1, in code that builds no record of its own.  Before the entry pointed x29 at the
- * record it stores in the saved registers (x29 not yet within them, just above sp), the
- * interrupted context is still ELR_EL1 and SPSR_EL1, with x29 and x30 as they were: from EL1
- * it is the caller, its pc exact; from EL0 the leaf is the kernel's outermost frame.  (In
- * ret_to_user, once x29 is restored, ELR_EL1 holds where the exit returns: the same.)  Once
- * the record is made, it is followed; x30 is the interrupted context's, no caller of the
- * entry.  Returns 0 when the leaf is no entry code, else 1 with the decision in *ret.
+ * VBAR_EL1, in code that starts by saving x0 and x1 at sp and builds no record.  Before the
+ * entry pointed x29 at the record it stores in the saved registers, the interrupted context
+ * is still ELR_EL1 and SPSR_EL1, with x29 and x30 as they were: from EL1 it is the caller, its
+ * pc exact; from EL0 the leaf is the kernel's outermost frame.  Once the record is made, the
+ * saved registers give that context.  Either way x30 is no caller of the entry.  Returns 0
+ * when the leaf is no entry code, else 1 with the decision in *ret.  (The exit path, which
+ * restores x29 before its eret, is not recognised: its leaf takes x30.)
  */
 static int entry_code_leaf(const struct up_regs *regs, const struct up_walk_env *env,
 			   struct up_leaf_caller *ret)
@@ -226,11 +293,13 @@ static int entry_code_leaf(const struct up_regs *regs, const struct up_walk_env 
 	    !regs->sp || !env->func_start || !env->read_code)
 		return 0;
 	start = env->func_start(env->code_ctx, regs->pc);
-	if (!start || !builds_no_record(env, start))
+	if (!start || !saves_entry_registers(env, start))
 		return 0;
+	if (entry_record_made(regs, env, ret))
+		return 1;
 	ret->fixup = UP_FIXUP_NONE;
-	if (regs->fp - regs->sp < PT_RECORD_MAX || !regs->arm64.elr ||
-	    (mode != 0 && mode != SPSR_EL1T && mode != SPSR_EL1H) || (regs->arm64.spsr & 0x10))
+	if (!regs->arm64.elr || (mode != 0 && mode != SPSR_EL1T && mode != SPSR_EL1H) ||
+	    (regs->arm64.spsr & 0x10))
 		return 1;
 	if (mode == 0) {
 		ret->root = 1;

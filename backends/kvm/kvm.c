@@ -157,7 +157,7 @@ static struct up_error *query_vcpus(struct kvm_target *k, long *ret_thread_id)
 /*
  * The private directory and the path of the gdbstub socket start_stub asks QEMU for.  QEMU
  * makes the socket itself, as the user it runs as (libvirt's QEMU runs as libvirt-qemu): the
- * directory is given to that user, and stays closed to everyone else.
+ * directory is given to that user unless it is root, and stays closed to everyone else.
  */
 static struct up_error *make_stub_dir(struct kvm_target *k)
 {
@@ -172,7 +172,9 @@ static struct up_error *make_stub_dir(struct kvm_target *k)
 		k->stub_path = NULL;
 		return &up_error_nomem;
 	}
-	if (k->qemu_pid > 0 && !qemu_process_owner(k->qemu_pid, &uid, &gid) && uid != geteuid()) {
+	/* A QEMU running as root makes its socket anywhere. */
+	if (k->qemu_pid > 0 && !qemu_process_owner(k->qemu_pid, &uid, &gid) && uid != geteuid() &&
+	    uid != 0) {
 		if (chown(tmpl, uid, gid) < 0)
 			return up_error_errno(errno, "QEMU runs as user %ld, which cannot make its "
 					      "gdbstub socket in %s unless we are root", (long)uid, tmpl);

@@ -457,13 +457,17 @@ static void on_the_vectors(void **state)
 }
 
 /*
- * In entry code after the vectors, before the entry made its record: the interrupted context
- * (ELR_EL1, x29, x30) is the caller of the entry pc; from EL0 the entry pc is the root.
+ * In entry code after the vectors (it starts by saving x0 and x1 at sp), before the entry made
+ * its record: the interrupted context (ELR_EL1, x29, x30) is the caller of the entry pc; from
+ * EL0 the entry pc is the root.
  */
+#define STP_X0_X1_SP 0xa90007e0u  /* stp x0, x1, [sp] */
+#define STP_X2_X3_SP 0xa9010fe2u  /* stp x2, x3, [sp, #16] */
+
 static void in_entry_code_before_its_record(void **state)
 {
-	static const uint32_t entry[] = { NOP, NOP, NOP, NOP, BL, NOP, RET };
-	uint64_t pcs[16];
+	static const uint32_t entry[] = { STP_X0_X1_SP, STP_X2_X3_SP, NOP, NOP, BL, NOP, RET };
+	uint64_t pcs[16], pt_regs, pt_record;
 	struct up_walk w;
 	struct up_regs r;
 
@@ -495,20 +499,57 @@ static void in_entry_code_before_its_record(void **state)
 	assert_int_equal(pcs[0], ENTRY + 8);
 	assert_int_equal(w.stop, UP_WALK_END);
 
-	/* Once x29 points into the saved registers just above sp, the record chain is followed. */
+	/*
+	 * Once x29 points at the record in the registers saved at sp ([x29, pc] as saved), the
+	 * record is followed and the saved x30 gives the interrupted function's caller.
+	 */
+	pt_regs = PT_REGS;
+	pt_record = PT_RECORD;
+	record(STACK_BASE + 0x800, STACK_BASE + 0x900, CALLER2 + 12);  /* CALLER's record */
+	record(STACK_BASE + 0x900, 0, 0xffff800040200100ULL);          /* CALLER2's record */
+	record(pt_record, STACK_BASE + 0x800, FRAMELESS + 8);
+	put_le64(stack + (pt_regs - STACK_BASE) + 29 * 8, STACK_BASE + 0x800);
+	put_le64(stack + (pt_regs - STACK_BASE) + 30 * 8, CALLER + 12);
+	put_le64(stack + (pt_regs - STACK_BASE) + 31 * 8, STACK_BASE + 0x7f0);
+	put_le64(stack + (pt_regs - STACK_BASE) + 32 * 8, FRAMELESS + 8);
+	put_le64(stack + (pt_regs - STACK_BASE) + 33 * 8, 0x600003c5);
 	r.arm64.spsr = 0x600003c5;
-	r.sp = STACK_BASE + 0x100 - 0x130;
-	r.fp = STACK_BASE + 0x100;
+	r.arm64.elr = 0xffff800040208000ULL;  /* a later exception's: not looked at */
+	r.sp = pt_regs;
+	r.fp = pt_record;
+	r.lr = 0xffff800040207000ULL;
 	w = walk(&r, 1, pcs, 16);
+	assert_int_equal(w.depth, 5);
 	assert_int_equal(pcs[0], ENTRY + 8);
-	assert_int_equal(pcs[1], CALLER2 + 12);
-	assert_int_equal(w.exact, 0);
+	assert_int_equal(pcs[1], FRAMELESS + 8);
+	assert_int_equal(pcs[2], CALLER + 12);
+	assert_int_equal(pcs[3], CALLER2 + 12);
+	assert_int_equal(w.exact, 1ULL << 1);
+	assert_int_equal(w.fixup, UP_FIXUP_INTERRUPT);
+	assert_int_equal(w.stop, UP_WALK_END);
+	/* From EL0, saved: the entry pc alone. */
+	put_le64(stack + (pt_regs - STACK_BASE) + 33 * 8, 0x80000000);
+	w = walk(&r, 1, pcs, 16);
+	assert_int_equal(w.depth, 1);
+	assert_int_equal(w.stop, UP_WALK_END);
+	/*
+	 * A record that does not repeat the saved x29 and pc is not made yet: ELR_EL1 is the
+	 * interrupted pc.
+	 */
+	put_le64(stack + (pt_regs - STACK_BASE) + 33 * 8, 0x600003c5);
+	put_le64(stack + (pt_regs - STACK_BASE) + 29 * 8, STACK_BASE + 0x900);
+	w = walk(&r, 1, pcs, 16);
+	assert_int_equal(pcs[1], 0xffff800040208000ULL);
+	assert_int_equal(w.exact, 1ULL << 1);
 
 	/*
 	 * Outside the window, without the code oracle, or in a function with a record, the rule
 	 * is off: code without a record is a frameless leaf there, whose caller is x30.
 	 */
+	r = regs(ENTRY + 8, STACK_BASE + 0x100, CALLER + 12);
 	r.sp = STACK_BASE + 0x100 - 0x400;
+	r.arm64.elr = FRAMELESS + 8;
+	r.arm64.spsr = 0x600003c5;
 	r.arm64.vbar = ENTRY - 0x2000 - 8;
 	w = walk(&r, 1, pcs, 16);
 	assert_int_equal(pcs[1], CALLER + 12);
@@ -523,12 +564,41 @@ static void in_entry_code_before_its_record(void **state)
 	assert_int_equal(w.exact, 0);
 }
 
+/*
+ * A frameless function of ordinary code placed after the vectors (a small kernel's layout),
+ * that saves no registers at sp, is no entry code: its caller is x30, even with x29 just
+ * above sp and ELR_EL1 left by an old exception.
+ */
+static void frameless_after_the_vectors(void **state)
+{
+	uint64_t pcs[16];
+	struct up_walk w;
+	struct up_regs r;
+
+	(void)state;
+	two_callers();
+	r = regs(FRAMELESS + 8, STACK_BASE + 0x100, CALLER + 12);
+	r.sp = STACK_BASE + 0x100;
+	r.arm64.vbar = FRAMELESS - 0xdc0;
+	r.arm64.elr = FRAMED + 4;
+	r.arm64.spsr = 0x600003c5;
+	w = walk(&r, 1, pcs, 16);
+	assert_int_equal(w.depth, 4);
+	assert_int_equal(pcs[1], CALLER + 12);
+	assert_int_equal(pcs[2], CALLER2 + 12);
+	assert_int_equal(w.fixup, UP_FIXUP_FRAMELESS);
+	r.arm64.elr = 0;
+	w = walk(&r, 1, pcs, 16);
+	assert_int_equal(pcs[1], CALLER + 12);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(exception_record_mid_walk, setup),
 		cmocka_unit_test_setup(on_the_vectors, setup),
 		cmocka_unit_test_setup(in_entry_code_before_its_record, setup),
+		cmocka_unit_test_setup(frameless_after_the_vectors, setup),
 		cmocka_unit_test_setup(framed_leaf_with_record, setup),
 		cmocka_unit_test_setup(frameless_leaf_takes_lr, setup),
 		cmocka_unit_test_setup(prologue_takes_lr, setup),
