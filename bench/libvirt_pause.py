@@ -1,8 +1,9 @@
 """Benchmark: the guest pause per sample under libvirt (--libvirt) beside plain --qmp.
 
-The same x86_64 test guest with 1 vCPU (so QEMU's vCPU thread and uniprof each have a host
-core on a 2-core machine) is booted twice: by libvirt's QEMU driver (a transient domain, see
-tests/integration/libvirtlib.py) and by hand with a QMP socket of its own.  uniprof samples
+The same x86_64 test guest with 1 vCPU is booted twice: by libvirt's QEMU driver (a transient
+domain, see tests/integration/libvirtlib.py) and by hand with a QMP socket of its own.  While one
+is sampled the other is paused, so that QEMU's vCPU thread and uniprof each have a host core on a
+2-core machine.  uniprof samples
 each at 100 Hz for a few seconds, the two alternating, ROUNDS times; the summary line's median
 pause of each run is kept and the medians of those are printed with their ratio.  The samples
 themselves go through the gdbstub and QEMU's memory alike on both; only QMP (attach, the
@@ -17,7 +18,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
-from guestlib import run_uniprof, x86_64_guest  # noqa: E402
+from guestlib import QMP, run_uniprof, x86_64_guest  # noqa: E402
 import libvirtlib  # noqa: E402
 
 QUICK = "--quick" in sys.argv
@@ -45,10 +46,25 @@ def main():
         guest, kernel = x86_64_guest(smp=1)
         runs = {"--qmp": [], "--libvirt": []}
         how = {}
+        def plain(run):
+            qmp = QMP(guest.qmp_path)  # QEMU's monitor takes one client: uniprof's next
+            try:
+                qmp.execute("cont" if run else "stop")
+            finally:
+                qmp.close()
+
+        def managed(run):
+            libvirtlib.virsh("resume" if run else "suspend", dom.name)
+
         for _ in range(ROUNDS):
-            for name, args, k in (("--qmp", ["--qmp", guest.qmp_path], kernel),
-                                  ("--libvirt", ["--libvirt", dom.name], dom.kernel)):
-                median, p99, rate, memory = sample(args, k)
+            for name, args, k, other in (
+                    ("--qmp", ["--qmp", guest.qmp_path], kernel, managed),
+                    ("--libvirt", ["--libvirt", dom.name], dom.kernel, plain)):
+                other(False)
+                try:
+                    median, p99, rate, memory = sample(args, k)
+                finally:
+                    other(True)
                 runs[name].append((median, p99, rate))
                 how[name] = memory
         print("per-sample guest pause, 1 vCPU, 100 Hz, %d runs of %d s each, alternating:"

@@ -108,6 +108,7 @@ class Domain:
   <clock offset='utc'/><on_poweroff>destroy</on_poweroff><on_crash>destroy</on_crash>
   <devices>
     <serial type='file'><source path='%s'/><target port='0'/></serial>
+    <controller type='usb' model='none'/>
     <memballoon model='none'/>
   </devices>
 </domain>
