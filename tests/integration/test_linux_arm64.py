@@ -61,6 +61,13 @@ class LinuxArm64(unittest.TestCase):
               "__arch_clear_user %d, read_zero its caller in %.1f%%; top leaves %s"
               % (total, 100.0 * from_entry / total, 100.0 * on_vectors / total, clear_total,
                  100.0 * clear_caller / max(clear_total, 1), top))
+        # Leaves in exception entry code (el0t_64_sync, el1h_64_irq, ...): from EL0 alone, from
+        # EL1 below the function the exception interrupted.
+        entry = re.compile(r"el[01][th]_(64|32)_(sync|irq|fiq|error)$")
+        in_entry = [(frames, n) for frames, n in stacks if entry.match(frames[-1])]
+        print("    %d samples with the leaf in entry code: %s"
+              % (sum(n for _, n in in_entry), sorted(((";".join(f[-3:]), n) for f, n in in_entry),
+                                                      key=lambda kv: -kv[1])[:4]))
         self.assertGreater(total, 200)
         self.assertGreaterEqual(from_entry, 0.9 * total)
         self.assertLessEqual(on_vectors, 0.01 * total)
