@@ -36,13 +36,13 @@
 #include "slides.h"
 #include "tasks.h"
 
-/*
- * The guest's ORC tables, read once before sampling when --unwind is orc or auto; they live
- * until the process exits.
- */
-static struct up_orc *guest_orc;
-/* The unwinder of this run: --unwind's, or orc for auto when the guest has ORC tables. */
-static const struct up_unwinder *run_unwinder;
+/* How this run unwinds, decided after attaching. */
+struct unwinding {
+	/* --unwind's unwinder, or orc for auto when the guest has ORC tables. */
+	const struct up_unwinder *unwinder;
+	/* The guest's ORC tables, read once before sampling when --unwind is orc or auto. */
+	struct up_orc *orc;
+};
 
 static volatile sig_atomic_t stop_requested;
 
@@ -264,8 +264,8 @@ static void log_memory_stats(const struct up_memory *m, const struct sampler_sta
 	}
 }
 
-static void print_summary(const struct options *opts, const struct sampler_stats *st,
-			  const struct up_cfi *cfi)
+static void print_summary(const struct options *opts, const struct unwinding *uw,
+			  const struct sampler_stats *st, const struct up_cfi *cfi)
 {
 	fprintf(stderr,
 		"uniprof: %llu samples in %.2f s, %llu stacks, %llu truncated (%.1f%%), "
@@ -301,7 +301,7 @@ static void print_summary(const struct options *opts, const struct sampler_stats
 			st->held_median_us, st->held_p99_us);
 		fprintf(stderr, "uniprof: unwinding (%s): median %.2f us per stack (p99 %.2f, mean "
 			"%.2f, max %.2f), %.1f frames per stack, %llu moved to another stack\n",
-			run_unwinder ? run_unwinder->name : opts->unwinder->name, st->walk_median_us,
+			uw->unwinder->name, st->walk_median_us,
 			st->walk_p99_us, st->stacks ? st->walk_ns / 1e3 / st->stacks : 0.0,
 			st->walk_max_us,
 			st->stacks ? (double)st->frames / st->stacks : 0.0,
@@ -447,7 +447,8 @@ static int finish_output(struct output *output, struct up_error *err)
  * What the unwinders may use besides guest memory: the symbol files' code and function starts,
  * and, when they have unwind tables, the CFI rows and the outermost frames they mark.
  */
-static struct up_unwind_env unwind_env(struct up_guest_code *code, struct up_cfi *cfi)
+static struct up_unwind_env unwind_env(struct up_guest_code *code, struct up_cfi *cfi,
+				       const struct unwinding *uw)
 {
 	return (struct up_unwind_env){
 		.walk = {
@@ -459,7 +460,7 @@ static struct up_unwind_env unwind_env(struct up_guest_code *code, struct up_cfi
 		},
 		.cfi_lookup = cfi ? up_cfi_lookup_fn : NULL,
 		.cfi_ctx = cfi,
-		.orc = guest_orc,
+		.orc = uw->orc,
 	};
 }
 
@@ -506,12 +507,12 @@ static struct up_error *code_oracle_init(struct code_oracle *co, struct up_targe
 /* --dump: one pause for every vCPU's stack, then, with the guest let go, the backtraces. */
 static int run_dump(const struct options *opts, const struct up_target_ops *backend,
 		    struct up_target *target, struct guard *guard, struct up_memory *memory,
-		    struct up_symbolizer *sym, struct up_cfi *cfi, const struct up_task_finder *tasks,
-		    struct output *output)
+		    struct up_symbolizer *sym, struct up_cfi *cfi, const struct unwinding *uw,
+		    const struct up_task_finder *tasks, struct output *output)
 {
 	struct dump_options dopts = {
 		.max_depth = opts->max_depth,
-		.unwinder = run_unwinder,
+		.unwinder = uw->unwinder,
 		.tasks = tasks,
 		.task_names = opts->tasks ? (enum up_task_frames)opts->tasks : UP_TASK_FRAMES_PID,
 	};
@@ -522,7 +523,7 @@ static int run_dump(const struct options *opts, const struct up_target_ops *back
 
 	err = code_oracle_init(&code, target, memory, sym);
 	if (!err) {
-		dopts.unwind = unwind_env(code.code, cfi);
+		dopts.unwind = unwind_env(code.code, cfi, uw);
 		err = dump_take(target, memory, &dopts, &dump);
 		code_oracle_deinit(&code);
 	}
@@ -590,6 +591,7 @@ static int run_sampling(const struct options *opts)
 	char libvirt_domid[16];
 	struct recording recording = { 0 };
 	struct up_cfi *cfi = NULL;
+	struct unwinding uw = { .unwinder = opts->unwinder };
 	struct tasks_setup tasks;
 	double slide_pause_us;
 	const struct up_target_ops *backend;
@@ -643,17 +645,16 @@ static int run_sampling(const struct options *opts)
 			log_line(NULL, 1, "slide search stopped the guest for %.0f us", slide_pause_us);
 		report_slides(&sym);
 	}
-	run_unwinder = opts->unwinder;
 	if (!err && (opts->unwinder == &up_unwinder_orc || opts->unwinder == &up_unwinder_auto)) {
 		char how[512];
 
-		err = orc_load(target, memory, &sym, &guest_orc, how, sizeof(how));
+		err = orc_load(target, memory, &sym, &uw.orc, how, sizeof(how));
 		if (err) {
 			err = up_error_prefix(err, "reading the ORC tables");
-		} else if (guest_orc) {
+		} else if (uw.orc) {
 			log_line(NULL, 1, "unwind: orc: %s", how);
 			if (opts->unwinder == &up_unwinder_auto)
-				run_unwinder = &up_unwinder_orc;
+				uw.unwinder = &up_unwinder_orc;
 		} else {
 			log_line(NULL, 1, "unwind: no ORC tables (%s); %s", how,
 				 opts->unwinder == &up_unwinder_orc ? "orc walks frame pointers"
@@ -664,7 +665,7 @@ static int run_sampling(const struct options *opts)
 		err = load_cfi(&sym, target->ops->arch(target), &cfi);
 		if (err)
 			err = up_error_prefix(err, "reading the unwind tables");
-		else if (!cfi && opts->unwinder != &up_unwinder_fp && !guest_orc &&
+		else if (!cfi && opts->unwinder != &up_unwinder_fp && !uw.orc &&
 			 opts->unwinder != &up_unwinder_orc)
 			fprintf(stderr, "uniprof: --unwind %s: no symbol file has unwind tables "
 				"(.eh_frame, .debug_frame) for this guest; %s\n", opts->unwinder->name,
@@ -680,10 +681,10 @@ static int run_sampling(const struct options *opts)
 				 tasks.pause_us);
 	}
 	if (!err && opts->dump) {
-		rc = run_dump(opts, backend, target, guard, memory, &sym, cfi,
+		rc = run_dump(opts, backend, target, guard, memory, &sym, cfi, &uw,
 			      opts->tasks ? &tasks.finder : NULL, &output);
 		up_cfi_destroy(cfi);
-		up_orc_destroy(guest_orc);
+		up_orc_destroy(uw.orc);
 		up_symbolizer_deinit(&sym);
 		return rc;
 	}
@@ -704,6 +705,7 @@ static int run_sampling(const struct options *opts)
 		release(backend, target, guard, memory);
 		output_abandon(&output);
 		up_cfi_destroy(cfi);
+		up_orc_destroy(uw.orc);
 		up_profile_deinit(&profile);
 		up_symbolizer_deinit(&sym);
 		return report(err);
@@ -715,8 +717,8 @@ static int run_sampling(const struct options *opts)
 		.samples = opts->samples,
 		.max_depth = opts->max_depth,
 		.stop = &stop_requested,
-		.unwinder = run_unwinder,
-		.unwind = unwind_env(code.code, cfi),
+		.unwinder = uw.unwinder,
+		.unwind = unwind_env(code.code, cfi, &uw),
 		.tasks = opts->tasks ? &tasks.finder : NULL,
 		.record = opts->raw ? record_stack : NULL,
 		.record_flush = opts->raw ? record_flush : NULL,
@@ -749,6 +751,7 @@ static int run_sampling(const struct options *opts)
 		output_abandon(&output);
 		up_error_destroy(run_err);
 		up_cfi_destroy(cfi);
+		up_orc_destroy(uw.orc);
 		up_profile_deinit(&profile);
 		up_symbolizer_deinit(&sym);
 		return 1;
@@ -779,8 +782,9 @@ static int run_sampling(const struct options *opts)
 	}
 	if (err)
 		rc = report(err);
-	print_summary(opts, &stats, cfi);
+	print_summary(opts, &uw, &stats, cfi);
 	up_cfi_destroy(cfi);
+	up_orc_destroy(uw.orc);
 	if (run_err) {
 		up_error_destroy(run_err);
 		rc = 1;

@@ -4,7 +4,7 @@ One boot for everything (~1-2 minutes): inside dom0 the script tests/xen/dom0/un
 profiles our 2-vCPU PV test guest (tests/guests/xen-pv) by id and by name, dumps its stacks
 (--dump, three times), is refused a paused
 domain, a missing id and a missing name, loses the guest to `xl destroy` mid-run, and profiles a
-Linux PV domU.  The checks here read what it printed.
+Linux PV domU (frame pointers, then its ORC tables with --tasks).  The checks here read what it printed.
 """
 import os
 import re
@@ -172,4 +172,57 @@ class XenNested(unittest.TestCase):
                [(";".join(f), n) for f, n in top]))
         # dd spends much of its time in the kernel.
         self.assertGreater(kernel, 0)
+        self.assertTrue(state_ok(self.xen.section("linux-state-after")))
+
+    def test_linux_pv_domu_orc_and_tasks(self):
+        """The same domU with --unwind orc --tasks: the kernel's ORC tables and task_struct
+        layout read through Xen's foreign mappings, as on KVM."""
+        rc, folded, err = self.xen.uniprof("linux-orc")
+        self.assertIsNotNone(folded, "no Linux domU run")
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(err, r"unwind: orc: ")
+        stacks = parse_folded(folded)
+        total = sum(n for _, n in stacks)
+        comms = {}
+        for f, n in stacks:
+            comms[f[0]] = comms.get(f[0], 0) + n
+        # dd's samples in the kernel: the walk from the leaf to the kernel's entry, a system
+        # call's (a PV kernel enters at xen_entry_SYSCALL_64, which pops what Xen pushed and
+        # jumps on to entry_SYSCALL_64_after_hwframe) or Xen's event upcall (an interrupt).
+        entry = re.compile(r"(xen_)?entry_SYSCALL_64(_after_hwframe)?$|"
+                           r"(asm_)?exc_xen_hypervisor_callback$")
+
+        def from_entry(f):
+            return len(f) > 1 and entry.match(f[1])
+
+        dd_kernel = [(f, n) for f, n in stacks if f[0] == "dd" and not f[-1].startswith("[user]")]
+        dd_total = sum(n for _, n in dd_kernel)
+        to_entry = sum(n for f, n in dd_kernel if from_entry(f))
+        chain = sum(n for f, n in dd_kernel if "ksys_read" in f and "read_zero" in f)
+        depths = sorted(len(f) - 1 for f, n in dd_kernel for _ in range(n))
+        # The frame-pointer run of the same boot, for comparison: its walks stop at the leaf.
+        fp = [(f, n) for f, n in parse_folded(self.xen.section("linux.folded") or "")
+              if f and not f[-1].startswith("[user]") and re.fullmatch(r"[A-Za-z_][\w.]*", f[-1])]
+        fp_entry = sum(n for f, n in fp if "entry_SYSCALL_64" in f[0] and len(f) > 1)
+        print("\n    linux-orc: %d samples, by task %s; dd in the kernel %d: %d (%.1f%%) from "
+              "an entry (system call or Xen upcall), %d (%.1f%%) through ksys_read and read_zero, median depth %s "
+              "(fp run: %d of %d named kernel stacks from the entry)\n    %s"
+              % (total, sorted(comms.items(), key=lambda kv: -kv[1])[:5], dd_total, to_entry,
+                 100.0 * to_entry / max(dd_total, 1), chain, 100.0 * chain / max(dd_total, 1),
+                 depths[len(depths) // 2] if depths else "-", fp_entry,
+                 sum(n for _, n in fp), err.strip().splitlines()[-1]))
+        self.assertGreater(total, 100)
+        # Every stack has its task (the domU runs init's shell loop, dd and the kernel's own).
+        m = re.search(r"(\d+) stacks in user mode \(\[user\]\), (\d+) with their task "
+                      r"\((\d+) unknown\)", err)
+        self.assertIsNotNone(m, err)
+        self.assertLessEqual(int(m.group(3)), 0.01 * (int(m.group(2)) + int(m.group(3))), m.group(0))
+        self.assertGreater(comms.get("dd", 0), 0.1 * total)
+        self.assertGreater(dd_total, 20)
+        self.assertGreaterEqual(to_entry, 0.95 * dd_total)
+        m = re.search(r"(\d+) stacks, (\d+) truncated", err)
+        self.assertLessEqual(int(m.group(2)), 0.05 * int(m.group(1)), m.group(0))
+        self.assertGreater(chain, 0)
+        # Deeper than frame pointers, whose walks on this kernel stop at the leaf.
+        self.assertGreaterEqual(depths[len(depths) // 2], 3)
         self.assertTrue(state_ok(self.xen.section("linux-state-after")))

@@ -9,7 +9,7 @@
 #
 # Sections: pv-id.folded pv-id.err pv-id.rc (by domain id, -F 200 -t 12 --per-vcpu -vv),
 # pv-name.* (by name), dump-N.* (--dump, N = 1..3: NAME.folded holds the backtraces),
-# xl-list-after, paused.*, bad-id.*, bad-name.*, lost.*, pvh.*, pvh-dump.*, linux.* and, when
+# xl-list-after, paused.*, bad-id.*, bad-name.*, lost.*, pvh.*, pvh-dump.*, linux.*, linux-orc.* and, when
 # benchmarking, bench-*.
 # pv-name.* (by name), xl-list-after, paused.*, bad-id.*, bad-name.*, lost.*, linux.*,
 # pvh.* and pvh-nofp-{cfi,fp}.* (our x86_64 guest as a PVH domU, with and without frame
@@ -167,6 +167,8 @@ if [ -f "$G/linux/vmlinuz" ]; then
 	# Named by uniprof itself (it reads kallsyms); should its loader refuse the file, profile
 	# without symbols (linux-raw) and name the kernel addresses here with awk (linux.named).
 	run linux -d uniprof-linux -k /tmp/kallsyms -F "$F" -t 3 -v
+	# The kernel's own ORC tables and the task each sample ran, as on KVM.
+	run linux-orc -d uniprof-linux -k /tmp/kallsyms -F "$F" -t 3 -v --unwind orc --tasks
 	if [ "$(cat /tmp/linux.rc)" != 0 ] || grep -q 'print as hex' /tmp/linux.err; then
 		run linux-raw -d uniprof-linux -F "$F" -t 3 -v
 		section linux.named
