@@ -111,6 +111,19 @@ struct up_error *up_btf_task_layout(const void *blob, size_t len, struct up_task
 	if (len > UP_BTF_MAX_SIZE)
 		return up_error_create(UP_ERR_INVALID, "the kernel's BTF is %zu bytes, more than %u",
 				       len, UP_BTF_MAX_SIZE);
+	/*
+	 * libbpf takes the types to start hdr_len bytes in, aligned or not: a header whose length
+	 * is no multiple of 4 (the kernel's is 24) would have it read them misaligned.
+	 */
+	if (len >= 8) {
+		const uint8_t *h = blob;
+		uint32_t hdr_len = h[0] == 0x9f ? up_le32(h + 4) :
+				   (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
+
+		if (hdr_len % 4)
+			return up_error_create(UP_ERR_INVALID, "the kernel's BTF does not parse "
+					       "(a header of %u bytes, no multiple of 4)", hdr_len);
+	}
 	libbpf_set_print(quiet);
 	btf = btf__new(blob, (__u32)len);
 	if (!btf)

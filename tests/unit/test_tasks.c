@@ -174,6 +174,21 @@ static void test_bad_btf(void **state)
 	raw = btf__raw_data(b, &size);
 	assert_invalid(up_btf_task_layout(raw, size, &l), "no struct task_struct");
 	btf__free(b);
+	/*
+	 * A header of 25 bytes (fuzz_btf found it): libbpf would read the types at an odd
+	 * address; refused before it gets them.
+	 */
+	{
+		uint8_t *odd = malloc(len + 1);
+
+		assert_non_null(odd);
+		memcpy(odd, blob, 24);
+		odd[4] = 25;
+		odd[24] = 0;
+		memcpy(odd + 25, blob + 24, len - 24);
+		assert_invalid(up_btf_task_layout(odd, len + 1, &l), "no multiple of 4");
+		free(odd);
+	}
 	assert_int_equal(l.pid, 7);  /* untouched */
 	free(blob);
 }
