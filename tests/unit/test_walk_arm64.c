@@ -464,6 +464,22 @@ static void on_the_vectors(void **state)
 #define STP_X0_X1_SP 0xa90007e0u  /* stp x0, x1, [sp] */
 #define STP_X2_X3_SP 0xa9010fe2u  /* stp x2, x3, [sp, #16] */
 
+/* The walk from ENTRY + 8 gives FRAMELESS + 8 (exact), then CALLER's and CALLER2's. */
+static void assert_interrupted_in_frameless(const struct up_regs *r)
+{
+	uint64_t pcs[16];
+	struct up_walk w = walk(r, 1, pcs, 16);
+
+	assert_int_equal(w.depth, 5);
+	assert_int_equal(pcs[0], ENTRY + 8);
+	assert_int_equal(pcs[1], FRAMELESS + 8);
+	assert_int_equal(pcs[2], CALLER + 12);
+	assert_int_equal(pcs[3], CALLER2 + 12);
+	assert_int_equal(w.exact, 1ULL << 1);
+	assert_int_equal(w.fixup, UP_FIXUP_INTERRUPT);
+	assert_int_equal(w.stop, UP_WALK_END);
+}
+
 static void in_entry_code_before_its_record(void **state)
 {
 	static const uint32_t entry[] = { STP_X0_X1_SP, STP_X2_X3_SP, NOP, NOP, BL, NOP, RET };
@@ -481,15 +497,7 @@ static void in_entry_code_before_its_record(void **state)
 	r.arm64.vbar = ENTRY - 0x900;
 	r.arm64.elr = FRAMELESS + 8;
 	r.arm64.spsr = 0x600003c5;  /* EL1h, interrupts masked */
-	w = walk(&r, 1, pcs, 16);
-	assert_int_equal(w.depth, 5);
-	assert_int_equal(pcs[0], ENTRY + 8);
-	assert_int_equal(pcs[1], FRAMELESS + 8);
-	assert_int_equal(pcs[2], CALLER + 12);
-	assert_int_equal(pcs[3], CALLER2 + 12);
-	assert_int_equal(w.exact, 1ULL << 1);
-	assert_int_equal(w.fixup, UP_FIXUP_INTERRUPT);
-	assert_int_equal(w.stop, UP_WALK_END);
+	assert_interrupted_in_frameless(&r);
 
 	/* From EL0: the entry pc alone, a complete walk (user mode is not walked). */
 	r.arm64.spsr = 0x80000000;
@@ -518,15 +526,7 @@ static void in_entry_code_before_its_record(void **state)
 	r.sp = pt_regs;
 	r.fp = pt_record;
 	r.lr = 0xffff800040207000ULL;
-	w = walk(&r, 1, pcs, 16);
-	assert_int_equal(w.depth, 5);
-	assert_int_equal(pcs[0], ENTRY + 8);
-	assert_int_equal(pcs[1], FRAMELESS + 8);
-	assert_int_equal(pcs[2], CALLER + 12);
-	assert_int_equal(pcs[3], CALLER2 + 12);
-	assert_int_equal(w.exact, 1ULL << 1);
-	assert_int_equal(w.fixup, UP_FIXUP_INTERRUPT);
-	assert_int_equal(w.stop, UP_WALK_END);
+	assert_interrupted_in_frameless(&r);
 	/* From EL0, saved: the entry pc alone. */
 	put_le64(stack + (pt_regs - STACK_BASE) + 33 * 8, 0x80000000);
 	w = walk(&r, 1, pcs, 16);
