@@ -193,6 +193,38 @@ static struct up_error *leaf_caller(const struct up_regs *regs, const struct up_
 #define PT_RECORD_MIN (PT_PSTATE + 8)
 #define PT_RECORD_MAX 0x200
 
+/* A state an exception saved that our walker reads: AArch64 at EL0 or EL1 (SP_EL0 or SP_EL1). */
+static int el0_or_el1(uint64_t spsr)
+{
+	uint64_t mode = spsr & SPSR_MODE_MASK;
+
+	return !(spsr & 0x10) && (mode == 0 || mode == SPSR_EL1T || mode == SPSR_EL1H);
+}
+
+/* The same for a pstate read from memory, whose upper half a real one leaves zero. */
+static int saved_el0_or_el1(uint64_t pstate)
+{
+	return el0_or_el1(pstate) && !(pstate >> 32);
+}
+
+/*
+ * The interrupted context a pt_regs at pt holds (its pstate checked by the caller): pc exact,
+ * x30 known, its stack pointer when it ran at EL1 (at EL0 it is the user's).
+ */
+static void pt_regs_context(const struct up_regs *regs, const uint8_t *pt,
+			    struct up_leaf_caller *ret)
+{
+	uint64_t mode = up_le64(pt + PT_PSTATE) & SPSR_MODE_MASK;
+
+	ret->fixup = UP_FIXUP_INTERRUPT;
+	ret->pc = strip_pac(regs, up_le64(pt + PT_PC));
+	ret->sp = mode ? up_le64(pt + PT_SP) : 0;
+	ret->sp_exact = mode != 0;
+	ret->lr = up_le64(pt + PT_X30);
+	ret->lr_valid = 1;
+	ret->interrupted = 1;
+}
+
 /* Code whose first instructions store no frame record: not a function's, an entry's. */
 static int builds_no_record(const struct up_walk_env *env, uint64_t start)
 {
@@ -238,7 +270,7 @@ static int entry_record_made(const struct up_regs *regs, const struct up_walk_en
 			     struct up_leaf_caller *ret)
 {
 	uint8_t saved[PT_PSTATE + 8], rec[16];
-	uint64_t off = regs->fp - regs->sp, pstate, mode;
+	uint64_t off = regs->fp - regs->sp, pstate;
 	struct up_error *err;
 
 	if (off < PT_RECORD_MIN || off > PT_RECORD_MAX)
@@ -253,24 +285,16 @@ static int entry_record_made(const struct up_regs *regs, const struct up_walk_en
 	if (up_le64(rec) != up_le64(saved + PT_X29) || up_le64(rec + 8) != up_le64(saved + PT_PC))
 		return 0;
 	pstate = up_le64(saved + PT_PSTATE);
-	mode = pstate & SPSR_MODE_MASK;
 	ret->fixup = UP_FIXUP_NONE;
-	if ((pstate & 0x10) || (pstate >> 32) ||
-	    (mode != 0 && mode != SPSR_EL1T && mode != SPSR_EL1H))
+	if (!saved_el0_or_el1(pstate))
 		return 1;  /* no state of ours: the record alone */
-	if (mode == 0) {
+	if (!(pstate & SPSR_MODE_MASK)) {
 		ret->root = 1;
 		return 1;
 	}
-	ret->fixup = UP_FIXUP_INTERRUPT;
-	ret->pc = strip_pac(regs, up_le64(saved + PT_PC));
-	ret->sp = up_le64(saved + PT_SP);
-	ret->sp_exact = 1;
-	ret->lr = up_le64(saved + PT_X30);
-	ret->lr_valid = 1;
+	pt_regs_context(regs, saved, ret);
 	ret->fp = up_le64(saved + PT_X29);
 	ret->fp_valid = 1;
-	ret->interrupted = 1;
 	return 1;
 }
 
@@ -298,8 +322,7 @@ static int entry_code_leaf(const struct up_regs *regs, const struct up_walk_env 
 	if (entry_record_made(regs, env, ret))
 		return 1;
 	ret->fixup = UP_FIXUP_NONE;
-	if (!regs->arm64.elr || (mode != 0 && mode != SPSR_EL1T && mode != SPSR_EL1H) ||
-	    (regs->arm64.spsr & 0x10))
+	if (!regs->arm64.elr || !el0_or_el1(regs->arm64.spsr))
 		return 1;
 	if (mode == 0) {
 		ret->root = 1;
@@ -343,19 +366,10 @@ static struct up_error *exception_record(const struct up_regs *regs,
 	}
 	for (size_t at = PT_RECORD_MIN; at <= PT_RECORD_MAX; at += 8) {
 		const uint8_t *pt = below + PT_RECORD_MAX - at;
-		uint64_t pstate = up_le64(pt + PT_PSTATE), mode = pstate & SPSR_MODE_MASK;
-
 		if (strip_pac(regs, up_le64(pt + PT_PC)) != ra || up_le64(pt + PT_X29) != next_fp ||
-		    (pstate & 0x10) || (mode != 0 && mode != SPSR_EL1T && mode != SPSR_EL1H) ||
-		    (pstate >> 32))
+		    !saved_el0_or_el1(up_le64(pt + PT_PSTATE)))
 			continue;
-		ret->fixup = UP_FIXUP_INTERRUPT;
-		ret->pc = ra;
-		ret->sp = mode ? up_le64(pt + PT_SP) : 0;
-		ret->sp_exact = mode != 0;
-		ret->lr = up_le64(pt + PT_X30);
-		ret->lr_valid = 1;
-		ret->interrupted = 1;
+		pt_regs_context(regs, pt, ret);
 		return NULL;
 	}
 	return NULL;
