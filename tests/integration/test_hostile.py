@@ -175,21 +175,33 @@ class HostileX86_64(HostileBase, unittest.TestCase):
 
 def stub_exchange(path, payloads):
     """Connect to the gdbstub at path, send each payload as a packet and wait for its reply
-    (acks included, no checks beyond a reply ending in a checksum); return the replies."""
+    (acks included, no checks beyond a reply ending in a checksum); return the replies.
+    QEMU stops the VM when a debugger connects and may announce it with an unrequested stop
+    reply (T02...) before or after answering the first packet: such packets are skipped, so
+    each reply is the one its payload asked for."""
     replies = []
+    packet = re.compile(rb"\$([^#$]*)#[0-9a-f]{2}")
+    stop = re.compile(rb"[TS][0-9a-f]{2}")
     with socket.socket(socket.AF_UNIX) as g:
         g.settimeout(10)
         g.connect(path)
+        buf = b""
         for p in payloads:
             data = p.encode()
             g.sendall(b"+$" + data + b"#%02x" % (sum(data) & 0xff))
-            buf = b""
-            while not re.search(rb"\$([^#$]*)#[0-9a-f]{2}$", buf):
-                chunk = g.recv(4096)
-                if not chunk:
-                    break
-                buf += chunk
-            replies.append(buf)
+            reply = None
+            while reply is None:
+                m = packet.search(buf)
+                if m is None:
+                    chunk = g.recv(4096)
+                    if not chunk:
+                        break
+                    buf += chunk
+                    continue
+                buf = buf[m.end():]
+                if not (p != "?" and stop.match(m.group(1))):
+                    reply = m.group(0)
+            replies.append(reply or b"")
         g.sendall(b"+")
     return replies
 
