@@ -15,8 +15,7 @@
 #define PE_MAX_PCS 8
 
 struct search {
-	const struct up_slide_probe *probe;
-	unsigned int reads;
+	struct up_slide_probe *probe;
 	struct up_error *failed;  /* a read that did not just fault: the search is over */
 };
 
@@ -28,9 +27,9 @@ static int guest_read(struct search *se, uint64_t addr, void *buf, size_t len)
 {
 	struct up_error *err;
 
-	if (se->failed || se->reads >= se->probe->max_reads)
+	if (se->failed || se->probe->reads >= se->probe->max_reads)
 		return -1;
-	se->reads++;
+	se->probe->reads++;
 	err = se->probe->read(se->probe->ctx, addr, buf, len);
 	if (up_error_catch(&err, UP_ERR_FAULT))
 		return -1;
@@ -331,8 +330,7 @@ found:
 	return 0;
 }
 
-struct up_error *up_symbolizer_find_slides(struct up_symbolizer *s,
-					   const struct up_slide_probe *probe)
+struct up_error *up_symbolizer_find_slides(struct up_symbolizer *s, struct up_slide_probe *probe)
 {
 	struct search se = { .probe = probe };
 
@@ -358,10 +356,15 @@ struct up_error *up_symbolizer_find_slides(struct up_symbolizer *s,
 		if (found) {
 			f->slide = slide;
 			f->slide_state = UP_SLIDE_CONFIRMED;
+		} else if (probe->retry_later) {
+			continue;
 		} else {
+			unsigned int pauses = probe->pauses > 1 ? probe->pauses : 1;
+
 			f->slide_state = UP_SLIDE_REFUSED;
-			snprintf(how, sizeof(how), "no slide confirmed after %u guest reads: "
-				 "its addresses print as hex", se.reads);
+			snprintf(how, sizeof(how), "no slide confirmed after %u guest reads in %u "
+				 "pause%s: its addresses print as hex", probe->reads, pauses,
+				 pauses == 1 ? "" : "s");
 		}
 		memcpy(f->slide_how, how, sizeof(how));
 	}

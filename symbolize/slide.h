@@ -30,7 +30,15 @@ struct up_slide_probe {
 	size_t nr_pcs;
 	const uint64_t *vector_bases;  /* exception vector bases seen (arm64 VBAR_EL1), distinct */
 	size_t nr_vector_bases;
-	unsigned int max_reads;   /* budget of reads for the whole search */
+	unsigned int max_reads;   /* budget of reads, over all the searches this probe makes */
+	unsigned int reads;       /* reads made so far, by this search and those before it */
+	unsigned int pauses;      /* pauses the searches so far were made in, this one included */
+	/*
+	 * Nonzero: a file nothing confirms stays unknown, to be searched again at another pause.
+	 * One pause can fall where the kernel is not mapped although the vCPU runs in kernel mode
+	 * (the KPTI trampolines on the way into and out of the kernel).  Zero: it is refused.
+	 */
+	int retry_later;
 };
 
 /*
@@ -38,7 +46,6 @@ struct up_slide_probe {
  * that faults is part of the search; one that fails otherwise (the target is lost) ends it,
  * and that error is returned with the files not yet decided left unknown.
  */
-struct up_error *up_symbolizer_find_slides(struct up_symbolizer *s,
-					   const struct up_slide_probe *probe);
+struct up_error *up_symbolizer_find_slides(struct up_symbolizer *s, struct up_slide_probe *probe);
 
 #endif

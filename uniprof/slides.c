@@ -8,6 +8,9 @@
 #define PROBE_PAUSES 8
 #define PROBE_GAP_NS 5000000L
 #define MAX_READS 20000
+/* Pauses the search is made in, at most, before a file nothing confirmed is refused. */
+#define SEARCH_PAUSES 3
+#define SEARCH_GAP_NS 20000000L
 
 static int any_unknown(const struct up_symbolizer *s)
 {
@@ -126,6 +129,29 @@ static struct up_error *pause_in_kernel(struct up_target *t, double *ret_t0)
 	}
 }
 
+/*
+ * One search, in a pause of its own at a moment some vCPU runs in kernel mode; *longest_us is
+ * the longest such pause so far.
+ */
+static struct up_error *search_once(struct up_target *t, struct up_symbolizer *s,
+				    struct up_slide_probe *probe, double *longest_us)
+{
+	struct up_error *err, *rerr;
+	double t0, pause_us;
+
+	err = pause_in_kernel(t, &t0);
+	if (!err)
+		err = up_symbolizer_find_slides(s, probe);
+	rerr = up_target_resume(t);
+	pause_us = now_us() - t0;
+	if (pause_us > *longest_us)
+		*longest_us = pause_us;
+	if (!err)
+		return rerr;
+	up_error_destroy(rerr);
+	return err;
+}
+
 struct up_error *find_slides(struct up_target *t, struct up_memory *mem, struct up_symbolizer *s,
 			     double *ret_pause_us)
 {
@@ -134,8 +160,7 @@ struct up_error *find_slides(struct up_target *t, struct up_memory *mem, struct 
 		.read = read_any_vcpu, .ctx = &views, .max_reads = MAX_READS,
 	};
 	struct seen seen = { .cap = PROBE_PAUSES * 2 * t->ops->nr_vcpus(t) };
-	struct up_error *err = NULL, *rerr;
-	double t0;
+	struct up_error *err = NULL;
 
 	*ret_pause_us = 0;
 	if (!any_unknown(s))
@@ -153,20 +178,20 @@ struct up_error *find_slides(struct up_target *t, struct up_memory *mem, struct 
 		err = collect(t, &seen);
 		nanosleep(&gap, NULL);
 	}
-	if (!err) {
-		probe.pcs = seen.pcs;
-		probe.nr_pcs = seen.nr_pcs;
-		probe.vector_bases = seen.bases;
-		probe.nr_vector_bases = seen.nr_bases;
-		err = pause_in_kernel(t, &t0);
-		if (!err)
-			err = up_symbolizer_find_slides(s, &probe);
-		rerr = up_target_resume(t);
-		*ret_pause_us = now_us() - t0;
-		if (!err)
-			err = rerr;
-		else
-			up_error_destroy(rerr);
+	probe.pcs = seen.pcs;
+	probe.nr_pcs = seen.nr_pcs;
+	probe.vector_bases = seen.bases;
+	probe.nr_vector_bases = seen.nr_bases;
+	/* A file nothing confirmed in one pause is searched again in the next, and refused
+	 * after the last. */
+	for (int i = 0; i < SEARCH_PAUSES && !err && any_unknown(s); i++) {
+		struct timespec gap = { 0, SEARCH_GAP_NS };
+
+		if (i)
+			nanosleep(&gap, NULL);
+		probe.pauses = i + 1;
+		probe.retry_later = i < SEARCH_PAUSES - 1;
+		err = search_once(t, s, &probe, ret_pause_us);
 	}
 	free(seen.pcs);
 	free(seen.bases);

@@ -57,6 +57,7 @@ struct memory {
 	const struct rec *r;
 	uint64_t swap_from, swap_to, swap_len;
 	unsigned int reads;
+	int unmapped;   /* every read faults: a pause in KPTI's trampoline */
 };
 
 static int find_data_dir(char *dir, size_t size)
@@ -154,6 +155,8 @@ static struct up_error *read_mem(void *ctx, uint64_t addr, void *buf, size_t len
 	uint8_t *out = buf;
 
 	m->reads++;
+	if (m->unmapped)
+		return up_error_fault(addr, "kernel unmapped");
 	while (len) {
 		uint64_t src = addr;
 		size_t off, n, i;
@@ -236,6 +239,59 @@ static void slide_anchor(void **state)
 	/* The trampoline's bytes where the kernel's vectors should be: refused too. */
 	m = (struct memory){ .r = r, .swap_from = r->bases[0], .swap_to = r->vbar, .swap_len = 0x800 };
 	assert_int_equal(search(r, &m, &r->vbar, 1, &slide), UP_SLIDE_REFUSED);
+	free(r);
+}
+
+/*
+ * A search made while the kernel is unmapped (every read faults) leaves the file undecided
+ * when another pause follows: the next one, with the kernel mapped, confirms it.  After the
+ * last pause it is refused, with the reads and pauses of all the searches.
+ */
+static void search_again_after_unmapped(void **state)
+{
+	struct rec *r = malloc(sizeof(*r));
+	uint64_t pcs[2];
+	struct up_slide_probe probe = { .read = read_mem, .pcs = pcs, .nr_pcs = 2,
+					.max_reads = 20000 };
+	struct up_symbolizer s;
+	struct memory m;
+
+	(void)state;
+	assert_non_null(r);
+	load(r);
+	pcs[0] = r->pc;
+	pcs[1] = r->x30;
+	probe.vector_bases = r->bases;
+	probe.nr_vector_bases = r->nr_bases;
+	m = (struct memory){ .r = r, .unmapped = 1 };
+	probe.ctx = &m;
+	symbolizer(r, &s);
+	probe.pauses = 1;
+	probe.retry_later = 1;
+	assert_null(up_symbolizer_find_slides(&s, &probe));
+	assert_int_equal(s.files[0]->slide_state, UP_SLIDE_UNKNOWN);
+	assert_true(probe.reads > 0);
+	assert_int_equal(probe.reads, m.reads);
+	m.unmapped = 0;
+	probe.pauses = 2;
+	assert_null(up_symbolizer_find_slides(&s, &probe));
+	assert_int_equal(s.files[0]->slide_state, UP_SLIDE_CONFIRMED);
+	assert_int_equal(s.files[0]->slide, r->slide);
+	up_symbolizer_deinit(&s);
+
+	m = (struct memory){ .r = r, .unmapped = 1 };
+	probe.reads = 0;
+	symbolizer(r, &s);
+	for (unsigned int i = 1; i <= 3; i++) {
+		probe.pauses = i;
+		probe.retry_later = i < 3;
+		assert_null(up_symbolizer_find_slides(&s, &probe));
+		assert_int_equal(s.files[0]->slide_state, i < 3 ? UP_SLIDE_UNKNOWN : UP_SLIDE_REFUSED);
+	}
+	print_message("    unmapped in every pause: %s\n", s.files[0]->slide_how);
+	assert_non_null(strstr(s.files[0]->slide_how, " in 3 pauses"));
+	assert_int_equal(probe.reads, m.reads);
+	up_symbolizer_deinit(&s);
 	free(r);
 }
 
@@ -361,6 +417,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(slide_anchor),
+		cmocka_unit_test(search_again_after_unmapped),
 		cmocka_unit_test(backward_branches),
 		cmocka_unit_test(exception_entry),
 	};
