@@ -8,6 +8,7 @@ set -eu
 # gdb: the real gdb session tests/integration/test_gdb_first.py attaches before uniprof.
 # time: the CPU seconds make fuzz-long reports for each harness.
 # libvirt-*: --libvirt's backend (libvirt-dev) and the libvirtd test_libvirt.py profiles through.
+# linux-perf: perf inside the Linux test guest, the ground truth test_linux_perf.py compares with.
 PACKAGES="
 gcc make pkg-config binutils
 libelf-dev libdw-dev libjansson-dev libcmocka-dev libiberty-dev zlib1g-dev libexpat1-dev
@@ -17,6 +18,7 @@ gnu-efi ovmf qemu-efi-aarch64
 libxen-dev cpio groff-base libbpf-dev
 golang-go
 libvirt-dev libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu
+linux-perf
 chromium chromium-driver
 "
 

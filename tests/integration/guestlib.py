@@ -132,21 +132,23 @@ class Guest:
                                      stderr=open(os.path.join(self.dir, "qemu.err"), "w"),
                                      preexec_fn=None if umask is None else lambda: os.umask(umask))
         track_process(self.proc)
-        self._wait_for(ready, timeout)
+        self.wait_for(ready, timeout)
 
-    def _wait_for(self, text, timeout):
+    def wait_for(self, text, timeout):
+        """Wait for text on the console; a RuntimeError when QEMU exits or time runs out."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("QEMU exited: " + open(os.path.join(self.dir, "qemu.err")).read())
-            if os.path.exists(self.serial) and text in open(self.serial, errors="replace").read():
+            if os.path.exists(self.serial) and text in self.console():
                 return
             time.sleep(0.1)
         raise RuntimeError("guest did not print %r within %d s; serial: %r" %
                            (text, timeout, open(self.serial, errors="replace").read()[-500:]))
 
     def console(self):
-        return open(self.serial, errors="replace").read()
+        with open(self.serial, errors="replace") as f:
+            return f.read()
 
     def status(self):
         q = QMP(self.qmp_path)
@@ -205,10 +207,12 @@ def efi_arm64_guest():
     return Guest("qemu-system-aarch64", args, timeout=120), os.path.join(out, "guest.elf")
 
 
-def prepare_linux(arch="x86_64"):
-    """tests/guests/linux/prepare.sh --arch ARCH: its kernel=, initrd=, system_map= paths."""
+def prepare_linux(arch="x86_64", perf=False):
+    """tests/guests/linux/prepare.sh --arch ARCH: its kernel=, initrd=, system_map= paths (and
+    perf_initrd= with perf)."""
     out = subprocess.run([os.path.join(ROOT, "tests", "guests", "linux", "prepare.sh"),
-                          "--arch", arch], capture_output=True, text=True, timeout=900)
+                          "--arch", arch] + (["--perf"] if perf else []),
+                         capture_output=True, text=True, timeout=900)
     if out.returncode:
         raise RuntimeError("prepare.sh failed: " + out.stderr[-2000:])
     return dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)

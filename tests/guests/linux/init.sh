@@ -5,9 +5,13 @@
 #                           uniprof.dump=NAME names; the console when there is none) between
 #                           markers, print its line count and md5sum on the console, power off
 #   uniprof.perf=SEC        with the workloads running, `perf record -e cpu-clock -g -a` for SEC
-#                           seconds (initramfs-perf.cpio.gz: prepare.sh --perf), then the
+#                           seconds (initramfs-perf.cpio.gz: prepare.sh --perf) at
+#                           uniprof.perf_hz=HZ (default 1000: perf's own sampling interrupt is
+#                           guest time a host-side profiler sees and perf does not), then the
 #                           `perf script` output to ttyS1 between markers and
-#                           "uniprof-guest: perf done" on the console
+#                           "uniprof-guest: perf done" on the console.  "uniprof-guest: perf
+#                           recording" comes 2 s after perf starts, once its start-up (which
+#                           reads /proc/kallsyms) is over: sample from the host after it
 #   uniprof.work=LIST       otherwise: run these workloads forever (comma-separated, default
 #                           "loop"), the i-th pinned to CPU i modulo the CPU count:
 #                             loop     busybox sh spinning in `while :; do :; done` (user space)
@@ -15,6 +19,11 @@
 #                             urandom  dd if=/dev/urandom of=/dev/null bs=64k (kernel: chacha20)
 #                             pipe     yes | cat >/dev/null, writer on CPU i, reader on CPU i+1
 #                                      (kernel: pipe_write, pipe_read, wake-ups between vCPUs)
+#                             getpid   workload getpid: getpid() in a loop (kernel: the system
+#                                      call entry and exit alone)
+#                             pingpong workload pingpong: one byte back and forth through two
+#                                      pipes, one side on CPU i, the other on CPU i+1 (kernel:
+#                                      pipe_read/pipe_write, a wake-up and a switch per byte)
 #
 # Console lines for the host (each on its own line, in this order):
 #   uniprof-guest: _text 0x<addr>       the kernel's runtime _text (KASLR slide = this - System.map's)
@@ -37,6 +46,7 @@ for arg in $(cat /proc/cmdline); do
 	uniprof.work=*) work=${arg#uniprof.work=} ;;
 	uniprof.dump=*) dump=${arg#uniprof.dump=} ;;
 	uniprof.perf=*) perf=${arg#uniprof.perf=} ;;
+	uniprof.perf_hz=*) perf_hz=${arg#uniprof.perf_hz=} ;;
 	esac
 done
 
@@ -72,6 +82,8 @@ for w in $(echo "$work" | tr ',' ' '); do
 	dd) taskset -c $cpu dd if=/dev/zero of=/dev/null bs=1M 2>/dev/null & ;;
 	urandom) taskset -c $cpu dd if=/dev/urandom of=/dev/null bs=64k 2>/dev/null & ;;
 	pipe) sh -c "taskset -c $cpu yes | taskset -c $(((cpu + 1) % ncpu)) cat >/dev/null" & ;;
+	getpid) taskset -c $cpu workload getpid & ;;
+	pingpong) workload pingpong $cpu $(((cpu + 1) % ncpu)) & ;;
 	*) echo "uniprof-guest: unknown workload $w"; poweroff -f ;;
 	esac
 	echo "uniprof-guest: work $w cpu $cpu pid $!"
@@ -79,7 +91,10 @@ for w in $(echo "$work" | tr ',' ' '); do
 done
 echo "uniprof-guest: ready"
 if [ -n "${perf:-}" ]; then
-	perf record -q -e cpu-clock -g -a -o /tmp/perf.data -- sleep "$perf" >/dev/null 2>&1
+	perf record -q -e cpu-clock -F "${perf_hz:-1000}" -g -a -o /tmp/perf.data -- sleep "$perf" >/dev/null 2>&1 &
+	sleep 2
+	echo "uniprof-guest: perf recording"
+	wait $!
 	stty -F /dev/ttyS1 raw -echo 2>/dev/null
 	{
 		echo "=== BEGIN perf ==="

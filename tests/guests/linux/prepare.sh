@@ -11,8 +11,8 @@
 #                  (default: build/guests/linux, or build/guests/linux-arm64)
 #   --force        make the System.map again even if the cache has one for this kernel
 #   --timeout SEC  give up on the kallsyms boot after SEC seconds (default 300)
-#   --perf         also initramfs-perf.cpio.gz: the same with Debian's linux-perf (cached in
-#                  $UNIPROF_CACHE/linux/perf), for uniprof.perf=SEC (init.sh); prints perf_initrd=PATH
+#   --perf         also initramfs-perf.cpio.gz: the same with Debian's linux-perf (the host's,
+#                  installed if missing), for uniprof.perf=SEC (init.sh); prints perf_initrd=PATH
 #
 # The System.map is cached in $UNIPROF_CACHE/linux/<kernel version>/ (default
 # /var/cache/uniprof); making it boots the kernel once under QEMU TCG with
@@ -49,6 +49,7 @@ x86_64)
 	dump_dev=ttyS1
 	link_sym=_text link_text=ffffffff81000000
 	need_sym=linux_banner
+	cc=gcc cc_pkg=gcc
 	"$REPO/tests/xen/fetch.sh" >/dev/null
 	vmlinuz=$(linux_vmlinuz)
 	busybox=''
@@ -64,6 +65,7 @@ arm64)
 	# kallsyms starts at _stext; the image header below it (_text) is not listed.
 	link_sym=_stext link_text=ffff800008010000
 	need_sym=vectors
+	cc=aarch64-linux-gnu-gcc cc_pkg=gcc-aarch64-linux-gnu
 	# shellcheck source=../../xen-arm64/lib.sh
 	. "$REPO/tests/xen-arm64/lib.sh"
 	"$REPO/tests/xen-arm64/fetch.sh" >/dev/null
@@ -72,7 +74,8 @@ arm64)
 	;;
 *) die "--arch: x86_64 or arm64, not $arch" ;;
 esac
-need_host_tools cpio:cpio gzip:gzip "${qemu[0]}:$qemu_pkg" md5sum:coreutils
+need_host_tools cpio:cpio gzip:gzip "${qemu[0]}:$qemu_pkg" md5sum:coreutils "$cc:$cc_pkg"
+
 kver=$(linux_kver)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -94,19 +97,18 @@ if "$work/root/usr/bin/busybox" true 2>/dev/null; then
 	done
 fi
 install -m 755 "$HERE/init.sh" "$work/root/init"
+# The system-call workloads (getpid, pingpong): no C library, so nothing more to copy.
+$cc -std=gnu11 -O2 -static -nostdlib -ffreestanding -fno-stack-protector -fno-pic -no-pie \
+	-Wl,--build-id=none -o "$work/root/usr/bin/workload" "$HERE/workload.c" ||
+	die "cannot build workload.c with $cc"
 pack_cpio "$work/root" "$out/initramfs.cpio.gz"
 if [ $perf -eq 1 ]; then
 	[ "$arch" = x86_64 ] || die "--perf is for the x86_64 guest only"
-	# Debian's linux-perf (apt-get download, dpkg -x), its libraries copied from the host as
-	# the Xen harness copies dom0's: a second initramfs, initramfs-perf.cpio.gz.
-	need_host_tools apt-get:apt dpkg:dpkg ldd:libc-bin
-	pcache=${UNIPROF_CACHE:-/var/cache/uniprof}/linux/perf
-	mkdir -p "$pcache"
-	ls "$pcache"/linux-perf_*.deb >/dev/null 2>&1 || (cd "$pcache" && apt-get download linux-perf >/dev/null) ||
-		die "apt-get download linux-perf failed"
-	dpkg -x "$(ls "$pcache"/linux-perf_*.deb | tail -n 1)" "$work/perf"
-	perf_bin=$work/perf/usr/bin/perf
-	[ -x "$perf_bin" ] || die "no usr/bin/perf in linux-perf"
+	# Debian's linux-perf (the host's: installed here if missing, with the libraries it needs,
+	# which are copied as the Xen harness copies dom0's): a second initramfs.
+	need_host_tools perf:linux-perf ldd:libc-bin
+	perf_bin=$(command -v perf)
+	is_elf "$perf_bin" || die "$perf_bin is no ELF program (Debian's linux-perf installs one)"
 	install -m 755 "$perf_bin" "$work/root/usr/bin/perf"
 	x86_64_copy_elf_libs "$work/root" "$perf_bin"
 	pack_cpio "$work/root" "$out/initramfs-perf.cpio.gz"
