@@ -50,7 +50,7 @@ LIB_SRCS := \
 	writers/registry.c writers/protobuf.c writers/pprof.c flamegraph/folded.c \
 	flamegraph/tree.c flamegraph/svg.c writers/backtrace.c \
 	record/raw_write.c record/raw_read.c record/raw_slides.c \
-	linux/btf_layout.c linux/current.c
+	linux/btf_layout.c linux/dwarf_layout.c linux/current.c
 CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c uniprof/slides.c uniprof/guard.c uniprof/output.c \
 	uniprof/dump.c uniprof/tasks.c uniprof/orc_load.c
 
@@ -335,7 +335,17 @@ $(BUILD)/tests/data/nofp_arm64.elf: tests/unit/data/nofp_arm64.c
 	aarch64-linux-gnu-gcc -O2 -fomit-frame-pointer -fasynchronous-unwind-tables -ffreestanding \
 		-fno-pic -nostdlib -static -Wl,-e,outer -Wl,--build-id=none -o $@ $<
 
-unit: $(UNIT_BINS) $(BUILD)/tests/data/inline_example $(BUILD)/tests/data/nofp_example.snap \
+# The DWARF of a kernel's task_struct shapes (test_tasks.c): 6.1's, and 6.2's with pcpu_hot.
+$(BUILD)/tests/data/task_dwarf.so: tests/unit/data/task_dwarf.c tests/unit/data/task_dwarf.h
+	@mkdir -p $(@D)
+	$(DATA_CC) -g -O0 -shared -nostdlib -o $@ $<
+
+$(BUILD)/tests/data/task_dwarf_hot.so: tests/unit/data/task_dwarf.c tests/unit/data/task_dwarf.h
+	@mkdir -p $(@D)
+	$(DATA_CC) -g -O0 -shared -nostdlib -DWITH_PCPU_HOT -o $@ $<
+
+unit: $(UNIT_BINS) $(BUILD)/tests/data/task_dwarf.so $(BUILD)/tests/data/task_dwarf_hot.so \
+	$(BUILD)/tests/data/inline_example $(BUILD)/tests/data/nofp_example.snap \
 	$(BUILD)/tests/data/nofp_example_signal.snap \
 	$(BUILD)/tests/data/nofp_arm64.elf
 

@@ -46,6 +46,13 @@ long up_btf_find_header(const uint8_t *buf, size_t len, size_t from, size_t *siz
 /* The same from an ELF file's .BTF section (a vmlinux given with -k). */
 struct up_error *up_btf_task_layout_elf(const char *path, struct up_task_layout *ret);
 
+/*
+ * The same from an ELF file's DWARF (a debug vmlinux of a kernel built without BTF): the first
+ * complete struct task_struct of its units, and struct pcpu_hot when one has it.  UP_ERR_INVALID
+ * with one line when the file has no DWARF or no such task_struct.
+ */
+struct up_error *up_dwarf_task_layout(const char *path, struct up_task_layout *ret);
+
 /* How `current` is found, set once by up_task_finder_init. */
 struct up_task_finder {
 	const struct up_arch *arch;

@@ -160,7 +160,7 @@ static struct up_error *layout_by_scan(struct up_target *t, struct up_memory *me
 	if (!done) {
 		struct up_error *e = up_error_create(UP_ERR_INVALID, "%s has no __start_BTF and no "
 						     "kernel BTF%s%s was found in the %llu MiB after "
-						     "_etext: give a vmlinux with .BTF with -k",
+						     "_etext: give a vmlinux with .BTF or DWARF with -k",
 						     f->path, found ? " that parses: " : "",
 						     found ? found->message : "",
 						     (unsigned long long)(have >> 20));
@@ -188,7 +188,7 @@ struct up_error *tasks_setup(struct up_target *t, struct up_memory *mem,
 				       "System.map, /proc/kallsyms or vmlinux");
 	/*
 	 * A vmlinux given with -k carries its .BTF (even one without symbols, next to a
-	 * System.map); otherwise the running kernel's own copy is read.
+	 * System.map), or DWARF (a debug vmlinux); otherwise the running kernel's own BTF is read.
 	 */
 	err = up_error_create(UP_ERR_INVALID, "no ELF file");
 	for (size_t i = 0; err && i < s->nr_files; i++) {
@@ -198,6 +198,15 @@ struct up_error *tasks_setup(struct up_target *t, struct up_memory *mem,
 		err = up_btf_task_layout_elf(s->files[i]->path, &layout);
 		if (!err)
 			snprintf(from, sizeof(from), "the .BTF of %s", s->files[i]->path);
+	}
+	/* A debug vmlinux of a kernel without BTF: its DWARF. */
+	for (size_t i = 0; err && i < s->nr_files; i++) {
+		if (s->files[i]->kind != UP_SYMFILE_ELF)
+			continue;
+		up_error_destroy(err);
+		err = up_dwarf_task_layout(s->files[i]->path, &layout);
+		if (!err)
+			snprintf(from, sizeof(from), "the DWARF of %s", s->files[i]->path);
 	}
 	if (err) {
 		up_error_destroy(err);
@@ -218,7 +227,7 @@ struct up_error *tasks_setup(struct up_target *t, struct up_memory *mem,
 							      (uint64_t)f->slide), size);
 		} else {
 			err = up_error_create(UP_ERR_INVALID, "%s has neither __start_BTF nor _etext: "
-					      "give a vmlinux with .BTF with -k", f->path);
+					      "give a vmlinux with .BTF or DWARF with -k", f->path);
 		}
 		if (err)
 			return up_error_prefix(err, "--tasks");

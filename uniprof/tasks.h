@@ -1,7 +1,7 @@
 /*
  * --tasks: find what task attribution needs before sampling (linux/tasks.h): the kernel's
  * per-CPU `current` symbol from the -k files, and task_struct's layout from BTF, read once from
- * a vmlinux's .BTF or from guest memory between __start_BTF and __stop_BTF.
+ * a vmlinux's .BTF (or DWARF) or from guest memory between __start_BTF and __stop_BTF.
  */
 #ifndef UP_UNIPROF_TASKS_H
 #define UP_UNIPROF_TASKS_H

@@ -22,6 +22,8 @@
 #include "../../symbolize/symprofile.h"
 #include "fake_memory.h"
 #include "data_path.h"
+#define WITH_PCPU_HOT
+#include "data/task_dwarf.h"
 
 #define CAPTURED "linux-6.1.0-57-amd64"
 
@@ -198,6 +200,58 @@ static void test_bad_btf(void **state)
  * *current_task; int preempt_count; }; u8 pad[64]; }; }, and a task_struct whose comm sits in
  * an anonymous struct (as with CONFIG_RANDSTRUCT's randomized_struct_fields).
  */
+/* A built file of make unit ($BUILD/tests/data/NAME). */
+static void built_path(const char *name, char *ret, size_t len)
+{
+	const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
+
+	assert_true((size_t)snprintf(ret, len, "%s/tests/data/%s", build, name) < len);
+}
+
+/*
+ * The layout from a debug vmlinux's DWARF (a kernel without BTF): task_dwarf.h's shapes, built
+ * with -g, against the offsets this file's compiler gives the same header; pcpu_hot only in
+ * the 6.2 shape; a file without DWARF and one that is not even ELF are refused.
+ */
+static void test_layout_from_dwarf(void **state)
+{
+	char path[PATH_MAX];
+	struct up_task_layout l;
+	struct up_error *err;
+
+	(void)state;
+	built_path("task_dwarf.so", path, sizeof(path));
+	err = up_dwarf_task_layout(path, &l);
+	if (err)
+		fail_msg("%s", err->message);
+	assert_int_equal(l.pid, offsetof(struct task_struct, pid));
+	assert_int_equal(l.tgid, offsetof(struct task_struct, tgid));
+	assert_int_equal(l.comm, offsetof(struct task_struct, comm));
+	assert_int_equal(l.comm_len, 16);
+	assert_false(l.has_pcpu_hot);
+
+	built_path("task_dwarf_hot.so", path, sizeof(path));
+	err = up_dwarf_task_layout(path, &l);
+	if (err)
+		fail_msg("%s", err->message);
+	assert_int_equal(l.comm, offsetof(struct task_struct, comm));
+	assert_true(l.has_pcpu_hot);
+	assert_int_equal(l.pcpu_hot_current, offsetof(struct pcpu_hot, current_task));
+
+	/* Without DWARF (the unit test binary has none of task_struct) and not ELF at all. */
+	built_path("nofp_example.snap", path, sizeof(path));
+	err = up_dwarf_task_layout(path, &l);
+	assert_non_null(err);
+	assert_int_equal(err->code, UP_ERR_INVALID);
+	up_error_destroy(err);
+	built_path("nofp_arm64.elf", path, sizeof(path));
+	err = up_dwarf_task_layout(path, &l);
+	assert_non_null(err);
+	assert_int_equal(err->code, UP_ERR_INVALID);
+	print_message("    %s\n", err->message);
+	up_error_destroy(err);
+}
+
 static void test_nested_members(void **state)
 {
 	struct btf *b = btf__new_empty();
@@ -553,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_layout_of_captured_btf),
 		cmocka_unit_test(test_bad_btf),
 		cmocka_unit_test(test_nested_members),
+		cmocka_unit_test(test_layout_from_dwarf),
 		cmocka_unit_test(test_current_recorded),
 		cmocka_unit_test(test_current_arm64),
 		cmocka_unit_test(test_find_header),
