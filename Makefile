@@ -50,9 +50,9 @@ LIB_SRCS := \
 	writers/registry.c writers/protobuf.c writers/pprof.c flamegraph/folded.c \
 	flamegraph/tree.c flamegraph/svg.c writers/backtrace.c \
 	record/raw_write.c record/raw_read.c record/raw_slides.c \
-	linux/btf_layout.c linux/dwarf_layout.c linux/current.c
+	linux/btf_layout.c linux/dwarf_layout.c linux/current.c linux/modules.c
 CLI_SRCS := uniprof/main.c uniprof/options.c uniprof/sampler.c uniprof/slides.c uniprof/guard.c uniprof/output.c \
-	uniprof/dump.c uniprof/tasks.c uniprof/orc_load.c
+	uniprof/dump.c uniprof/tasks.c uniprof/orc_load.c uniprof/modules_load.c
 
 # ---- Xen backend (uniprof -d) -------------------------------------------------------------
 # Built when libxen-dev's libraries are there (pkg-config knows them); otherwise left out, and

@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include "../util/bytes.h"
+#include "modules.h"
 #include "tasks.h"
 
 /* libbpf prints warnings on stderr by default; library code never prints. */
@@ -103,32 +104,15 @@ static struct up_error *layout_of(const struct btf *btf, struct up_task_layout *
 	return NULL;
 }
 
+static struct btf *parse_blob(const void *blob, size_t len, struct up_error **err);
+
 struct up_error *up_btf_task_layout(const void *blob, size_t len, struct up_task_layout *ret)
 {
-	struct btf *btf;
 	struct up_error *err;
+	struct btf *btf = parse_blob(blob, len, &err);
 
-	if (len > UP_BTF_MAX_SIZE)
-		return up_error_create(UP_ERR_INVALID, "the kernel's BTF is %zu bytes, more than %u",
-				       len, UP_BTF_MAX_SIZE);
-	/*
-	 * libbpf takes the types to start hdr_len bytes in, aligned or not: a header whose length
-	 * is no multiple of 4 (the kernel's is 24) would have it read them misaligned.
-	 */
-	if (len >= 8) {
-		const uint8_t *h = blob;
-		uint32_t hdr_len = h[0] == 0x9f ? up_le32(h + 4) :
-				   (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
-
-		if (hdr_len % 4)
-			return up_error_create(UP_ERR_INVALID, "the kernel's BTF does not parse "
-					       "(a header of %u bytes, no multiple of 4)", hdr_len);
-	}
-	libbpf_set_print(quiet);
-	btf = btf__new(blob, (__u32)len);
 	if (!btf)
-		return up_error_create(UP_ERR_INVALID, "the kernel's BTF does not parse (%s)",
-				       strerror(errno));
+		return err;
 	err = layout_of(btf, ret);
 	btf__free(btf);
 	return err;
@@ -169,6 +153,176 @@ struct up_error *up_btf_task_layout_elf(const char *path, struct up_task_layout 
 		return up_error_create(UP_ERR_INVALID, "%s: no usable .BTF section (%s)", path,
 				       strerror(errno));
 	err = layout_of(btf, ret);
+	btf__free(btf);
+	return err;
+}
+
+/*
+ * The byte offset of the member at path (member names, each inside the one before; an array
+ * member stands for its element 0) in struct id, its size in *size and its type (resolved:
+ * typedefs and qualifiers off) in *ret_type.  -1 when absent or not whole bytes.
+ */
+static long path_offset(const struct btf *btf, __u32 id, const char *const *path, size_t n,
+			long *size, const struct btf_type **ret_type)
+{
+	long at = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		__u32 type_id = 0;
+		long bits = member_bits(btf, id, path[i], 0, &type_id);
+		int resolved;
+		const struct btf_type *t;
+
+		if (bits < 0 || bits % 8)
+			return -1;
+		at += bits / 8;
+		resolved = btf__resolve_type(btf, type_id);
+		t = resolved < 0 ? NULL : btf__type_by_id(btf, (__u32)resolved);
+		if (t && btf_is_array(t)) {
+			type_id = btf_array(t)->type;
+			resolved = btf__resolve_type(btf, type_id);
+			t = resolved < 0 ? NULL : btf__type_by_id(btf, (__u32)resolved);
+		}
+		if (!t)
+			return -1;
+		if (i == n - 1) {
+			*size = btf__resolve_size(btf, type_id);
+			*ret_type = t;
+			return at;
+		}
+		id = (__u32)resolved;
+	}
+	return -1;
+}
+
+/* path_offset of a pointer, or an integer of want bytes (want 0: a pointer); -1 if not so. */
+static long field(const struct btf *btf, __u32 id, const char *a, const char *b, long want)
+{
+	const char *path[2] = { a, b };
+	const struct btf_type *t = NULL;
+	long size = 0, at = path_offset(btf, id, path, b ? 2 : 1, &size, &t);
+
+	if (at < 0 || !t)
+		return -1;
+	if (want == 0)
+		return btf_is_ptr(t) ? at : -1;
+	return (btf_is_int(t) || btf_is_enum(t)) && size == want ? at : -1;
+}
+
+static struct up_error *module_layout_of(const struct btf *btf, struct up_module_layout *ret)
+{
+	struct up_module_layout l = { 0 };
+	__s32 mod = btf__find_by_name_kind(btf, "module", BTF_KIND_STRUCT);
+	__s32 ks = btf__find_by_name_kind(btf, "mod_kallsyms", BTF_KIND_STRUCT);
+	long list, name, base, size;
+
+	if (mod < 0)
+		return up_error_create(UP_ERR_INVALID, "the kernel's BTF has no struct module");
+	list = field(btf, (__u32)mod, "list", "next", 0);
+	name = member_offset(btf, (__u32)mod, "name", UP_MODULE_NAME_MAX, 1);
+	/* 6.4 and later: mem[MOD_TEXT] (element 0); before: core_layout. */
+	base = field(btf, (__u32)mod, "mem", "base", 0);
+	size = field(btf, (__u32)mod, "mem", "size", 4);
+	if (base < 0 || size < 0) {
+		base = field(btf, (__u32)mod, "core_layout", "base", 0);
+		size = field(btf, (__u32)mod, "core_layout", "text_size", 4);
+	}
+	if (list < 0 || name < 0 || base < 0 || size < 0)
+		return up_error_create(UP_ERR_INVALID, "the kernel's BTF has no struct module.%s of "
+				       "a shape this uniprof reads", list < 0 ? "list" : name < 0 ?
+				       "name" : "core_layout or mem");
+	l.list = (uint32_t)list;
+	l.name = (uint32_t)name;
+	l.name_len = UP_MODULE_NAME_MAX;
+	l.text_base = (uint32_t)base;
+	l.text_size = (uint32_t)size;
+	{
+		long num = field(btf, (__u32)mod, "arch", "num_orcs", 4);
+		long ip = field(btf, (__u32)mod, "arch", "orc_unwind_ip", 0);
+		long entries = field(btf, (__u32)mod, "arch", "orc_unwind", 0);
+
+		if (num >= 0 && ip >= 0 && entries >= 0) {
+			l.has_orc = 1;
+			l.num_orcs = (uint32_t)num;
+			l.orc_ip = (uint32_t)ip;
+			l.orc_entries = (uint32_t)entries;
+		}
+	}
+	if (ks >= 0) {
+		long kallsyms = field(btf, (__u32)mod, "kallsyms", NULL, 0);
+		long symtab = field(btf, (__u32)ks, "symtab", NULL, 0);
+		long num = field(btf, (__u32)ks, "num_symtab", NULL, 4);
+		long strtab = field(btf, (__u32)ks, "strtab", NULL, 0);
+
+		if (kallsyms >= 0 && symtab >= 0 && num >= 0 && strtab >= 0) {
+			l.has_kallsyms = 1;
+			l.kallsyms = (uint32_t)kallsyms;
+			l.ks_symtab = (uint32_t)symtab;
+			l.ks_num_symtab = (uint32_t)num;
+			l.ks_strtab = (uint32_t)strtab;
+		}
+	}
+	*ret = l;
+	return NULL;
+}
+
+/* A BTF blob to a struct btf, with the same checks as up_btf_task_layout; NULL and *err. */
+static struct btf *parse_blob(const void *blob, size_t len, struct up_error **err)
+{
+	struct btf *btf;
+
+	*err = NULL;
+	if (len > UP_BTF_MAX_SIZE) {
+		*err = up_error_create(UP_ERR_INVALID, "the kernel's BTF is %zu bytes, more than %u",
+				       len, UP_BTF_MAX_SIZE);
+		return NULL;
+	}
+	/*
+	 * libbpf takes the types to start hdr_len bytes in, aligned or not: a header whose length
+	 * is no multiple of 4 (the kernel's is 24) would have it read them misaligned.
+	 */
+	if (len >= 8) {
+		const uint8_t *h = blob;
+		uint32_t hdr_len = h[0] == 0x9f ? up_le32(h + 4) :
+				   (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
+
+		if (hdr_len % 4) {
+			*err = up_error_create(UP_ERR_INVALID, "the kernel's BTF does not parse "
+					       "(a header of %u bytes, no multiple of 4)", hdr_len);
+			return NULL;
+		}
+	}
+	libbpf_set_print(quiet);
+	btf = btf__new(blob, (__u32)len);
+	if (!btf)
+		*err = up_error_create(UP_ERR_INVALID, "the kernel's BTF does not parse (%s)",
+				       strerror(errno));
+	return btf;
+}
+
+struct up_error *up_btf_module_layout(const void *blob, size_t len, struct up_module_layout *ret)
+{
+	struct up_error *err;
+	struct btf *btf = parse_blob(blob, len, &err);
+
+	if (!btf)
+		return err;
+	err = module_layout_of(btf, ret);
+	btf__free(btf);
+	return err;
+}
+
+struct up_error *up_btf_module_layout_elf(const char *path, struct up_module_layout *ret)
+{
+	struct btf *btf;
+	struct up_error *err;
+
+	libbpf_set_print(quiet);
+	btf = btf__parse_elf(path, NULL);
+	if (!btf)
+		return up_error_create(UP_ERR_INVALID, "%s: no usable .BTF section (%s)", path,
+				       strerror(errno));
+	err = module_layout_of(btf, ret);
 	btf__free(btf);
 	return err;
 }

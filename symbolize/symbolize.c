@@ -36,14 +36,21 @@ static void free_frames(struct up_frame *frames, size_t n)
 	free(frames);
 }
 
-void up_symbolizer_deinit(struct up_symbolizer *s)
+/* Forget every address resolved so far (the files changed). */
+static void cache_drop(struct up_symbolizer *s)
 {
 	if (s->cache) {
 		for (size_t i = 0; i < s->cache->cap; i++)
 			free_frames(s->cache->slots[i].frames, s->cache->slots[i].nr);
 		free(s->cache->slots);
 		free(s->cache);
+		s->cache = NULL;
 	}
+}
+
+void up_symbolizer_deinit(struct up_symbolizer *s)
+{
+	cache_drop(s);
 	for (size_t i = 0; i < s->nr_files; i++)
 		up_symfile_destroy(s->files[i]);
 	free(s->files);
@@ -82,6 +89,31 @@ struct up_error *up_symbolizer_add_file(struct up_symbolizer *s, const char *pat
 		snprintf(how, sizeof(how), "given: loaded at 0x%" PRIx64, load_address);
 		up_symbolizer_set_slide(s, s->nr_files - 1, (int64_t)(load_address - f->link_base), how);
 	}
+	return NULL;
+}
+
+struct up_error *up_symbolizer_add_symtab(struct up_symbolizer *s, const char *name,
+					  struct up_symtab *tab, const char *how)
+{
+	struct up_symfile **files, *f;
+
+	files = realloc(s->files, (s->nr_files + 1) * sizeof(*files));
+	if (!files)
+		return &up_error_nomem;
+	s->files = files;
+	f = calloc(1, sizeof(*f));
+	if (!f || !(f->path = strdup(name))) {
+		free(f);
+		return &up_error_nomem;
+	}
+	f->kind = UP_SYMFILE_MAP;
+	f->tab = *tab;
+	up_symtab_init(tab);
+	up_symtab_finish(&f->tab);
+	up_code_init(&f->code);
+	s->files[s->nr_files++] = f;
+	up_symbolizer_set_slide(s, s->nr_files - 1, 0, how);
+	cache_drop(s);
 	return NULL;
 }
 

@@ -46,6 +46,14 @@ void up_symbolizer_deinit(struct up_symbolizer *s);
 struct up_error *up_symbolizer_add_file(struct up_symbolizer *s, const char *path,
 					int has_load_address, uint64_t load_address);
 
+/*
+ * Add symbols that come from no file (a guest's module, read from its memory), named name where
+ * a file's path would show ("[ext4]"): tab, at runtime addresses, is taken over (left empty)
+ * and finished here; its slide is 0, as how says.
+ */
+struct up_error *up_symbolizer_add_symtab(struct up_symbolizer *s, const char *name,
+					  struct up_symtab *tab, const char *how);
+
 /* Fix file i's slide, as the user said. */
 void up_symbolizer_set_slide(struct up_symbolizer *s, size_t i, int64_t slide, const char *how);
 

@@ -57,6 +57,7 @@ void up_linux_syms_note(struct up_linux_syms *syms, const char *name, uint64_t v
 		[UP_LSYM_START_BTF] = "__start_BTF",
 		[UP_LSYM_STOP_BTF] = "__stop_BTF",
 		[UP_LSYM_ETEXT] = "_etext",
+		[UP_LSYM_MODULES] = "modules",
 	};
 
 	for (unsigned int i = 0; i < UP_LSYM_COUNT; i++) {

@@ -39,6 +39,7 @@ enum up_linux_sym {
 	UP_LSYM_START_BTF,      /* __start_BTF: the kernel's own BTF ... */
 	UP_LSYM_STOP_BTF,       /* ... up to __stop_BTF */
 	UP_LSYM_ETEXT,          /* _etext: the BTF lies after it (read-only data) */
+	UP_LSYM_MODULES,        /* `modules`: the list head of the loaded modules */
 	UP_LSYM_COUNT
 };
 

@@ -30,6 +30,7 @@
 #include "dump.h"
 #include "guard.h"
 #include "options.h"
+#include "modules_load.h"
 #include "orc_load.h"
 #include "output.h"
 #include "sampler.h"
@@ -660,6 +661,17 @@ static int run_sampling(const struct options *opts)
 				 opts->unwinder == &up_unwinder_orc ? "orc walks frame pointers"
 								    : "auto walks CFI and frame pointers");
 		}
+	}
+	if (!err) {
+		/* A Linux guest's modules: their names, and their ORC tables for an ORC walk. */
+		struct modules_loaded mods;
+
+		err = modules_load(target, memory, &sym, uw.orc, &mods);
+		if (!err && mods.how[0])
+			log_line(NULL, 1, "modules: %s", mods.how);
+		if (!err && mods.btf_pause_us > 0)
+			log_line(NULL, 1, "reading the BTF for the modules stopped the guest for %.0f us",
+				 mods.btf_pause_us);
 	}
 	if (!err) {
 		err = load_cfi(&sym, target->ops->arch(target), &cfi);

@@ -15,8 +15,7 @@ static double now_us(void)
 
 #define HAS(f, sym) ((f)->linux_syms.has & (1u << (sym)))
 
-/* The first file with a slide whose symbols locate `current` (x86_64) or the BTF. */
-static const struct up_symfile *kernel_file(const struct up_symbolizer *s)
+const struct up_symfile *kernel_file(const struct up_symbolizer *s)
 {
 	const struct up_symfile *best = NULL;
 
@@ -34,10 +33,9 @@ static const struct up_symfile *kernel_file(const struct up_symbolizer *s)
 	return best;
 }
 
-/* Read the kernel's BTF out of guest memory, in one pause, and parse its layout. */
-static struct up_error *layout_from_guest(struct up_target *t, struct up_memory *mem,
-					  const struct up_symfile *f, struct up_task_layout *layout,
-					  size_t *size, double *pause_us)
+struct up_error *kernel_btf_read(struct up_target *t, struct up_memory *mem,
+				 const struct up_symfile *f, uint8_t **ret, size_t *size,
+				 double *pause_us)
 {
 	uint64_t start = f->linux_syms.value[UP_LSYM_START_BTF] + (uint64_t)f->slide;
 	uint64_t stop = f->linux_syms.value[UP_LSYM_STOP_BTF] + (uint64_t)f->slide;
@@ -46,6 +44,7 @@ static struct up_error *layout_from_guest(struct up_target *t, struct up_memory 
 	uint8_t *blob;
 	double t0;
 
+	*ret = NULL;
 	if (stop <= start || stop - start > UP_BTF_MAX_SIZE)
 		return up_error_create(UP_ERR_INVALID, "%s: __start_BTF..__stop_BTF is no plausible "
 				       "BTF (%llu bytes)", f->path,
@@ -70,11 +69,26 @@ static struct up_error *layout_from_guest(struct up_target *t, struct up_memory 
 		err = rerr;
 	else
 		up_error_destroy(rerr);
-	if (!err)
-		err = up_btf_task_layout(blob, *size, layout);
-	else
-		err = up_error_prefix(err, "reading the kernel's BTF at 0x%llx",
-				      (unsigned long long)start);
+	if (err) {
+		free(blob);
+		return up_error_prefix(err, "reading the kernel's BTF at 0x%llx",
+				       (unsigned long long)start);
+	}
+	*ret = blob;
+	return NULL;
+}
+
+/* Read the kernel's BTF out of guest memory, in one pause, and parse its layout. */
+static struct up_error *layout_from_guest(struct up_target *t, struct up_memory *mem,
+					  const struct up_symfile *f, struct up_task_layout *layout,
+					  size_t *size, double *pause_us)
+{
+	uint8_t *blob;
+	struct up_error *err = kernel_btf_read(t, mem, f, &blob, size, pause_us);
+
+	if (err)
+		return err;
+	err = up_btf_task_layout(blob, *size, layout);
 	free(blob);
 	return err;
 }

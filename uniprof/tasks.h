@@ -26,4 +26,15 @@ struct tasks_setup {
 struct up_error *tasks_setup(struct up_target *t, struct up_memory *mem,
 			     const struct up_symbolizer *s, struct tasks_setup *ret);
 
+/* The first -k file with a slide whose symbols locate `current` (x86_64) or the BTF, or NULL. */
+const struct up_symfile *kernel_file(const struct up_symbolizer *s);
+
+/*
+ * The kernel's BTF out of guest memory, between f's __start_BTF and __stop_BTF (which it must
+ * have), in one pause: a new *ret of *size bytes.  *pause_us: how long the guest was stopped.
+ */
+struct up_error *kernel_btf_read(struct up_target *t, struct up_memory *mem,
+				 const struct up_symfile *f, uint8_t **ret, size_t *size,
+				 double *pause_us);
+
 #endif

@@ -99,7 +99,21 @@ struct up_error *up_orc_create(unsigned int version, uint64_t ip_base, const int
 /* Free orc; NULL is a no-op. */
 void up_orc_destroy(struct up_orc *orc);
 
-/* Number of entries, and the format version. */
+/*
+ * Add the table of a module whose code is [text, text + size): n entries, ips at ip and entries
+ * at entries in guest memory (read through read), in the kernel's format.  Code in the module
+ * is then looked up in its table alone (the kernel's last entry covers nothing there).
+ * UP_ERR_INVALID for code that is no range or overlaps a module already added, or a count
+ * beyond UP_ORC_MAX_ENTRIES; read errors (faults too) are returned as they are.
+ */
+struct up_error *up_orc_add_module(struct up_orc *orc, uint64_t text, uint64_t size,
+				   uint64_t ip, uint64_t entries, size_t n, up_read_mem_fn *read,
+				   void *ctx);
+
+/* How many modules' tables were added. */
+size_t up_orc_module_count(const struct up_orc *orc);
+
+/* Number of entries (the kernel's), and the format version. */
 size_t up_orc_count(const struct up_orc *orc);
 unsigned int up_orc_version(const struct up_orc *orc);
 

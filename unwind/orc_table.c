@@ -14,12 +14,19 @@
 /* Bytes per guest read while loading. */
 #define ORC_READ_CHUNK 65536
 
+struct orc_module {
+	uint64_t lo, hi;             /* the module's code: [lo, hi) */
+	struct up_orc *orc;          /* its table */
+};
+
 struct up_orc {
 	unsigned int version;
 	uint64_t ip_base;            /* runtime address of ips[0] */
 	size_t n;
 	int32_t *ips;
 	uint8_t *entries;            /* n raw entries */
+	struct orc_module *mods;     /* the modules' tables, sorted by lo, not overlapping */
+	size_t nr_mods;
 };
 
 /*
@@ -123,6 +130,9 @@ void up_orc_destroy(struct up_orc *orc)
 {
 	if (!orc)
 		return;
+	for (size_t i = 0; i < orc->nr_mods; i++)
+		up_orc_destroy(orc->mods[i].orc);
+	free(orc->mods);
 	free(orc->ips);
 	free(orc->entries);
 	free(orc);
@@ -206,9 +216,77 @@ static uint64_t ip_at(const struct up_orc *orc, size_t i)
 	return orc->ip_base + 4 * (uint64_t)i + (uint64_t)(int64_t)orc->ips[i];
 }
 
+/* The module whose code holds addr, or NULL. */
+static const struct orc_module *module_of(const struct up_orc *orc, uint64_t addr)
+{
+	size_t lo = 0, hi = orc->nr_mods;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < orc->mods[mid].lo)
+			hi = mid;
+		else if (addr >= orc->mods[mid].hi)
+			lo = mid + 1;
+		else
+			return &orc->mods[mid];
+	}
+	return NULL;
+}
+
+struct up_error *up_orc_add_module(struct up_orc *orc, uint64_t text, uint64_t size,
+				   uint64_t ip, uint64_t entries, size_t n, up_read_mem_fn *read,
+				   void *ctx)
+{
+	struct orc_module *mods;
+	struct up_orc *mod;
+	struct up_error *err;
+	size_t at = 0;
+
+	if (!size || text + size < text || ip + 4 * (uint64_t)n < ip)
+		return up_error_create(UP_ERR_INVALID, "module code 0x%llx+0x%llx is no range",
+				       (unsigned long long)text, (unsigned long long)size);
+	while (at < orc->nr_mods && orc->mods[at].hi <= text)
+		at++;
+	if (at < orc->nr_mods && orc->mods[at].lo < text + size)
+		return up_error_create(UP_ERR_INVALID, "module code 0x%llx+0x%llx overlaps another",
+				       (unsigned long long)text, (unsigned long long)size);
+	/* The kernel's format: read with the version the kernel's own table has. */
+	err = up_orc_create(orc->version, ip, NULL, NULL, n, &mod);
+	if (err)
+		return err;
+	err = read_chunked(read, ctx, ip, mod->ips, n * sizeof(*mod->ips));
+	if (!err)
+		err = read_chunked(read, ctx, entries, mod->entries, n * ORC_ENTRY_SIZE);
+	if (err) {
+		up_orc_destroy(mod);
+		return err;
+	}
+	mods = realloc(orc->mods, (orc->nr_mods + 1) * sizeof(*mods));
+	if (!mods) {
+		up_orc_destroy(mod);
+		return &up_error_nomem;
+	}
+	orc->mods = mods;
+	memmove(mods + at + 1, mods + at, (orc->nr_mods - at) * sizeof(*mods));
+	mods[at] = (struct orc_module){ .lo = text, .hi = text + size, .orc = mod };
+	orc->nr_mods++;
+	return NULL;
+}
+
+size_t up_orc_module_count(const struct up_orc *orc)
+{
+	return orc->nr_mods;
+}
+
 int up_orc_find(const struct up_orc *orc, uint64_t addr, struct up_orc_entry *ret)
 {
-	size_t lo = 0, hi = orc->n;
+	const struct orc_module *mod = module_of(orc, addr);
+	size_t lo = 0, hi;
+
+	if (mod)
+		orc = mod->orc;
+	hi = orc->n;
 
 	/* The last i with ip_at(i) <= addr; each step halves [lo, hi), so it ends. */
 	while (hi - lo > 1) {

@@ -6,6 +6,10 @@ the slide it found, or from a -k vmlinux's .orc_unwind sections (checked against
 (entry_SYSCALL_64...), the median depth must be at least 6, and most samples must be the dd
 chain entry_SYSCALL_64 ... ksys_read ... read_zero ... clear_user_*.  --unwind fp on the same
 guest must stay shallow (the test discriminates), and --unwind auto must pick ORC.
+
+Module code (tests/guests/linux/module/uniprof_test.c, read through /proc/uniprof_test by dd):
+uniprof reads the guest's module list, each module's ORC table and symbol table; the walks go
+through the module's frames (named from its symbols) to the system call entry.
 """
 import os
 import re
@@ -103,6 +107,65 @@ class LinuxOrc(unittest.TestCase):
         self.assertLessEqual(depth, 2)
         self.assertLess(entry, 0.05 * total)
         self.assertEqual(chain, 0)
+
+
+MODULE_CHAIN = ("uniprof_test_read", "uniprof_test_outer", "uniprof_test_inner")
+
+
+def through_module(frames):
+    """entry_SYSCALL_64* ... proc_reg_read, then the module's functions in their call order
+    (GCC may suffix them: uniprof_test_outer.constprop.0), the leaf among them or below."""
+    if not frames[0].startswith("entry_SYSCALL_64") or "proc_reg_read" not in frames:
+        return False
+    rest = frames[frames.index("proc_reg_read") + 1:]
+    mod = [f for f in rest if f.startswith("uniprof_test_")]
+    return (bool(mod) and rest[:len(mod)] == mod and
+            all(f.split(".")[0] == MODULE_CHAIN[i] for i, f in enumerate(mod)))
+
+
+class LinuxModuleOrc(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.guest, cls.system_map = linux_guest(work="module")
+        cls.tmp = tempdir("uniprof-orc-module-")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.guest.stop()
+
+    def profile(self, unwind):
+        out = os.path.join(self.tmp, "%s.folded" % unwind)
+        rc, _, err = run_uniprof(["--qmp", self.guest.qmp_path, "-k", self.system_map, "-F", "200",
+                                  "-t", "4", "-v", "--unwind", unwind, "-o", out])
+        self.assertEqual(rc, 0, err)
+        stacks = parse_folded(open(out).read())
+        kernel = [(f, n) for f, n in stacks if not HEX.match(f[-1])]
+        total = sum(n for _, n in kernel)
+        in_module = [(f, n) for f, n in kernel if any(x.startswith("uniprof_test_") for x in f)]
+        module = sum(n for _, n in in_module)
+        through = sum(n for f, n in in_module if through_module(f))
+        top = sorted(kernel, key=lambda s: -s[1])[:2]
+        print("\n    --unwind %s: %d kernel samples, %d in the module, %d of them walked from "
+              "entry_SYSCALL_64 through proc_reg_read into it; top: %s" %
+              (unwind, total, module, through, "; ".join("%s %d" % (";".join(f), n) for f, n in top)))
+        self.assertEqual(self.guest.status(), "running")
+        return err, total, module, through
+
+    def test_walks_through_module_code(self):
+        err, total, module, through = self.profile("orc")
+        self.assertRegex(err, r"modules: 1 modules, 1 with their ORC table, [1-9]\d* function "
+                              r"symbols")
+        # dd spends its kernel time in the module's loop.
+        self.assertGreater(module, 0.5 * total)
+        self.assertGreaterEqual(through, 0.95 * module)
+
+    def test_fp_does_not(self):
+        # The module's names come without ORC too; the walk stops at the leaf.
+        err, total, module, through = self.profile("fp")
+        self.assertRegex(err, r"modules: 1 modules, 0 with their ORC table, [1-9]\d* function "
+                              r"symbols")
+        self.assertGreater(module, 0.5 * total)
+        self.assertEqual(through, 0)
 
 
 if __name__ == "__main__":

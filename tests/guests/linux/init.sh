@@ -24,6 +24,9 @@
 #                             pingpong workload pingpong: one byte back and forth through two
 #                                      pipes, one side on CPU i, the other on CPU i+1 (kernel:
 #                                      pipe_read/pipe_write, a wake-up and a switch per byte)
+#                             module   insmod uniprof_test.ko (x86_64, module/), then
+#                                      dd if=/proc/uniprof_test of=/dev/null bs=4k (kernel: the
+#                                      module's uniprof_test_read -> _outer -> _inner)
 #
 # Console lines for the host (each on its own line, in this order):
 #   uniprof-guest: _text 0x<addr>       the kernel's runtime _text (KASLR slide = this - System.map's)
@@ -84,6 +87,10 @@ for w in $(echo "$work" | tr ',' ' '); do
 	pipe) sh -c "taskset -c $cpu yes | taskset -c $(((cpu + 1) % ncpu)) cat >/dev/null" & ;;
 	getpid) taskset -c $cpu workload getpid & ;;
 	pingpong) workload pingpong $cpu $(((cpu + 1) % ncpu)) & ;;
+	module)
+		insmod /usr/lib/modules/uniprof_test.ko || { echo "uniprof-guest: insmod failed"; poweroff -f; }
+		taskset -c $cpu dd if=/proc/uniprof_test of=/dev/null bs=4k 2>/dev/null &
+		;;
 	*) echo "uniprof-guest: unknown workload $w"; poweroff -f ;;
 	esac
 	echo "uniprof-guest: work $w cpu $cpu pid $!"

@@ -101,6 +101,23 @@ install -m 755 "$HERE/init.sh" "$work/root/init"
 $cc -std=gnu11 -O2 -static -nostdlib -ffreestanding -fno-stack-protector -fno-pic -no-pie \
 	-Wl,--build-id=none -o "$work/root/usr/bin/workload" "$HERE/workload.c" ||
 	die "cannot build workload.c with $cc"
+# The test module (module/uniprof_test.c, x86_64): built against Debian's headers for this kernel
+# (linux-headers-$kver, installed if missing), cached per kernel and source.
+if [ "$arch" = x86_64 ]; then
+	mcache=${UNIPROF_CACHE:-/var/cache/uniprof}/linux/$kver/module-$(cat "$HERE/module/uniprof_test.c" "$HERE/module/Kbuild" | sha256sum | cut -c1-16)
+	if [ ! -f "$mcache/uniprof_test.ko" ]; then
+		need_host_tools make:make
+		# (need_host_tools installs a package when a command is missing: none is ever called so.)
+		[ -d "/usr/src/linux-headers-$kver" ] || need_host_tools "no-such-command:linux-headers-$kver"
+		mkdir -p "$work/module" "$mcache"
+		cp "$HERE/module/uniprof_test.c" "$HERE/module/Kbuild" "$work/module/"
+		make -s -C "/usr/src/linux-headers-$kver" M="$work/module" modules >"$work/module.log" 2>&1 ||
+			die "building the test module failed: $(tail -n 5 "$work/module.log")"
+		cp "$work/module/uniprof_test.ko" "$mcache/uniprof_test.ko"
+	fi
+	mkdir -p "$work/root/usr/lib/modules"
+	cp "$mcache/uniprof_test.ko" "$work/root/usr/lib/modules/uniprof_test.ko"
+fi
 pack_cpio "$work/root" "$out/initramfs.cpio.gz"
 if [ $perf -eq 1 ]; then
 	[ "$arch" = x86_64 ] || die "--perf is for the x86_64 guest only"
