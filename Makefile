@@ -132,7 +132,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 FUZZ_RUNS ?= 20000
 FUZZ_MAX_LEN ?= 4096
 FUZZERS := fuzz_rsp fuzz_walk fuzz_symfile fuzz_target_xml fuzz_pgtable fuzz_ram_layout fuzz_raw fuzz_svg \
-	fuzz_unwind fuzz_qmp fuzz_btf fuzz_orc
+	fuzz_unwind fuzz_qmp fuzz_btf fuzz_orc fuzz_modules
 fuzz_rsp_SRCS := backends/kvm/rsp.c
 fuzz_qmp_SRCS := backends/kvm/qmp.c backends/kvm/qmp_replies.c backends/libvirt_none.c util/sock.c util/error.c
 fuzz_target_xml_SRCS := backends/kvm/target_xml.c util/error.c
@@ -144,6 +144,8 @@ fuzz_unwind_SRCS := unwind/cfi_eval.c unwind/walk.c unwind/fp.c unwind/registry.
 	arch/frame_records.c arch/x86_64/frames.c arch/x86_64/regs.c arch/x86_64/pgtable.c \
 	arch/arm64/frames.c arch/arm64/regs.c arch/arm64/pgtable.c arch/arch.c util/error.c
 fuzz_orc_SRCS := $(fuzz_unwind_SRCS)
+fuzz_modules_SRCS := linux/modules.c symbolize/symtab.c unwind/orc_table.c util/error.c
+fuzz_modules_MAX_LEN := 16384
 # Registers and four rows come first: the stack page after them.
 fuzz_unwind_MAX_LEN := 6144
 fuzz_pgtable_SRCS := arch/x86_64/pgtable.c arch/x86_64/frames.c arch/x86_64/regs.c arch/frame_records.c arch/arch.c arch/arm64/pgtable.c arch/arm64/frames.c arch/arm64/regs.c util/error.c
@@ -233,8 +235,13 @@ $(BUILD)/fuzz/corpus/fuzz_orc/seed: fuzz/orc_seed.py
 	@mkdir -p $(@D)
 	python3 fuzz/orc_seed.py > $@
 
+$(BUILD)/fuzz/corpus/fuzz_modules/seed: fuzz/modules_seed.py
+	@mkdir -p $(@D)
+	python3 fuzz/modules_seed.py > $@
+
 FUZZ_SEEDS := $(BUILD)/fuzz/corpus/fuzz_symfile/seed.o $(RAM_LAYOUT_SEEDS) $(RAW_SEEDS) $(QMP_SEEDS) $(BTF_SEEDS) \
-	$(BUILD)/fuzz/corpus/fuzz_unwind/seed $(BUILD)/fuzz/corpus/fuzz_orc/seed
+	$(BUILD)/fuzz/corpus/fuzz_unwind/seed $(BUILD)/fuzz/corpus/fuzz_orc/seed \
+	$(BUILD)/fuzz/corpus/fuzz_modules/seed
 
 FUZZ_SPECS = $(foreach f,$(FUZZERS),$(f):$(or $($(f)_MAX_LEN),$(FUZZ_MAX_LEN)))
 

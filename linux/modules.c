@@ -151,7 +151,11 @@ struct up_error *up_modules_list(const struct up_module_layout *l, uint64_t head
 		if (*nr == max)
 			continue;
 		err = one_module(l, &m, read, ctx, &ret[*nr], &ok, &stop);
-		if (!err && ok)
+		/* A list that loops back to a module already taken: the walk is over. */
+		for (size_t i = 0; !err && ok && i < *nr; i++)
+			if (ret[i].text == ret[*nr].text && !strcmp(ret[i].name, ret[*nr].name))
+				stop = 1;
+		if (!err && ok && !stop)
 			(*nr)++;
 	}
 	free(m.bytes);
