@@ -142,16 +142,27 @@ long up_btf_find_header(const uint8_t *buf, size_t len, size_t from, size_t *siz
 	return -1;
 }
 
-struct up_error *up_btf_task_layout_elf(const char *path, struct up_task_layout *ret)
+/* An ELF file's .BTF section to a struct btf; NULL and *err when it has none usable. */
+static struct btf *parse_elf(const char *path, struct up_error **err)
 {
 	struct btf *btf;
-	struct up_error *err;
 
+	*err = NULL;
 	libbpf_set_print(quiet);
 	btf = btf__parse_elf(path, NULL);
 	if (!btf)
-		return up_error_create(UP_ERR_INVALID, "%s: no usable .BTF section (%s)", path,
+		*err = up_error_create(UP_ERR_INVALID, "%s: no usable .BTF section (%s)", path,
 				       strerror(errno));
+	return btf;
+}
+
+struct up_error *up_btf_task_layout_elf(const char *path, struct up_task_layout *ret)
+{
+	struct up_error *err;
+	struct btf *btf = parse_elf(path, &err);
+
+	if (!btf)
+		return err;
 	err = layout_of(btf, ret);
 	btf__free(btf);
 	return err;
@@ -314,14 +325,11 @@ struct up_error *up_btf_module_layout(const void *blob, size_t len, struct up_mo
 
 struct up_error *up_btf_module_layout_elf(const char *path, struct up_module_layout *ret)
 {
-	struct btf *btf;
 	struct up_error *err;
+	struct btf *btf = parse_elf(path, &err);
 
-	libbpf_set_print(quiet);
-	btf = btf__parse_elf(path, NULL);
 	if (!btf)
-		return up_error_create(UP_ERR_INVALID, "%s: no usable .BTF section (%s)", path,
-				       strerror(errno));
+		return err;
 	err = module_layout_of(btf, ret);
 	btf__free(btf);
 	return err;

@@ -1,17 +1,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "../util/durations.h"
 #include "dump.h"
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 void dump_deinit(struct dump *d)
 {
@@ -49,7 +41,7 @@ struct up_error *dump_take(struct up_target *t, struct up_memory *mem,
 	 * Every vCPU, stale or not (vcpu_stale): a vCPU that has not run since some earlier pause
 	 * still stands where it stands.  Registers first, then the walks, as the sampler does.
 	 */
-	t0 = now_us();
+	t0 = up_now_us();
 	err = up_target_pause(t);
 	for (i = 0; !err && i < d.nr_vcpus; i++)
 		err = t->ops->get_regs(t, i, &d.regs[i]);
@@ -68,7 +60,7 @@ struct up_error *dump_take(struct up_target *t, struct up_memory *mem,
 					      &d.tasks[i], &d.task_found[i]);
 	}
 	rerr = up_target_resume(t);
-	d.pause_us = now_us() - t0;
+	d.pause_us = up_now_us() - t0;
 	if (!err)
 		err = rerr;
 	else

@@ -6,34 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../linux/modules.h"
+#include "../util/durations.h"
 #include "modules_load.h"
 #include "tasks.h"
 
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
 #define HAS(f, sym) ((f)->linux_syms.has & (1u << (sym)))
-
-/* Guest memory through one vCPU's view. */
-struct view {
-	struct up_memory *mem;
-	unsigned int vcpu;
-};
-
-static struct up_error *read_view(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	const struct view *v = ctx;
-
-	return up_memory_read(v->mem, v->vcpu, addr, buf, len);
-}
 
 /* struct module's layout: from a -k vmlinux's .BTF, else from the guest's BTF. */
 static struct up_error *module_layout(struct up_target *t, struct up_memory *mem,
@@ -72,18 +51,18 @@ static struct up_error *read_modules(struct up_target *t, struct up_memory *mem,
 {
 	struct up_module_info *mods = calloc(UP_MODULES_MAX, sizeof(*mods));
 	struct up_symtab *tabs = NULL;
-	struct view v = { .mem = mem };
+	struct up_vcpu_memory v = { .memory = mem };
 	struct up_error *err, *rerr;
 	size_t nr = 0;
 	double t0;
 
 	if (!mods)
 		return &up_error_nomem;
-	t0 = now_us();
+	t0 = up_now_us();
 	err = up_target_pause(t);
 	if (!err) {
 		v.vcpu = up_target_kernel_vcpu(t);
-		err = up_modules_list(l, head, read_view, &v, mods, UP_MODULES_MAX, &nr);
+		err = up_modules_list(l, head, up_vcpu_memory_read, &v, mods, UP_MODULES_MAX, &nr);
 	}
 	if (!err && nr) {
 		tabs = calloc(nr, sizeof(*tabs));
@@ -96,20 +75,20 @@ static struct up_error *read_modules(struct up_target *t, struct up_memory *mem,
 		up_symtab_init(&tabs[i]);
 		if (orc && mods[i].num_orcs) {
 			err = up_orc_add_module(orc, mods[i].text, mods[i].text_size, mods[i].orc_ip,
-						mods[i].orc_entries, mods[i].num_orcs, read_view, &v);
+						mods[i].orc_entries, mods[i].num_orcs, up_vcpu_memory_read, &v);
 			if (up_error_catch(&err, UP_ERR_FAULT) || up_error_catch(&err, UP_ERR_INVALID))
 				ret->orc_refused++;
 			else if (!err)
 				ret->with_orc++;
 		}
 		if (!err)
-			err = up_module_symbols(&mods[i], read_view, &v, &tabs[i], &added);
+			err = up_module_symbols(&mods[i], up_vcpu_memory_read, &v, &tabs[i], &added);
 		if (up_error_catch(&err, UP_ERR_FAULT))
 			added = 0;
 		ret->symbols += added;
 	}
 	rerr = up_target_resume(t);
-	ret->pause_us = now_us() - t0;
+	ret->pause_us = up_now_us() - t0;
 	if (!err)
 		err = rerr;
 	else
@@ -137,7 +116,7 @@ struct up_error *modules_load(struct up_target *t, struct up_memory *mem,
 	struct up_error *err, *rerr;
 
 	uint64_t head, next = 0;
-	struct view v = { .mem = mem };
+	struct up_vcpu_memory v = { .memory = mem };
 
 	memset(ret, 0, sizeof(*ret));
 	/* Not a Linux kernel's symbols: nothing to say. */
@@ -148,7 +127,7 @@ struct up_error *modules_load(struct up_target *t, struct up_memory *mem,
 	err = up_target_pause(t);
 	if (!err) {
 		v.vcpu = up_target_kernel_vcpu(t);
-		err = read_view(&v, head, &next, sizeof(next));
+		err = up_vcpu_memory_read(&v, head, &next, sizeof(next));
 		rerr = up_target_resume(t);
 		if (!err)
 			err = rerr;

@@ -63,19 +63,6 @@ static void banner_version(up_read_mem_fn *read, void *ctx, uint64_t banner,
 	}
 }
 
-/* Guest memory through one vCPU's view. */
-struct kernel_view {
-	struct up_memory *mem;
-	unsigned int vcpu;
-};
-
-static struct up_error *read_one(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	const struct kernel_view *view = ctx;
-
-	return up_memory_read(view->mem, view->vcpu, addr, buf, len);
-}
-
 /* A vmlinux's sections, read at runtime addresses: link address = runtime - slide. */
 struct file_view {
 	struct up_elf_image *img;
@@ -119,7 +106,7 @@ static const struct up_symfile *same_build(const struct up_symbolizer *sym,
 
 /* Whether the guest holds, at the same addresses, the first bytes of the file's tables. */
 static struct up_error *same_as_guest(const struct up_orc_location *loc, struct file_view *file,
-				      struct kernel_view *guest, int *ret)
+				      struct up_vcpu_memory *guest, int *ret)
 {
 	uint64_t at[2] = { loc->ip_start, loc->entries };
 
@@ -131,7 +118,7 @@ static struct up_error *same_as_guest(const struct up_orc_location *loc, struct 
 		struct up_error *err = read_file(file, at[i], a, n);
 
 		if (!err)
-			err = read_one(guest, at[i], b, n);
+			err = up_vcpu_memory_read(guest, at[i], b, n);
 		if (err && (err->code == UP_ERR_FAULT || err->code == UP_ERR_INVALID)) {
 			up_error_destroy(err);
 			*ret = 0;
@@ -156,7 +143,7 @@ static struct up_error *load_from_vmlinux(struct up_target *t, struct up_memory 
 	for (size_t i = 0; i < sym->nr_files && !*ret; i++) {
 		const struct up_symfile *f = sym->files[i], *build;
 		struct up_orc_location loc = { 0 };
-		struct kernel_view guest = { .mem = mem };
+		struct up_vcpu_memory guest = { .memory = mem };
 		struct file_view file = { 0 };
 		uint64_t ip, ip_size, entries, size, header;
 		struct up_error *err, *rerr;
@@ -222,7 +209,7 @@ struct up_error *orc_load(struct up_target *t, struct up_memory *mem,
 {
 	const struct up_symfile *file = NULL;
 	struct up_orc_location loc = { 0 };
-	struct kernel_view view = { .mem = mem };
+	struct up_vcpu_memory view = { .memory = mem };
 	uint64_t addrs[NR_NAMES];
 	struct up_error *err, *rerr;
 	char note[256] = "";  /* what kept a vmlinux's tables out, said beside what is used */
@@ -260,9 +247,9 @@ struct up_error *orc_load(struct up_target *t, struct up_memory *mem,
 	if (!err)
 		view.vcpu = up_target_kernel_vcpu(t);
 	if (!err && file->banner)
-		banner_version(read_one, &view, file->banner + (uint64_t)file->slide, &loc);
+		banner_version(up_vcpu_memory_read, &view, file->banner + (uint64_t)file->slide, &loc);
 	if (!err)
-		err = up_orc_read(&loc, read_one, &view, ret);
+		err = up_orc_read(&loc, up_vcpu_memory_read, &view, ret);
 	rerr = up_target_resume(t);
 	if (err && (err->code == UP_ERR_INVALID || err->code == UP_ERR_FAULT)) {
 		snprintf(how, howlen, "%s: %s", file->path, err->message);

@@ -2,6 +2,7 @@
 #include <time.h>
 
 #include "../symbolize/slide.h"
+#include "../util/durations.h"
 #include "slides.h"
 
 /* Pauses to collect code addresses from, a little apart, before the search. */
@@ -19,14 +20,6 @@ static int any_unknown(const struct up_symbolizer *s)
 			return 1;
 	}
 	return 0;
-}
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
 /* What the pauses before the search saw: code addresses and exception vector bases. */
@@ -110,7 +103,7 @@ static struct up_error *pause_in_kernel(struct up_target *t, double *ret_t0)
 		struct timespec gap = { 0, PROBE_GAP_NS };
 		struct up_error *err;
 
-		*ret_t0 = now_us();
+		*ret_t0 = up_now_us();
 		err = up_target_pause(t);
 
 		if (err || i == PROBE_PAUSES - 1)
@@ -143,7 +136,7 @@ static struct up_error *search_once(struct up_target *t, struct up_symbolizer *s
 	if (!err)
 		err = up_symbolizer_find_slides(s, probe);
 	rerr = up_target_resume(t);
-	pause_us = now_us() - t0;
+	pause_us = up_now_us() - t0;
 	if (pause_us > *longest_us)
 		*longest_us = pause_us;
 	if (!err)

@@ -1,17 +1,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "../util/durations.h"
 #include "tasks.h"
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 #define HAS(f, sym) ((f)->linux_syms.has & (1u << (sym)))
 
@@ -53,7 +45,7 @@ struct up_error *kernel_btf_read(struct up_target *t, struct up_memory *mem,
 	blob = malloc(*size);
 	if (!blob)
 		return &up_error_nomem;
-	t0 = now_us();
+	t0 = up_now_us();
 	err = up_target_pause(t);
 	vcpu = err ? 0 : up_target_kernel_vcpu(t);
 	/* Page by page: the memory layer translates each page once. */
@@ -64,7 +56,7 @@ struct up_error *kernel_btf_read(struct up_target *t, struct up_memory *mem,
 		off += n;
 	}
 	rerr = up_target_resume(t);
-	*pause_us = now_us() - t0;
+	*pause_us = up_now_us() - t0;
 	if (!err)
 		err = rerr;
 	else
@@ -115,7 +107,7 @@ static struct up_error *layout_by_scan(struct up_target *t, struct up_memory *me
 
 	if (!buf)
 		return &up_error_nomem;
-	t0 = now_us();
+	t0 = up_now_us();
 	err = up_target_pause(t);
 	vcpu = err ? 0 : up_target_kernel_vcpu(t);
 	while (!err && !done) {
@@ -160,7 +152,7 @@ static struct up_error *layout_by_scan(struct up_target *t, struct up_memory *me
 		from = (size_t)o + 4;
 	}
 	rerr = up_target_resume(t);
-	*pause_us = now_us() - t0;
+	*pause_us = up_now_us() - t0;
 	free(buf);
 	if (err) {
 		up_error_destroy(rerr);

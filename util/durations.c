@@ -1,5 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "durations.h"
 
@@ -70,4 +71,12 @@ void up_durations_summary(struct up_durations *d, double *ret_median_us, double 
 				   : (d->ns[d->nr / 2 - 1] + (double)d->ns[d->nr / 2]) / 2e3;
 	*ret_p99_us = d->ns[(d->nr * 99 + 99) / 100 - 1] / 1e3;
 	*ret_max_us = d->max / 1e3;
+}
+
+double up_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }

@@ -21,6 +21,9 @@ struct up_durations {
 	uint64_t random;        /* the reservoir's random state */
 };
 
+/* Now, on the monotonic clock, in microseconds: what durations are measured with. */
+double up_now_us(void);
+
 /* Caller-owned storage: an empty set.  seed picks which durations a long run keeps. */
 void up_durations_init(struct up_durations *d, uint64_t seed);
 void up_durations_deinit(struct up_durations *d);
