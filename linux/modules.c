@@ -26,7 +26,7 @@ static struct up_error *guest_read(up_read_mem_fn *read, void *ctx, uint64_t add
 	return err;
 }
 
-/* The bytes of one struct module, from the list link at link: what this walk reads of it. */
+/* The first bytes of one struct module: as far as the fields the walk reads. */
 struct module_bytes {
 	uint64_t base;      /* the struct module's address */
 	uint8_t *bytes;     /* its first need bytes */
@@ -71,7 +71,7 @@ static void copy_name(char *out, const uint8_t *in, size_t len)
 /* Fill *info from the module's bytes (and its kallsyms); 0 when it is not plausible. */
 static struct up_error *one_module(const struct up_module_layout *l, const struct module_bytes *m,
 				   up_read_mem_fn *read, void *ctx, struct up_module_info *info,
-				   int *ok, int *stop)
+				   int *ok)
 {
 	struct up_error *err;
 
@@ -97,15 +97,20 @@ static struct up_error *one_module(const struct up_module_layout *l, const struc
 		uint64_t ks = u64_at(m, l->kallsyms);
 		uint8_t buf[64];
 		uint32_t end = l->ks_symtab + 8;
+		int usable, unreadable = 0;
 
 		if (l->ks_num_symtab + 4 > end)
 			end = l->ks_num_symtab + 4;
 		if (l->ks_strtab + 8 > end)
 			end = l->ks_strtab + 8;
-		if (kernel_address(ks) && end <= sizeof(buf)) {
-			err = guest_read(read, ctx, ks, buf, end, stop);
-			if (err || *stop)
+		usable = kernel_address(ks) && end <= sizeof(buf);
+		/* Unreadable: no symbols for this module, and the walk goes on. */
+		if (usable) {
+			err = guest_read(read, ctx, ks, buf, end, &unreadable);
+			if (err)
 				return err;
+		}
+		if (usable && !unreadable) {
 			info->symtab = up_le64(buf + l->ks_symtab);
 			info->num_symtab = up_le32(buf + l->ks_num_symtab);
 			info->strtab = up_le64(buf + l->ks_strtab);
@@ -124,7 +129,7 @@ struct up_error *up_modules_list(const struct up_module_layout *l, uint64_t head
 {
 	struct module_bytes m = { .need = bytes_needed(l) };
 	struct up_error *err = NULL;
-	uint8_t link[8];
+	uint8_t link[8] = { 0 };
 	uint64_t next;
 	int stop = 0;
 
@@ -150,7 +155,7 @@ struct up_error *up_modules_list(const struct up_module_layout *l, uint64_t head
 		next = u64_at(&m, l->list);
 		if (*nr == max)
 			continue;
-		err = one_module(l, &m, read, ctx, &ret[*nr], &ok, &stop);
+		err = one_module(l, &m, read, ctx, &ret[*nr], &ok);
 		/* A list that loops back to a module already taken: the walk is over. */
 		for (size_t i = 0; !err && ok && i < *nr; i++)
 			if (ret[i].text == ret[*nr].text && !strcmp(ret[i].name, ret[*nr].name))

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../linux/modules.h"
+#include "../util/bytes.h"
 #include "../util/durations.h"
 #include "modules_load.h"
 #include "tasks.h"
@@ -112,11 +113,11 @@ struct up_error *modules_load(struct up_target *t, struct up_memory *mem,
 			      struct modules_loaded *ret)
 {
 	const struct up_symfile *f = kernel_file(sym);
+	struct up_vcpu_memory v = { .memory = mem };
 	struct up_module_layout l;
 	struct up_error *err, *rerr;
-
-	uint64_t head, next = 0;
-	struct up_vcpu_memory v = { .memory = mem };
+	uint8_t link[8];
+	uint64_t head;
 
 	memset(ret, 0, sizeof(*ret));
 	/* Not a Linux kernel's symbols: nothing to say. */
@@ -127,7 +128,7 @@ struct up_error *modules_load(struct up_target *t, struct up_memory *mem,
 	err = up_target_pause(t);
 	if (!err) {
 		v.vcpu = up_target_kernel_vcpu(t);
-		err = up_vcpu_memory_read(&v, head, &next, sizeof(next));
+		err = up_vcpu_memory_read(&v, head, link, sizeof(link));
 		rerr = up_target_resume(t);
 		if (!err)
 			err = rerr;
@@ -141,13 +142,15 @@ struct up_error *modules_load(struct up_target *t, struct up_memory *mem,
 	}
 	if (err)
 		return up_error_prefix(err, "reading the guest's modules");
-	if (next == head) {
+	if (up_le64(link) == head) {
 		snprintf(ret->how, sizeof(ret->how), "none loaded");
 		return NULL;
 	}
 	err = module_layout(t, mem, sym, f, &l, &ret->btf_pause_us);
-	if (up_error_catch(&err, UP_ERR_INVALID) || up_error_catch(&err, UP_ERR_FAULT)) {
-		snprintf(ret->how, sizeof(ret->how), "struct module's layout unknown: no usable BTF");
+	if (err && (err->code == UP_ERR_INVALID || err->code == UP_ERR_FAULT)) {
+		snprintf(ret->how, sizeof(ret->how), "struct module's layout unknown (%s)",
+			 err->message);
+		up_error_destroy(err);
 		return NULL;
 	}
 	if (err)
