@@ -23,9 +23,11 @@ import perf_compare  # noqa: E402
 PERF_SECONDS = 16
 PERF_HZ = 250
 UNIPROF_SECONDS = 10
-# The target for dd's top chains (whose time is spent with interrupts on, where perf's
-# timer can sample it), and how many of perf's chains are checked.
-MAX_DIFFERENCE = 5.0
+# dd's top chains (whose time is spent with interrupts on, where perf's timer can sample it):
+# the target is 5 points, but perf's own share of the top chain moves between boots
+# (86.5% to 94.4% over four boots, 3000-4000 samples each; uniprof's 92.1% to 93.1%): its
+# timer is periodic, uniprof samples at a random point of each period.  The test allows that.
+MAX_DIFFERENCE = 8.0
 TOP = 3
 # ping and pong: perf's share of a chain against uniprof's share under the chain's callers
 # (see test_ping_and_pong); a few hundred samples a side, and perf's moved samples may land
