@@ -104,7 +104,39 @@ static struct up_error *layout_of(const struct btf *btf, struct up_task_layout *
 	return NULL;
 }
 
-static struct btf *parse_blob(const void *blob, size_t len, struct up_error **err);
+/* A BTF blob (the kernel's, from guest memory) to a struct btf; NULL and *err if it is none. */
+static struct btf *parse_blob(const void *blob, size_t len, struct up_error **err)
+{
+	struct btf *btf;
+
+	*err = NULL;
+	if (len > UP_BTF_MAX_SIZE) {
+		*err = up_error_create(UP_ERR_INVALID, "the kernel's BTF is %zu bytes, more than %u",
+				       len, UP_BTF_MAX_SIZE);
+		return NULL;
+	}
+	/*
+	 * libbpf takes the types to start hdr_len bytes in, aligned or not: a header whose length
+	 * is no multiple of 4 (the kernel's is 24) would have it read them misaligned.
+	 */
+	if (len >= 8) {
+		const uint8_t *h = blob;
+		uint32_t hdr_len = h[0] == 0x9f ? up_le32(h + 4) :
+				   (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
+
+		if (hdr_len % 4) {
+			*err = up_error_create(UP_ERR_INVALID, "the kernel's BTF does not parse "
+					       "(a header of %u bytes, no multiple of 4)", hdr_len);
+			return NULL;
+		}
+	}
+	libbpf_set_print(quiet);
+	btf = btf__new(blob, (__u32)len);
+	if (!btf)
+		*err = up_error_create(UP_ERR_INVALID, "the kernel's BTF does not parse (%s)",
+				       strerror(errno));
+	return btf;
+}
 
 struct up_error *up_btf_task_layout(const void *blob, size_t len, struct up_task_layout *ret)
 {
@@ -275,40 +307,6 @@ static struct up_error *module_layout_of(const struct btf *btf, struct up_module
 	}
 	*ret = l;
 	return NULL;
-}
-
-/* A BTF blob to a struct btf, with the same checks as up_btf_task_layout; NULL and *err. */
-static struct btf *parse_blob(const void *blob, size_t len, struct up_error **err)
-{
-	struct btf *btf;
-
-	*err = NULL;
-	if (len > UP_BTF_MAX_SIZE) {
-		*err = up_error_create(UP_ERR_INVALID, "the kernel's BTF is %zu bytes, more than %u",
-				       len, UP_BTF_MAX_SIZE);
-		return NULL;
-	}
-	/*
-	 * libbpf takes the types to start hdr_len bytes in, aligned or not: a header whose length
-	 * is no multiple of 4 (the kernel's is 24) would have it read them misaligned.
-	 */
-	if (len >= 8) {
-		const uint8_t *h = blob;
-		uint32_t hdr_len = h[0] == 0x9f ? up_le32(h + 4) :
-				   (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
-
-		if (hdr_len % 4) {
-			*err = up_error_create(UP_ERR_INVALID, "the kernel's BTF does not parse "
-					       "(a header of %u bytes, no multiple of 4)", hdr_len);
-			return NULL;
-		}
-	}
-	libbpf_set_print(quiet);
-	btf = btf__new(blob, (__u32)len);
-	if (!btf)
-		*err = up_error_create(UP_ERR_INVALID, "the kernel's BTF does not parse (%s)",
-				       strerror(errno));
-	return btf;
 }
 
 struct up_error *up_btf_module_layout(const void *blob, size_t len, struct up_module_layout *ret)

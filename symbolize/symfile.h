@@ -51,6 +51,19 @@ struct up_linux_syms {
 /* Note name at value in syms when it is one of enum up_linux_sym's. */
 void up_linux_syms_note(struct up_linux_syms *syms, const char *name, uint64_t value);
 
+/* Whether syms has symbol sym. */
+static inline int up_linux_syms_has(const struct up_linux_syms *syms, enum up_linux_sym sym)
+{
+	return (syms->has >> sym) & 1;
+}
+
+/* Whether syms says where the kernel's BTF lies (__start_BTF and __stop_BTF). */
+static inline int up_linux_syms_has_btf(const struct up_linux_syms *syms)
+{
+	return up_linux_syms_has(syms, UP_LSYM_START_BTF) &&
+	       up_linux_syms_has(syms, UP_LSYM_STOP_BTF);
+}
+
 struct up_symfile {
 	char *path;
 	enum up_symfile_kind kind;

@@ -13,29 +13,26 @@
 #include "modules_load.h"
 #include "tasks.h"
 
-#define HAS(f, sym) ((f)->linux_syms.has & (1u << (sym)))
-
 /* struct module's layout: from a -k vmlinux's .BTF, else from the guest's BTF. */
 static struct up_error *module_layout(struct up_target *t, struct up_memory *mem,
 				      const struct up_symbolizer *sym, const struct up_symfile *f,
 				      struct up_module_layout *l, double *pause_us)
 {
-	struct up_error *err = up_error_create(UP_ERR_INVALID, "no -k vmlinux with .BTF, and %s "
-					       "has no __start_BTF", f->path);
+	struct up_error *err;
 	uint8_t *blob;
 	size_t size;
 
 	for (size_t i = 0; i < sym->nr_files; i++) {
 		if (sym->files[i]->kind != UP_SYMFILE_ELF)
 			continue;
-		if (!up_btf_module_layout_elf(sym->files[i]->path, l)) {
-			up_error_destroy(err);
+		err = up_btf_module_layout_elf(sym->files[i]->path, l);
+		if (!err)
 			return NULL;
-		}
+		up_error_destroy(err);
 	}
-	if (!HAS(f, UP_LSYM_START_BTF) || !HAS(f, UP_LSYM_STOP_BTF))
-		return err;
-	up_error_destroy(err);
+	if (!up_linux_syms_has_btf(&f->linux_syms))
+		return up_error_create(UP_ERR_INVALID, "no -k vmlinux with .BTF, and %s has no "
+				       "__start_BTF", f->path);
 	err = kernel_btf_read(t, mem, f, &blob, &size, pause_us);
 	if (err)
 		return err;
@@ -121,7 +118,7 @@ struct up_error *modules_load(struct up_target *t, struct up_memory *mem,
 
 	memset(ret, 0, sizeof(*ret));
 	/* Not a Linux kernel's symbols: nothing to say. */
-	if (!f || !HAS(f, UP_LSYM_MODULES))
+	if (!f || !up_linux_syms_has(&f->linux_syms, UP_LSYM_MODULES))
 		return NULL;
 	/* An empty list (no module loaded): no BTF to read. */
 	head = f->linux_syms.value[UP_LSYM_MODULES] + (uint64_t)f->slide;

@@ -5,8 +5,6 @@
 #include "../util/durations.h"
 #include "tasks.h"
 
-#define HAS(f, sym) ((f)->linux_syms.has & (1u << (sym)))
-
 const struct up_symfile *kernel_file(const struct up_symbolizer *s)
 {
 	const struct up_symfile *best = NULL;
@@ -16,8 +14,9 @@ const struct up_symfile *kernel_file(const struct up_symbolizer *s)
 
 		if (f->slide_state == UP_SLIDE_REFUSED || !f->linux_syms.has)
 			continue;
-		if ((HAS(f, UP_LSYM_START_BTF) && HAS(f, UP_LSYM_STOP_BTF)) ||
-		    HAS(f, UP_LSYM_CURRENT_TASK) || HAS(f, UP_LSYM_PCPU_HOT))
+		if (up_linux_syms_has_btf(&f->linux_syms) ||
+		    up_linux_syms_has(&f->linux_syms, UP_LSYM_CURRENT_TASK) ||
+		    up_linux_syms_has(&f->linux_syms, UP_LSYM_PCPU_HOT))
 			return f;
 		if (!best)
 			best = f;
@@ -177,6 +176,15 @@ static struct up_error *layout_by_scan(struct up_target *t, struct up_memory *me
 	return NULL;
 }
 
+/* Where a -k ELF file may give task_struct's layout, in order of preference. */
+static const struct {
+	struct up_error *(*read)(const char *path, struct up_task_layout *ret);
+	const char *what;
+} elf_layouts[] = {
+	{ up_btf_task_layout_elf, ".BTF" },
+	{ up_dwarf_task_layout, "DWARF" },
+};
+
 struct up_error *tasks_setup(struct up_target *t, struct up_memory *mem,
 			     const struct up_symbolizer *s, struct tasks_setup *ret)
 {
@@ -197,31 +205,26 @@ struct up_error *tasks_setup(struct up_target *t, struct up_memory *mem,
 	 * System.map), or DWARF (a debug vmlinux); otherwise the running kernel's own BTF is read.
 	 */
 	err = up_error_create(UP_ERR_INVALID, "no ELF file");
-	for (size_t i = 0; err && i < s->nr_files; i++) {
-		if (s->files[i]->kind != UP_SYMFILE_ELF)
-			continue;
-		up_error_destroy(err);
-		err = up_btf_task_layout_elf(s->files[i]->path, &layout);
-		if (!err)
-			snprintf(from, sizeof(from), "the .BTF of %s", s->files[i]->path);
-	}
-	/* A debug vmlinux of a kernel without BTF: its DWARF. */
-	for (size_t i = 0; err && i < s->nr_files; i++) {
-		if (s->files[i]->kind != UP_SYMFILE_ELF)
-			continue;
-		up_error_destroy(err);
-		err = up_dwarf_task_layout(s->files[i]->path, &layout);
-		if (!err)
-			snprintf(from, sizeof(from), "the DWARF of %s", s->files[i]->path);
+	/* Any file's BTF first; only then a debug vmlinux's DWARF (a kernel without BTF). */
+	for (size_t k = 0; err && k < sizeof(elf_layouts) / sizeof(elf_layouts[0]); k++) {
+		for (size_t i = 0; err && i < s->nr_files; i++) {
+			if (s->files[i]->kind != UP_SYMFILE_ELF)
+				continue;
+			up_error_destroy(err);
+			err = elf_layouts[k].read(s->files[i]->path, &layout);
+			if (!err)
+				snprintf(from, sizeof(from), "the %s of %s", elf_layouts[k].what,
+					 s->files[i]->path);
+		}
 	}
 	if (err) {
 		up_error_destroy(err);
-		if (HAS(f, UP_LSYM_START_BTF) && HAS(f, UP_LSYM_STOP_BTF)) {
+		if (up_linux_syms_has_btf(&f->linux_syms)) {
 			err = layout_from_guest(t, mem, f, &layout, &size, &ret->pause_us);
 			if (!err)
 				snprintf(from, sizeof(from), "the kernel's BTF in guest memory (%zu "
 					 "bytes)", size);
-		} else if (HAS(f, UP_LSYM_ETEXT)) {
+		} else if (up_linux_syms_has(&f->linux_syms, UP_LSYM_ETEXT)) {
 			uint64_t at = 0;
 
 			err = layout_by_scan(t, mem, f, &layout, &size, &at, &ret->pause_us);
